@@ -1,5 +1,8 @@
 /** Public surface of the wire codec. Importing it registers every RDATA codec. */
 import './rdata-basic.js';
+import './rdata-dnssec.js';
+import './rdata-misc.js';
+import './rdata-svcb.js';
 export * from './constants.js';
 export * from './errors.js';
 export * from './name.js';
@@ -7,5 +10,13 @@ export * from './reader.js';
 export * from './writer.js';
 export * from './rdata.js';
 export * from './rdata-basic.js';
+export * from './rdata-dnssec.js';
+export * from './rdata-misc.js';
+export * from './rdata-svcb.js';
+export * from './dnssec-text.js';
+export * from './typebitmap.js';
 export * from './record.js';
 export * from './message.js';
+export * from './text.js';
+export * from './zone.js';
+export * from './canonical.js';

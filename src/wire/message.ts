@@ -164,13 +164,21 @@ function optRR(m: Message, e: Edns): RR {
   return { name: Name.root, type: RRType.OPT, class: Math.max(e.udpSize, 0) & 0xffff, ttl, data: { raw: rdata }, rdata };
 }
 
-/** Group consecutive records of one section into RRsets (same owner, type, class). */
+/** The type an RRSIG covers (its first two RDATA octets), or the record's own type. */
+function unitType(rr: RR): number {
+  return rr.type === RRType.RRSIG && rr.rdata.length >= 2 ? (rr.rdata[0]! << 8) | rr.rdata[1]! : rr.type;
+}
+
+/**
+ * Group consecutive records of one section into units kept or dropped whole: an RRset (same owner,
+ * type, class) together with the RRSIGs covering it that follow or precede it (RFC 4035 §3.1.1).
+ */
 function rrsetRuns(rrs: readonly RR[]): RR[][] {
   const runs: RR[][] = [];
   for (const rr of rrs) {
     const last = runs[runs.length - 1];
     const head = last?.[0];
-    if (head && head.type === rr.type && head.class === rr.class && head.name.equals(rr.name)) last!.push(rr);
+    if (head && unitType(head) === unitType(rr) && head.class === rr.class && head.name.equals(rr.name)) last!.push(rr);
     else runs.push([rr]);
   }
   return runs;

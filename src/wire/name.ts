@@ -4,6 +4,8 @@ import type { WireWriter } from './writer.js';
 
 const MAX_NAME_WIRE = 255;
 const MAX_LABEL = 63;
+/** A name has at most 127 labels; a sane compressor never needs more pointers than that. */
+const MAX_POINTER_HOPS = 127;
 
 function lowerByte(b: number): number {
   return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
@@ -95,7 +97,8 @@ export class Name {
           cur.push(Number(digits));
           i += 3;
         } else {
-          cur.push(next.charCodeAt(0) & 0xff);
+          if (next.charCodeAt(0) > 0xff) throw new WireError('bad-text', `non-ASCII character in name "${text}"`);
+          cur.push(next.charCodeAt(0));
           i += 1;
         }
       } else if (c === 0x2e) {
@@ -121,6 +124,8 @@ export class Name {
     let wireLen = 1;
     // A pointer must go to an offset below the lowest one visited so far: this forbids loops and forward pointers.
     let limit = r.off;
+    // Chains of pointers to pointers would otherwise cost O(message size) per name.
+    let hops = 0;
     for (;;) {
       if (pos >= buf.length) throw new WireError('truncated', 'message truncated inside a name', pos);
       const len = buf[pos]!;
@@ -131,6 +136,7 @@ export class Name {
         if (target >= limit) {
           throw new WireError(target === pos ? 'pointer-loop' : 'forward-pointer', `compression pointer to ${target} is not backwards`, pos);
         }
+        if (++hops > MAX_POINTER_HOPS) throw new WireError('pointer-loop', `more than ${MAX_POINTER_HOPS} compression pointers in one name`, pos);
         if (!jumped) r.off = pos + 2;
         jumped = true;
         limit = target;

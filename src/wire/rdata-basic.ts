@@ -3,7 +3,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { RRType } from './constants.js';
 import { WireError } from './errors.js';
 import { Name } from './name.js';
-import { rdataError, registerRData, textUint, writeRDataName, type RDataCodec } from './rdata.js';
+import { quotedText, rdataError, registerRData, textBytes, textUint, writeRDataName, type RDataCodec } from './rdata.js';
 
 export interface AData { readonly address: string }
 export interface NameData { readonly target: Name }
@@ -31,9 +31,11 @@ const aCodec: RDataCodec<AData> = {
   },
 };
 
-function ipv6ToText(b: Uint8Array): string {
+export function ipv6ToText(b: Uint8Array): string {
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
+  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${Array.from(b.subarray(12)).join('.')}`;
   // RFC 5952: compress the longest run (>= 2) of zero groups.
   let best = -1, bestLen = 0;
   for (let i = 0; i < 8; ) {
@@ -48,8 +50,8 @@ function ipv6ToText(b: Uint8Array): string {
   return hexs.slice(0, best).join(':') + '::' + hexs.slice(best + bestLen).join(':');
 }
 
-function ipv6FromText(s: string): Uint8Array {
-  if (!isIPv6(s)) throw new WireError('bad-text', `AAAA: bad IPv6 address "${s}"`);
+export function ipv6FromText(s: string): Uint8Array {
+  if (!isIPv6(s) || s.includes('%')) throw new WireError('bad-text', `AAAA: bad IPv6 address "${s}"`);
   let text = s;
   const out = new Uint8Array(16);
   // Embedded IPv4 tail.
@@ -133,29 +135,14 @@ const mxCodec: RDataCodec<MXData> = {
 
 /** A character-string in presentation form: quoted, with \" \\ and \DDD escapes for the rest. */
 export function charStringToText(s: Uint8Array): string {
-  let out = '"';
-  for (const b of s) {
-    if (b === 0x22 || b === 0x5c) out += '\\' + String.fromCharCode(b);
-    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else out += '\\' + b.toString().padStart(3, '0');
-  }
-  return out + '"';
+  return quotedText(s);
 }
 
 /** Decode the escapes of one character-string token (quotes already removed by the tokenizer). */
 export function charStringFromText(s: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x5c) {
-      const d = s.slice(i + 1, i + 4);
-      if (/^[0-9]{3}$/.test(d)) { out.push(Number(d) & 0xff); i += 3; }
-      else if (i + 1 < s.length) { out.push(s.charCodeAt(i + 1) & 0xff); i += 1; }
-      else throw new WireError('bad-text', 'dangling escape in character-string');
-    } else out.push(c & 0xff);
-  }
+  const out = textBytes(s, 'character-string');
   if (out.length > 255) throw new WireError('bad-text', `character-string of ${out.length} octets (max 255)`);
-  return Uint8Array.from(out);
+  return out;
 }
 
 const txtCodec: RDataCodec<TXTData> = {

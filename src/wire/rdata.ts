@@ -91,3 +91,82 @@ export function unknownFromText(tokens: string[]): Uint8Array {
   if (data.length !== len) throw new WireError('bad-text', `generic RDATA length ${len} but ${data.length} octets given`);
   return data;
 }
+
+const B32HEX = '0123456789abcdefghijklmnopqrstuv';
+
+/** base32hex (RFC 4648 §7), lowercase, without padding, as NSEC3 presentation format uses it. */
+export function base32hex(b: Uint8Array): string {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (const x of b) {
+    acc = (acc << 8) | x;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += B32HEX[(acc >>> bits) & 31];
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += B32HEX[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+/** Parse unpadded base32hex (either case). Rejects lengths and trailing bits no encoder produces. */
+export function fromBase32hex(s: string, what: string): Uint8Array {
+  const t = s.toLowerCase().replace(/=+$/, '');
+  if (!/^[0-9a-v]*$/.test(t) || [1, 3, 6].includes(t.length % 8)) {
+    throw new WireError('bad-text', `${what}: bad base32hex "${s}"`);
+  }
+  const out = new Uint8Array(Math.floor((t.length * 5) / 8));
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < t.length; i++) {
+    acc = (acc << 5) | B32HEX.indexOf(t[i]!);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >>> bits) & 0xff;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (acc !== 0) throw new WireError('bad-text', `${what}: base32hex "${s}" has non-zero padding bits`);
+  return out;
+}
+
+/** Decode the presentation escapes of one token (\X and \DDD) into octets; no length limit. */
+export function textBytes(s: string, what = 'text'): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c) {
+      const d = s.slice(i + 1, i + 4);
+      if (/^[0-9]{3}$/.test(d)) {
+        if (Number(d) > 255) throw new WireError('bad-text', `${what}: escape \\${d} is over 255`);
+        out.push(Number(d));
+        i += 3;
+      } else if (i + 1 < s.length && !/[0-9]/.test(s[i + 1]!)) {
+        const n = s.charCodeAt(i + 1);
+        if (n > 0xff) throw new WireError('bad-text', `${what}: non-ASCII character`);
+        out.push(n);
+        i += 1;
+      } else throw new WireError('bad-text', `${what}: bad escape in "${s}"`);
+    } else {
+      if (c > 0xff) throw new WireError('bad-text', `${what}: non-ASCII character`);
+      out.push(c);
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+/** Octets as a quoted presentation string: \" and \\ escaped, other non-printables as \DDD. */
+export function quotedText(s: Uint8Array): string {
+  let out = '"';
+  for (const b of s) {
+    if (b === 0x22 || b === 0x5c) out += '\\' + String.fromCharCode(b);
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else out += '\\' + b.toString().padStart(3, '0');
+  }
+  return out + '"';
+}

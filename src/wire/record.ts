@@ -36,12 +36,25 @@ export function makeRR<D>(name: Name, type: number, ttl: number, data: D, klass:
   return { name, type, class: klass, ttl, data, rdata: encodeRData(type, data, NO_COMPRESS) };
 }
 
-/** Build a record from raw RDATA bytes (decodes the typed view; throws WireError when they are malformed). */
+/**
+ * Build a record from raw RDATA bytes (decodes the typed view; throws WireError when they are malformed).
+ * Standalone RDATA has no message to point into, so compression pointers in it are refused.
+ */
 export function rrFromRData(name: Name, type: number, klass: number, ttl: number, rdata: Uint8Array): RR {
   const r = new WireReader(rdata);
   const data = decodeRData(r, type, rdata.length);
   if (r.off !== rdata.length) throw new WireError('rdata-length', `${typeToText(type)} RDATA has ${rdata.length - r.off} trailing octets`);
+  if (rdataCodec(type)?.hasNames) {
+    const again = encodeRData(type, data, NO_COMPRESS);
+    if (!bytesEqual(again, rdata)) throw new WireError('bad-rdata', `${typeToText(type)} RDATA holds a compressed name`);
+  }
   return { name, type, class: klass, ttl, data, rdata };
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function encodeRData(type: number, data: unknown, opts: EncodeOptions): Uint8Array {

@@ -1,0 +1,92 @@
+/** `dnssec-stubd serve`: load the configuration, wire listener -> resolver -> upstream pool, run until a signal. */
+import { pino, type Logger } from 'pino';
+import { addressCheckers } from '../config/checkers.js';
+import { ConfigError, type Config } from '../config/schema.js';
+import { loadConfig, type CliOverrides } from '../config/load.js';
+import { forwardingHandler } from '../resolver/forward.js';
+import { startServer, ServerConfigError } from '../server/index.js';
+import { loadResolvConf, upstreamLabel, type UpstreamConfig } from '../upstream/config.js';
+import { UpstreamPool } from '../upstream/pool.js';
+
+/** Upstreams from the config, or else the nameservers of /etc/resolv.conf other than our own listeners. */
+export async function resolveUpstreams(cfg: Config, log: Logger, resolvConf?: string): Promise<UpstreamConfig[]> {
+  if (cfg.upstreams.length > 0) return cfg.upstreams;
+  const rc = await loadResolvConf({ path: resolvConf, listen: cfg.listen });
+  if (rc.kind === 'unreadable') {
+    throw new ConfigError('upstreams', `none configured and ${rc.path} cannot be read (${rc.error.message})`);
+  }
+  for (const s of rc.skipped) log.info({ line: s.line, address: s.address, why: s.kind }, `${rc.path}: nameserver skipped`);
+  if (rc.upstreams.length === 0) {
+    throw new ConfigError('upstreams', `none configured and ${rc.path} lists no usable nameserver (our own listen addresses are skipped)`);
+  }
+  return rc.upstreams;
+}
+
+export interface Daemon {
+  readonly config: Config;
+  readonly addresses: readonly { transport: string; address: string; port: number }[];
+  stop(): Promise<void>;
+}
+
+/** Start the daemon (used by `serve` and by tests that run it in-process). */
+export async function startDaemon(cli: CliOverrides, opts: { logger?: Logger; resolvConf?: string } = {}): Promise<Daemon> {
+  const cfg = loadConfig(cli, addressCheckers);
+  const log = opts.logger ?? pino({ level: cfg.logLevel, base: { name: 'dnssec-stubd' } });
+  const upstreams = await resolveUpstreams(cfg, log, opts.resolvConf);
+  const pool = new UpstreamPool(upstreams, {
+    logger: log,
+    attemptTimeoutsMs: [cfg.upstream.timeoutMs, cfg.upstream.timeoutMs * 2],
+    totalTimeoutMs: cfg.upstream.deadlineMs,
+  });
+  let server;
+  try {
+    server = await startServer({
+      listen: cfg.listen,
+      handler: forwardingHandler(pool, log),
+      allow: cfg.allow,
+      udpMaxSize: cfg.server.udpMaxSize,
+      tcpIdleTimeoutMs: cfg.server.tcpIdleTimeoutMs,
+      tcpMaxConnections: cfg.server.tcpMaxConnections,
+      logger: log,
+    });
+  } catch (err) {
+    if (err instanceof ServerConfigError) throw new ConfigError(err.field, err.message.replace(`${err.field}: `, ''));
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+      throw new ConfigError('listen', `cannot listen: ${e.message}`);
+    }
+    throw err;
+  }
+  log.info(
+    {
+      listen: server.addresses.map((a) => `${a.transport}/${a.family === 6 ? `[${a.address}]` : a.address}:${a.port}`),
+      upstreams: upstreams.map((u) => `${upstreamLabel(u)} priority ${u.priority}`),
+      allow: cfg.allow,
+    },
+    'dnssec-stubd started',
+  );
+  return {
+    config: cfg,
+    addresses: server.addresses,
+    async stop() {
+      await server.close();
+      log.info({}, 'dnssec-stubd stopped');
+    },
+  };
+}
+
+/** Run until SIGTERM/SIGINT; resolves to the exit code. */
+export async function serve(cli: CliOverrides): Promise<number> {
+  const daemon = await startDaemon(cli);
+  await new Promise<void>((resolve) => {
+    const onSignal = (): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await daemon.stop();
+  return 0;
+}

@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { upstreamsFromCli } from '../upstream/config.js';
+import { ConfigError, LOG_LEVELS, defaultConfig, validateConfig, type AddressCheckers, type Config, type LogLevel } from './schema.js';
+
+/** Options given on the command line; they override the config file. */
+export interface CliOverrides {
+  config?: string | undefined;
+  listen?: string[] | undefined;
+  upstream?: string[] | undefined;
+  allow?: string[] | undefined;
+  logLevel?: string | undefined;
+}
+
+/**
+ * Parse "ADDR", "ADDR:PORT", "[V6]:PORT" or a bare IPv6 address.
+ * Throws ConfigError naming `field` when malformed.
+ */
+export function parseHostPort(s: string, defaultPort: number, field: string): { address: string; port: number } {
+  let address = s;
+  let port = defaultPort;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (bracket) {
+    address = bracket[1]!;
+    if (bracket[2] !== undefined) port = Number(bracket[2]);
+  } else if (isIP(s) === 6) {
+    address = s;
+  } else {
+    const m = /^([^:]+):(\d+)$/.exec(s);
+    if (m) {
+      address = m[1]!;
+      port = Number(m[2]);
+    }
+  }
+  if (!isIP(address)) throw new ConfigError(field, `expected ADDR[:PORT] with an IP address, got ${JSON.stringify(s)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(field, `port out of range in ${JSON.stringify(s)}`);
+  return { address, port };
+}
+
+/** Read and parse a YAML or JSON config file; syntax errors name the file and position. */
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('--config', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true });
+  } catch (err) {
+    throw new ConfigError('--config', `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+}
+
+/** Defaults, then the config file, then command-line flags. */
+export function loadConfig(cli: CliOverrides, checkers: AddressCheckers): Config {
+  let cfg = defaultConfig();
+  if (cli.config) cfg = validateConfig(readConfigFile(cli.config), checkers, cfg);
+  if (cli.listen?.length) cfg.listen = cli.listen.map((s) => parseHostPort(s, 53, '--listen'));
+  if (cli.upstream?.length) {
+    try {
+      cfg.upstreams = upstreamsFromCli(cli.upstream);
+    } catch (err) {
+      throw new ConfigError('--upstream', (err as Error).message);
+    }
+  }
+  if (cli.allow?.length) {
+    for (const c of cli.allow) {
+      try {
+        checkers.checkCidr(c);
+      } catch (err) {
+        throw new ConfigError('--allow', (err as Error).message);
+      }
+    }
+    cfg.allow = cli.allow;
+  }
+  if (cli.logLevel !== undefined) {
+    if (!LOG_LEVELS.includes(cli.logLevel as LogLevel)) {
+      throw new ConfigError('--log-level', `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(cli.logLevel)}`);
+    }
+    cfg.logLevel = cli.logLevel as LogLevel;
+  }
+  return cfg;
+}

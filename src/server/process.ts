@@ -1,0 +1,168 @@
+/** One received message in, one reply (or a reason to stay silent) out: the transport-independent part. */
+import {
+  EdeCode, Opcode, RRType, Rcode, parseHeader, parseMessage, rcodeToText, typeToText,
+  type Message,
+} from '../wire/index.js';
+import type { AccessList } from './acl.js';
+import {
+  echoHeader, echoQuery, errorAnswer, replyMessage, serializeReply, udpReplyLimit,
+  type QueryEcho,
+} from './responder.js';
+import type { ServerCounters } from './stats.js';
+import type { Answer, ClientInfo, DropReason, Logger, QueryHandler } from './types.js';
+
+export interface QueryContext {
+  readonly handler: QueryHandler;
+  readonly acl: AccessList;
+  readonly udpMaxSize: number;
+  readonly stats: ServerCounters;
+  readonly logger: Logger | undefined;
+}
+
+export type Outcome =
+  | { kind: 'drop'; reason: DropReason }
+  | { kind: 'reply'; bytes: Uint8Array; rcode: number };
+
+/** Why the server answered without asking the handler (for the debug log). */
+type Verdict =
+  | { kind: 'refused' }
+  | { kind: 'formerr'; why: string }
+  | { kind: 'notimp'; why: string }
+  | { kind: 'badvers'; version: number }
+  | { kind: 'handler' };
+
+/** Query types a stub does not serve: zone transfers and the obsolete mail meta-types. */
+const UNSUPPORTED_QTYPES: ReadonlySet<number> = new Set([RRType.IXFR, RRType.AXFR, 253, 254]);
+
+const TCP_MAX = 65535;
+
+function describe(client: ClientInfo): string {
+  return client.address.includes(':') ? `[${client.address}]:${client.port}` : `${client.address}:${client.port}`;
+}
+
+async function askHandler(ctx: QueryContext, query: Message, client: ClientInfo): Promise<Answer> {
+  try {
+    const ans = await ctx.handler(query, client);
+    if (typeof ans !== 'object' || ans === null || !Array.isArray(ans.answer) || !Array.isArray(ans.authority) || !Array.isArray(ans.additional)) {
+      throw new TypeError('handler returned a malformed answer');
+    }
+    return ans;
+  } catch (err) {
+    ctx.stats.handlerError();
+    const q = query.question[0];
+    ctx.logger?.error({ err, client: describe(client), qname: q?.name.toText(), qtype: q ? typeToText(q.type) : undefined }, 'query handler failed');
+    return errorAnswer(Rcode.SERVFAIL);
+  }
+}
+
+/** Decide what to do with a well-formed header: answer ourselves, or ask the handler. */
+interface Screened {
+  verdict: Verdict;
+  echo: QueryEcho;
+  /** The parsed query, when it parsed. */
+  query: Message | undefined;
+}
+
+function screen(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Screened {
+  const header = parseHeader(packet);
+  let query: Message | undefined;
+  let parseError = '';
+  try {
+    query = parseMessage(packet);
+  } catch (err) {
+    parseError = err instanceof Error ? err.message : String(err);
+  }
+  if (!ctx.acl.allows(client.address)) {
+    return { verdict: { kind: 'refused' }, echo: query ? echoQuery(query) : echoHeader(header), query };
+  }
+  if (!query) {
+    const verdict: Verdict = header.opcode !== Opcode.QUERY
+      ? { kind: 'notimp', why: `opcode ${header.opcode}` }
+      : { kind: 'formerr', why: parseError };
+    return { verdict, echo: echoHeader(header), query };
+  }
+  if (query.opcode !== Opcode.QUERY) return { verdict: { kind: 'notimp', why: `opcode ${query.opcode}` }, echo: echoQuery(query), query };
+  if (query.edns && query.edns.version !== 0) {
+    return { verdict: { kind: 'badvers', version: query.edns.version }, echo: echoQuery(query), query };
+  }
+  if (query.question.length !== 1) {
+    return { verdict: { kind: 'formerr', why: `QDCOUNT ${query.question.length}` }, echo: echoQuery(query, false), query };
+  }
+  const qtype = query.question[0]!.type;
+  if (qtype === RRType.OPT) return { verdict: { kind: 'formerr', why: 'QTYPE OPT' }, echo: echoQuery(query), query };
+  if (UNSUPPORTED_QTYPES.has(qtype)) {
+    return { verdict: { kind: 'notimp', why: `QTYPE ${typeToText(qtype)}` }, echo: echoQuery(query), query };
+  }
+  return { verdict: { kind: 'handler' }, echo: echoQuery(query), query };
+}
+
+/**
+ * Process one received message. Never rejects: handler failures become SERVFAIL, and a reply
+ * that cannot be serialized becomes a bare SERVFAIL.
+ */
+export async function processQuery(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Promise<Outcome> {
+  const log = ctx.logger;
+  if (packet.length < 12) {
+    ctx.stats.drop('short');
+    log?.debug({ client: describe(client), transport: client.transport, size: packet.length }, 'dropped: shorter than a DNS header');
+    return { kind: 'drop', reason: 'short' };
+  }
+  if ((packet[2]! & 0x80) !== 0) {
+    ctx.stats.drop('response');
+    log?.debug({ client: describe(client), transport: client.transport }, 'dropped: QR=1 (a response)');
+    return { kind: 'drop', reason: 'response' };
+  }
+  const started = Date.now();
+  const { verdict, echo, query } = screen(ctx, packet, client);
+  let ans: Answer;
+  switch (verdict.kind) {
+    case 'refused':
+      ctx.stats.notAllowed();
+      ans = errorAnswer(Rcode.REFUSED, [{ code: EdeCode.PROHIBITED }]);
+      break;
+    case 'formerr':
+      ctx.stats.malformed();
+      ans = errorAnswer(Rcode.FORMERR);
+      break;
+    case 'notimp':
+      ans = errorAnswer(Rcode.NOTIMP, [{ code: EdeCode.NOT_SUPPORTED, text: `${verdict.why} is not supported` }]);
+      break;
+    case 'badvers':
+      ans = errorAnswer(Rcode.BADVERS);
+      break;
+    case 'handler':
+      ans = await askHandler(ctx, query!, client);
+      break;
+  }
+  const limit = client.transport === 'udp' ? udpReplyLimit(query, ctx.udpMaxSize) : TCP_MAX;
+  let bytes: Uint8Array;
+  let rcode: number;
+  let truncated = false;
+  try {
+    const msg = replyMessage(echo, ans, ctx.udpMaxSize);
+    const out = serializeReply(msg, limit);
+    bytes = out.bytes;
+    rcode = msg.rcode;
+    truncated = out.truncated;
+  } catch (err) {
+    log?.error({ err, client: describe(client) }, 'could not serialize the reply; answering SERVFAIL');
+    const msg = replyMessage(echo, errorAnswer(Rcode.SERVFAIL), ctx.udpMaxSize);
+    bytes = serializeReply(msg, limit).bytes;
+    rcode = msg.rcode;
+  }
+  const q = echo.question[0];
+  log?.debug({
+    client: describe(client),
+    transport: client.transport,
+    id: echo.id,
+    qname: q?.name.toText(),
+    qtype: q ? typeToText(q.type) : undefined,
+    rcode: rcodeToText(rcode),
+    answers: (bytes[6]! << 8) | bytes[7]!,
+    tc: truncated,
+    size: bytes.length,
+    ms: Date.now() - started,
+    ...(verdict.kind === 'handler' ? {} : { verdict: verdict.kind, ...('why' in verdict ? { why: verdict.why } : {}) }),
+  }, 'query');
+  return { kind: 'reply', bytes, rcode };
+}

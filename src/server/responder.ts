@@ -1,0 +1,123 @@
+/** Building replies: header echo, OPT with EDE (RFC 8914), size limits, and the DNSSEC-stripping helper. */
+import {
+  EdnsOptionCode, RRType, Rcode, serializeMessage,
+  type EdnsOption, type Header, type Message, type Question, type RR, type Serialized,
+} from '../wire/index.js';
+import type { Answer, EdeEntry } from './types.js';
+
+/** What a reply copies from its query. */
+export interface QueryEcho {
+  id: number;
+  opcode: number;
+  rd: boolean;
+  cd: boolean;
+  /** Questions exactly as received (names keep their case). */
+  question: Question[];
+  /** Set when the query had an OPT record: the reply then carries one too. */
+  edns?: { dnssecOk: boolean } | undefined;
+}
+
+/** Echo of a parsed query; `withQuestion` false for FORMERR about the question section. */
+export function echoQuery(q: Message, withQuestion = true): QueryEcho {
+  return {
+    id: q.id,
+    opcode: q.opcode,
+    rd: q.flags.rd,
+    cd: q.flags.cd,
+    question: withQuestion ? q.question : [],
+    edns: q.edns ? { dnssecOk: q.edns.dnssecOk } : undefined,
+  };
+}
+
+/** Echo of a query whose body did not parse: header fields only, no question, no OPT. */
+export function echoHeader(h: Header): QueryEcho {
+  return { id: h.id, opcode: h.opcode, rd: h.flags.rd, cd: h.flags.cd, question: [] };
+}
+
+/** An answer with no records: for the errors the server produces itself. */
+export function errorAnswer(rcode: number, ede?: EdeEntry[]): Answer {
+  return ede ? { rcode, answer: [], authority: [], additional: [], ede } : { rcode, answer: [], authority: [], additional: [] };
+}
+
+const encoder = new TextEncoder();
+
+/** EDE options: 2-octet INFO-CODE then the UTF-8 EXTRA-TEXT (no NUL). */
+export function encodeEde(entries: readonly EdeEntry[]): EdnsOption[] {
+  return entries.map((e) => {
+    const text = e.text ? encoder.encode(e.text) : new Uint8Array(0);
+    const data = new Uint8Array(2 + text.length);
+    data[0] = (e.code >> 8) & 0xff;
+    data[1] = e.code & 0xff;
+    data.set(text, 2);
+    return { code: EdnsOptionCode.EDE, data };
+  });
+}
+
+/** Largest UDP reply for a query: min(max(client EDNS size, 512), ours); 512 without EDNS. */
+export function udpReplyLimit(query: Pick<Message, 'edns'> | undefined, udpMaxSize: number): number {
+  const edns = query?.edns;
+  if (!edns) return 512;
+  return Math.min(Math.max(edns.udpSize, 512), udpMaxSize);
+}
+
+/**
+ * The reply message: client's ID, opcode and question; QR=1; RD and CD copied; RA (default 1),
+ * AA and AD as the handler says; OPT (version 0, our UDP size, DO echoed, EDE) iff the query had one.
+ * An RCODE that cannot be expressed (over 15 without EDNS, over 4095) becomes SERVFAIL.
+ */
+export function replyMessage(echo: QueryEcho, ans: Answer, udpSize: number): Message {
+  let rcode = ans.rcode;
+  if (!Number.isInteger(rcode) || rcode < 0 || rcode > 0xfff || (rcode > 0xf && !echo.edns)) rcode = Rcode.SERVFAIL;
+  const f = ans.flags ?? {};
+  return {
+    id: echo.id,
+    opcode: echo.opcode,
+    flags: { qr: true, aa: f.aa ?? false, tc: false, rd: echo.rd, ra: f.ra ?? true, z: false, ad: f.ad ?? false, cd: echo.cd },
+    rcode,
+    question: echo.question,
+    answer: ans.answer,
+    authority: ans.authority,
+    additional: ans.additional.filter((rr) => rr.type !== RRType.OPT),
+    edns: echo.edns
+      ? { udpSize, version: 0, dnssecOk: echo.edns.dnssecOk, z: 0, options: encodeEde(ans.ede ?? []) }
+      : undefined,
+  };
+}
+
+function withoutEdeText(o: EdnsOption): EdnsOption {
+  return o.code === EdnsOptionCode.EDE && o.data.length > 2 ? { code: o.code, data: o.data.subarray(0, 2) } : o;
+}
+
+/**
+ * Serialize with a size limit (RRsets that do not fit are dropped, TC set for answer/authority).
+ * The question and OPT are always kept, so if long EDE texts push the reply over the limit they
+ * are dropped first, then the EDE options themselves.
+ */
+export function serializeReply(m: Message, maxSize: number): Serialized {
+  const first = serializeMessage(m, { maxSize });
+  if (first.bytes.length <= maxSize || !m.edns || m.edns.options.length === 0) return first;
+  const noText: Message = { ...m, edns: { ...m.edns, options: m.edns.options.map(withoutEdeText) } };
+  const second = serializeMessage(noText, { maxSize });
+  if (second.bytes.length <= maxSize) return second;
+  return serializeMessage({ ...m, edns: { ...m.edns, options: [] } }, { maxSize });
+}
+
+const DNSSEC_TYPES: ReadonlySet<number> = new Set([RRType.RRSIG, RRType.NSEC, RRType.NSEC3]);
+
+/**
+ * For clients without DO (RFC 4035 §3.2.1): drop RRSIG, NSEC and NSEC3 records, except records of
+ * the type the client asked for (a query for type RRSIG gets its RRSIGs).
+ */
+export function stripDnssec(rrs: readonly RR[], qtype: number): RR[] {
+  return rrs.filter((rr) => !DNSSEC_TYPES.has(rr.type) || rr.type === qtype);
+}
+
+/** stripDnssec applied to every section of an answer. */
+export function stripDnssecAnswer(ans: Answer, qtype: number): Answer {
+  return {
+    ...ans,
+    answer: stripDnssec(ans.answer, qtype),
+    authority: stripDnssec(ans.authority, qtype),
+    additional: stripDnssec(ans.additional, qtype),
+  };
+}

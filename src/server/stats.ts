@@ -1,0 +1,69 @@
+/** Counters for the listener; read them through ServerHandle.stats(). */
+import type { DropReason, ServerStats, Transport } from './types.js';
+
+export class ServerCounters {
+  private readonly queries: Record<Transport, number> = { udp: 0, tcp: 0 };
+  private readonly responses: Record<Transport, number> = { udp: 0, tcp: 0 };
+  private readonly rcodes = new Map<number, number>();
+  private readonly dropped: Record<DropReason, number> = { short: 0, response: 0, overload: 0, closed: 0 };
+  private formerr = 0;
+  private refused = 0;
+  private handlerErrors = 0;
+  private readonly tcp = { accepted: 0, rejected: 0, idleClosed: 0, current: 0 };
+
+  query(t: Transport): void {
+    this.queries[t]++;
+  }
+
+  response(t: Transport, rcode: number): void {
+    this.responses[t]++;
+    this.rcodes.set(rcode, (this.rcodes.get(rcode) ?? 0) + 1);
+  }
+
+  drop(reason: DropReason): void {
+    this.dropped[reason]++;
+  }
+
+  malformed(): void {
+    this.formerr++;
+  }
+
+  notAllowed(): void {
+    this.refused++;
+  }
+
+  handlerError(): void {
+    this.handlerErrors++;
+  }
+
+  tcpAccepted(): void {
+    this.tcp.accepted++;
+    this.tcp.current++;
+  }
+
+  tcpRejected(): void {
+    this.tcp.rejected++;
+  }
+
+  tcpIdleClosed(): void {
+    this.tcp.idleClosed++;
+  }
+
+  tcpClosed(): void {
+    this.tcp.current--;
+  }
+
+  /** A copy: callers cannot change the counters. */
+  snapshot(): ServerStats {
+    return {
+      queries: { ...this.queries },
+      responses: { ...this.responses },
+      rcodes: [...this.rcodes].sort((a, b) => a[0] - b[0]).map(([rcode, count]) => ({ rcode, count })),
+      dropped: { ...this.dropped },
+      formerr: this.formerr,
+      refused: this.refused,
+      handlerErrors: this.handlerErrors,
+      tcp: { ...this.tcp },
+    };
+  }
+}

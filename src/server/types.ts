@@ -1,0 +1,136 @@
+/** The contract between the DNS listener (src/server) and whoever answers queries (the resolver). */
+import type { Message, RR } from '../wire/index.js';
+import type { Cidr } from './acl.js';
+
+export type Transport = 'udp' | 'tcp';
+
+export interface ClientInfo {
+  /** Source address; IPv4-mapped IPv6 addresses (dual-stack sockets) are given as plain IPv4. */
+  address: string;
+  port: number;
+  transport: Transport;
+}
+
+/** Flags the handler controls; everything else in the header is set by the server. */
+export interface AnswerFlags {
+  /** Authoritative answer (default false). */
+  aa: boolean;
+  /** Authenticated data: set only for data the resolver validated as secure (default false). */
+  ad: boolean;
+  /** Recursion available (default true). */
+  ra: boolean;
+}
+
+/** One Extended DNS Error (RFC 8914) to put into the reply's OPT record. */
+export interface EdeEntry {
+  /** INFO-CODE, see EdeCode in src/wire. */
+  code: number;
+  /** EXTRA-TEXT, sent as UTF-8 (may be shortened to fit the reply size). */
+  text?: string;
+}
+
+export interface Answer {
+  /** Full RCODE (values over 15 need EDNS; without an OPT in the query they become SERVFAIL). */
+  rcode: number;
+  flags?: Partial<AnswerFlags>;
+  answer: RR[];
+  authority: RR[];
+  /** Additional records, without OPT (the server builds the OPT record itself). */
+  additional: RR[];
+  /** Sent only when the query had an OPT record. */
+  ede?: EdeEntry[];
+}
+
+/**
+ * Answers one well-formed query: exactly one question, opcode QUERY, EDNS version 0 (or no EDNS),
+ * from an allowed client, not a zone transfer. A rejected promise becomes SERVFAIL.
+ */
+export interface QueryHandler {
+  (query: Message, client: ClientInfo): Promise<Answer>;
+}
+
+/** The subset of a pino logger the server uses (a pino Logger fits). */
+export interface LogFn {
+  (obj: object, msg?: string): void;
+}
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+}
+
+export interface ListenAddress {
+  address: string;
+  /** 0 picks a free port (the actual one is in ServerHandle.addresses). */
+  port: number;
+}
+
+export interface ServerOptions {
+  listen: ListenAddress[];
+  handler: QueryHandler;
+  /** Client networks allowed to query, as CIDR strings or parsed (default 127.0.0.0/8 and ::1/128). */
+  allow?: readonly (string | Cidr)[];
+  /** Largest UDP reply we send and the size we advertise in OPT (default 1232, 512..65535; over 65507 counts as 65507). */
+  udpMaxSize?: number;
+  /** Close a TCP connection with no query outstanding after this long (default 10000). */
+  tcpIdleTimeoutMs?: number;
+  /** Open TCP connections over all listeners; further ones are closed at once (default 256). */
+  tcpMaxConnections?: number;
+  /** Queries read from one TCP connection and not yet answered; reading pauses at the cap (default 32). */
+  maxTcpQueriesInFlight?: number;
+  /** UDP queries being answered at once over all listeners; further ones are dropped (default 2048). */
+  maxUdpQueriesInFlight?: number;
+  logger?: Logger;
+}
+
+export interface BoundAddress {
+  transport: Transport;
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+export type DropReason =
+  | 'short' // fewer than 12 octets
+  | 'response' // QR=1: never answer a response
+  | 'overload' // too many UDP queries in flight
+  | 'closed'; // the server or connection closed before the answer was ready
+
+export interface RcodeCount {
+  rcode: number;
+  count: number;
+}
+
+/** A snapshot of the counters since start (for metrics). */
+export interface ServerStats {
+  /** Messages received, by transport (dropped ones included). */
+  queries: Record<Transport, number>;
+  /** Replies sent, by transport. */
+  responses: Record<Transport, number>;
+  /** Replies sent, by full RCODE, ascending. */
+  rcodes: RcodeCount[];
+  dropped: Record<DropReason, number>;
+  /** Queries answered FORMERR because they were malformed. */
+  formerr: number;
+  /** Queries answered REFUSED because the client is not in the allow list. */
+  refused: number;
+  /** Handler rejections (answered SERVFAIL). */
+  handlerErrors: number;
+  tcp: {
+    accepted: number;
+    /** Closed at once because the connection cap was reached. */
+    rejected: number;
+    /** Closed for being idle. */
+    idleClosed: number;
+    current: number;
+  };
+}
+
+export interface ServerHandle {
+  /** Every bound socket, with the actual port (useful with port 0). */
+  readonly addresses: readonly BoundAddress[];
+  stats(): ServerStats;
+  /** Stop listening, close every TCP connection; answers still being computed are discarded. */
+  close(): Promise<void>;
+}

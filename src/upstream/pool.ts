@@ -1,0 +1,262 @@
+/**
+ * The upstream pool: asks upstreams in priority order, fails over on timeouts, network errors and
+ * error rcodes, holds failed upstreams down for a growing period (while still using them as a
+ * last resort), and coalesces identical concurrent questions into one upstream query.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from '../clock.js';
+import { RRClass, Rcode, rcodeToText, typeToText, type Message, type Name } from '../wire/index.js';
+import { isIpLiteral, type UpstreamConfig } from './config.js';
+import { makeQuestion, noIgnored, questionKey, totalIgnored, type IgnoredCounts, type UpstreamQuestion } from './query.js';
+import { failureReason, type Attempt, type AttemptOutcome, type UpstreamResult } from './result.js';
+import { DEFAULT_HOLD_DOWN, UpstreamState, tryOrder, type FailureCause, type HoldDownPolicy, type UpstreamSnapshot } from './state.js';
+import { exchange, type ExchangeOptions, type ExchangeOutcome, type UpstreamEndpoint } from './transport.js';
+
+export type { Attempt, AttemptOutcome, FailureReason, UpstreamResult } from './result.js';
+
+/** The subset of a pino logger the pool uses. */
+export interface UpstreamLogger {
+  debug(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** How one exchange is carried out; the default is the UDP/TCP transport. */
+export type Exchanger = (up: UpstreamEndpoint, q: UpstreamQuestion, opts: ExchangeOptions) => Promise<ExchangeOutcome>;
+
+export interface PoolOptions {
+  /** Clock for hold-down times (default: the system clock). Network timeouts use real timers. */
+  readonly clock?: Clock;
+  readonly logger?: UpstreamLogger;
+  /** Per-attempt timeout for each pass over the upstreams; the last value repeats. Default [1500, 3000]. */
+  readonly attemptTimeoutsMs?: readonly number[];
+  /** Deadline for a whole query, all attempts included. Default 5000. */
+  readonly totalTimeoutMs?: number;
+  /** Passes over the upstreams. Default 3. */
+  readonly maxRounds?: number;
+  /** Pause before the second pass, doubled for each further one. Default 100. */
+  readonly retryDelayMs?: number;
+  /** An attempt is not started with less time than this left. Default 50. */
+  readonly minAttemptMs?: number;
+  readonly holdDown?: Partial<HoldDownPolicy>;
+  readonly exchange?: Exchanger;
+}
+
+export interface PoolStats {
+  /** Calls to query(). */
+  readonly queries: number;
+  /** Calls answered by joining an identical query already in flight. */
+  readonly coalesced: number;
+  /** Distinct questions currently being asked upstream. */
+  readonly inFlight: number;
+}
+
+/** How an rcode is treated: accepted, or failed over (and whether the upstream is held down for it). */
+type RcodeVerdict = { readonly kind: 'accept' } | { readonly kind: 'failover'; readonly holdDown: boolean };
+
+function judgeRcode(rcode: number): RcodeVerdict {
+  switch (rcode) {
+    // SERVFAIL usually concerns one name (broken authorities), not the upstream: ask elsewhere, keep it up.
+    case Rcode.SERVFAIL:
+      return { kind: 'failover', holdDown: false };
+    // The upstream will not serve us, or does not understand our (EDNS) query: useless until further notice.
+    case Rcode.REFUSED:
+    case Rcode.NOTIMP:
+    case Rcode.FORMERR:
+    case Rcode.BADVERS:
+      return { kind: 'failover', holdDown: true };
+    default:
+      return { kind: 'accept' };
+  }
+}
+
+export class UpstreamPool {
+  private readonly states: UpstreamState[];
+  private readonly clock: Clock;
+  private readonly logger: UpstreamLogger | undefined;
+  private readonly timeouts: readonly number[];
+  private readonly totalTimeoutMs: number;
+  private readonly maxRounds: number;
+  private readonly retryDelayMs: number;
+  private readonly minAttemptMs: number;
+  private readonly exchange: Exchanger;
+  private readonly inflight = new Map<string, Promise<UpstreamResult>>();
+  private queries = 0;
+  private coalesced = 0;
+
+  constructor(upstreams: readonly UpstreamConfig[], opts: PoolOptions = {}) {
+    for (const u of upstreams) {
+      if (!isIpLiteral(u.address)) throw new RangeError(`upstream address "${u.address}" is not an IP address`);
+      if (!Number.isInteger(u.port) || u.port < 1 || u.port > 65535) throw new RangeError(`upstream port ${u.port} is out of range`);
+    }
+    const policy: HoldDownPolicy = { ...DEFAULT_HOLD_DOWN, ...opts.holdDown };
+    this.states = upstreams.map((u, i) => new UpstreamState(u, i, policy));
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger;
+    this.timeouts = opts.attemptTimeoutsMs && opts.attemptTimeoutsMs.length > 0 ? opts.attemptTimeoutsMs : [1500, 3000];
+    this.totalTimeoutMs = opts.totalTimeoutMs ?? 5000;
+    this.maxRounds = opts.maxRounds ?? 3;
+    this.retryDelayMs = opts.retryDelayMs ?? 100;
+    this.minAttemptMs = opts.minAttemptMs ?? 50;
+    this.exchange = opts.exchange ?? exchange;
+  }
+
+  /**
+   * Ask the upstreams. Identical questions in flight (name compared case-insensitively, type,
+   * class) share one upstream query and one result. Never rejects.
+   */
+  query(name: Name, type: number, klass: number = RRClass.IN): Promise<UpstreamResult> {
+    this.queries++;
+    const q = makeQuestion(name, type, klass);
+    const key = questionKey(q);
+    const pending = this.inflight.get(key);
+    if (pending) {
+      this.coalesced++;
+      return pending;
+    }
+    const p = this.run(q).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** Read-only state of every upstream, in configured order. */
+  snapshot(): readonly UpstreamSnapshot[] {
+    return this.states.map((s) => s.snapshot());
+  }
+
+  stats(): PoolStats {
+    return { queries: this.queries, coalesced: this.coalesced, inFlight: this.inflight.size };
+  }
+
+  private async run(q: UpstreamQuestion): Promise<UpstreamResult> {
+    const attempts: Attempt[] = [];
+    const deadline = performance.now() + this.totalTimeoutMs;
+    // Upstreams that answered with an error rcode: asking them again in this query would not help.
+    const answeredBadly = new Set<UpstreamState>();
+    let lastErrorResponse: Message | undefined;
+    rounds: for (let round = 0; round < this.maxRounds; round++) {
+      if (round > 0) {
+        const pause = Math.min(this.retryDelayMs * 2 ** (round - 1), deadline - performance.now() - this.minAttemptMs);
+        if (pause > 0) await sleep(pause);
+      }
+      const order = tryOrder(this.states, this.clock.now()).filter((s) => !answeredBadly.has(s));
+      if (order.length === 0) break;
+      const timeout = this.timeouts[Math.min(round, this.timeouts.length - 1)]!;
+      for (const st of order) {
+        const left = deadline - performance.now();
+        if (left < this.minAttemptMs) break rounds;
+        const { attempt, message } = await this.attempt(st, q, round, Math.min(timeout, left), deadline);
+        attempts.push(attempt);
+        switch (attempt.outcome.kind) {
+          case 'answer':
+            return { kind: 'answer', message: message!, upstream: st.label, transport: attempt.transport, rttMs: attempt.elapsedMs, attempts };
+          case 'rcode-failure':
+            answeredBadly.add(st);
+            lastErrorResponse = message;
+            break;
+          case 'timeout':
+          case 'network-error':
+            break;
+        }
+      }
+    }
+    const reason = failureReason(attempts);
+    this.logger?.debug({ ...this.qfields(q), reason, attempts: attempts.length }, 'upstream query failed');
+    return lastErrorResponse ? { kind: 'failure', reason, attempts, lastErrorResponse } : { kind: 'failure', reason, attempts };
+  }
+
+  /** One exchange with one upstream, with its bookkeeping and logging. */
+  private async attempt(
+    st: UpstreamState, q: UpstreamQuestion, round: number, timeoutMs: number, deadline: number,
+  ): Promise<{ attempt: Attempt; message?: Message }> {
+    const startedAt = this.clock.now();
+    const wasHeldDown = st.isHeldDown(startedAt);
+    st.counters.queries++;
+    st.inFlight++;
+    let out: ExchangeOutcome;
+    try {
+      out = await this.exchange(st.config, q, { timeoutMs, deadline });
+    } catch (e) {
+      // A custom exchanger broke its contract: treat it as a network error rather than reject.
+      const err = e as NodeJS.ErrnoException;
+      out = {
+        kind: 'network-error', transport: 'udp', elapsedMs: 0, tcpFallback: false, ignored: noIgnored(), ignoredTotal: noIgnored(),
+        error: { phase: 'socket', code: typeof err?.code === 'string' ? err.code : 'EUNKNOWN', message: String(err?.message ?? e) },
+      };
+    } finally {
+      st.inFlight--;
+    }
+    addIgnored(st.counters.ignored, out.ignoredTotal);
+    if (out.tcpFallback) st.counters.tcpFallbacks++;
+    const now = this.clock.now();
+    let outcome: AttemptOutcome;
+    let message: Message | undefined;
+    let elapsedMs: number;
+    let cause: FailureCause | undefined;
+    switch (out.kind) {
+      case 'response': {
+        message = out.message;
+        elapsedMs = out.rttMs;
+        const verdict = judgeRcode(out.message.rcode);
+        if (verdict.kind === 'accept') {
+          outcome = { kind: 'answer', rcode: out.message.rcode };
+          st.counters.answers++;
+          const wasDown = st.health.kind === 'down';
+          st.recordAnswer(now, out.rttMs);
+          if (wasDown && this.logger) {
+            // Call as methods: pino's need their `this`.
+            if (this.logger.info) this.logger.info({ upstream: st.label }, 'upstream answers again');
+            else this.logger.warn({ upstream: st.label }, 'upstream answers again');
+          }
+        } else {
+          outcome = { kind: 'rcode-failure', rcode: out.message.rcode };
+          if (out.message.rcode === Rcode.SERVFAIL) st.counters.servfail++;
+          else if (out.message.rcode === Rcode.REFUSED) st.counters.refused++;
+          else st.counters.otherErrorRcodes++;
+          if (verdict.holdDown) cause = { kind: 'rcode', rcode: out.message.rcode };
+        }
+        break;
+      }
+      case 'timeout':
+        elapsedMs = out.elapsedMs;
+        outcome = { kind: 'timeout' };
+        st.counters.timeouts++;
+        cause = { kind: 'timeout' };
+        break;
+      case 'network-error':
+        elapsedMs = out.elapsedMs;
+        outcome = { kind: 'network-error', error: out.error };
+        st.counters.networkErrors++;
+        cause = { kind: 'network-error', error: out.error };
+        break;
+    }
+    const attempt: Attempt = {
+      upstream: st.label, priority: st.config.priority, transport: out.transport, tcpFallback: out.tcpFallback,
+      wasHeldDown, round, timeoutMs, startedAt, elapsedMs, outcome, ignoredPackets: totalIgnored(out.ignoredTotal),
+    };
+    this.logger?.debug({
+      ...this.qfields(q), upstream: st.label, transport: out.transport, tcpFallback: out.tcpFallback, outcome: outcome.kind,
+      rcode: message ? rcodeToText(message.rcode) : undefined, answers: message?.answer.length, rttMs: Math.round(elapsedMs * 10) / 10,
+      round, wasHeldDown, ignoredPackets: attempt.ignoredPackets,
+      error: outcome.kind === 'network-error' ? outcome.error.code : undefined,
+    }, 'upstream query');
+    if (cause) {
+      const effect = st.recordFailure(now, startedAt, cause);
+      if (effect.kind === 'marked-down') {
+        this.logger?.warn({
+          upstream: st.label, cause: cause.kind, holdDownMs: effect.until - now, consecutiveFailures: effect.consecutiveFailures,
+        }, 'upstream marked down');
+      }
+    }
+    return message ? { attempt, message } : { attempt };
+  }
+
+  private qfields(q: UpstreamQuestion): { qname: string; qtype: string; qclass: number } {
+    return { qname: q.name.toText(), qtype: typeToText(q.type), qclass: q.class };
+  }
+}
+
+function addIgnored(into: IgnoredCounts, from: IgnoredCounts): void {
+  for (const k of Object.keys(from) as (keyof IgnoredCounts)[]) into[k] += from[k];
+}

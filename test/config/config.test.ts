@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isIP } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, defaultConfig, validateConfig, type AddressCheckers } from '../../src/config/schema.js';
+import { loadConfig, parseHostPort } from '../../src/config/load.js';
+
+const checkers: AddressCheckers = {
+  isIp: (s) => isIP(s) !== 0,
+  checkCidr(s) {
+    const m = /^(.+)\/(\d+)$/.exec(s);
+    if (!m || !isIP(m[1]!)) throw new Error(`bad CIDR ${JSON.stringify(s)}`);
+  },
+};
+
+function expectField(fn: () => unknown, field: string, fragment?: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    assert.equal(err.field, field);
+    assert.ok(err.message.startsWith(`${field}: `), err.message);
+    if (fragment) assert.match(err.message, fragment);
+    return true;
+  });
+}
+
+test('defaults: loopback listener on 5353, loopback-only clients, resolv.conf upstreams', () => {
+  const c = validateConfig(undefined, checkers);
+  assert.deepEqual(c.listen, [{ address: '127.0.0.1', port: 5353 }]);
+  assert.deepEqual(c.allow, ['127.0.0.0/8', '::1/128']);
+  assert.deepEqual(c.upstreams, []);
+});
+
+test('a full document is applied over the defaults', () => {
+  const c = validateConfig(
+    {
+      listen: [{ address: '::1', port: 53 }],
+      upstreams: [{ address: '127.0.0.1', priority: 10 }, { address: '127.0.0.2', port: 5300, priority: 5 }],
+      allow: ['10.0.0.0/8'],
+      logLevel: 'debug',
+      server: { udpMaxSize: 4096 },
+    },
+    checkers,
+  );
+  assert.deepEqual(c.upstreams, [
+    { address: '127.0.0.1', port: 53, priority: 10 },
+    { address: '127.0.0.2', port: 5300, priority: 5 },
+  ]);
+  assert.equal(c.server.udpMaxSize, 4096);
+  assert.equal(c.server.tcpMaxConnections, defaultConfig().server.tcpMaxConnections);
+});
+
+test('unknown keys are named, at any depth', () => {
+  expectField(() => validateConfig({ listne: [] }, checkers), 'listne', /unknown key/);
+  expectField(() => validateConfig({ server: { udpMaxSise: 1 } }, checkers), 'server.udpMaxSise', /unknown key/);
+  expectField(() => validateConfig({ upstreams: [{ address: '127.0.0.1', prio: 1 }] }, checkers), 'upstreams[0].prio');
+});
+
+test('bad values are named with what was expected', () => {
+  expectField(() => validateConfig({ upstreams: [{ address: '127.0.0.1' }, { address: '127.0.0.2', priority: 'x' }] }, checkers), 'upstreams[1].priority', /integer/);
+  expectField(() => validateConfig({ upstreams: [{ address: 'resolver.example' }] }, checkers), 'upstreams[0].address', /IPv4 or IPv6/);
+  expectField(() => validateConfig({ listen: [{ address: '127.0.0.1', port: 70000 }] }, checkers), 'listen[0].port');
+  expectField(() => validateConfig({ listen: [] }, checkers), 'listen');
+  expectField(() => validateConfig({ allow: ['10.0.0.0'] }, checkers), 'allow[0]', /CIDR/);
+  expectField(() => validateConfig({ logLevel: 'loud' }, checkers), 'logLevel', /debug/);
+  expectField(() => validateConfig({ server: { udpMaxSize: 100 } }, checkers), 'server.udpMaxSize', /512/);
+  expectField(() => validateConfig({ upstream: { timeoutMs: 3000, deadlineMs: 1000 } }, checkers), 'upstream.deadlineMs');
+  expectField(() => validateConfig(['a'], checkers), '(top level)');
+});
+
+test('host:port parsing for IPv4, bracketed and bare IPv6', () => {
+  assert.deepEqual(parseHostPort('127.0.0.1', 53, 'f'), { address: '127.0.0.1', port: 53 });
+  assert.deepEqual(parseHostPort('127.0.0.1:5300', 53, 'f'), { address: '127.0.0.1', port: 5300 });
+  assert.deepEqual(parseHostPort('[::1]:5300', 53, 'f'), { address: '::1', port: 5300 });
+  assert.deepEqual(parseHostPort('::1', 53, 'f'), { address: '::1', port: 53 });
+  expectField(() => parseHostPort('localhost:53', 53, '--upstream'), '--upstream');
+  expectField(() => parseHostPort('127.0.0.1:99999', 53, '--listen'), '--listen', /range/);
+});
+
+test('files: YAML and JSON load, syntax errors and duplicate keys name the file; flags override the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stubd-cfg-'));
+  const yml = join(dir, 'c.yaml');
+  writeFileSync(yml, 'upstreams:\n  - { address: 127.0.0.9, priority: 2 }\nlogLevel: warn\n');
+  const fromFile = loadConfig({ config: yml }, checkers);
+  assert.equal(fromFile.upstreams[0]!.address, '127.0.0.9');
+  assert.equal(fromFile.logLevel, 'warn');
+  const overridden = loadConfig({ config: yml, upstream: ['127.0.0.7:5301', '127.0.0.8'], logLevel: 'debug' }, checkers);
+  assert.deepEqual(overridden.upstreams, [
+    { address: '127.0.0.7', port: 5301, priority: 1 },
+    { address: '127.0.0.8', port: 53, priority: 2 },
+  ]);
+  assert.equal(overridden.logLevel, 'debug');
+
+  const json = join(dir, 'c.json');
+  writeFileSync(json, '{"listen": [{"address": "127.0.0.1", "port": 5400}]}');
+  assert.equal(loadConfig({ config: json }, checkers).listen[0]!.port, 5400);
+
+  writeFileSync(json, '{"listen": [');
+  expectField(() => loadConfig({ config: json }, checkers), '--config', /not valid JSON/);
+  writeFileSync(yml, 'logLevel: info\nlogLevel: debug\n');
+  expectField(() => loadConfig({ config: yml }, checkers), '--config', /not valid YAML/);
+  expectField(() => loadConfig({ config: join(dir, 'missing.yaml') }, checkers), '--config', /cannot read/);
+  expectField(() => loadConfig({ logLevel: 'chatty' }, checkers), '--log-level');
+});

@@ -1,0 +1,37 @@
+/** Small test helpers: a clock that only moves when told, and a logger that records. */
+import type { Clock } from '../../src/clock.js';
+
+export class ManualClock implements Clock {
+  t: number;
+  constructor(start = 1_700_000_000_000) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface LogEntry {
+  readonly level: 'debug' | 'info' | 'warn';
+  readonly obj: Record<string, unknown>;
+  readonly msg: string | undefined;
+}
+
+export class RecordingLogger {
+  readonly entries: LogEntry[] = [];
+  debug(obj: object, msg?: string): void {
+    this.entries.push({ level: 'debug', obj: obj as Record<string, unknown>, msg });
+  }
+  info(obj: object, msg?: string): void {
+    this.entries.push({ level: 'info', obj: obj as Record<string, unknown>, msg });
+  }
+  warn(obj: object, msg?: string): void {
+    this.entries.push({ level: 'warn', obj: obj as Record<string, unknown>, msg });
+  }
+  messages(msg: string): Record<string, unknown>[] {
+    return this.entries.filter((e) => e.msg === msg).map((e) => e.obj);
+  }
+}

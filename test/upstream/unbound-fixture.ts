@@ -1,0 +1,249 @@
+/**
+ * A throwaway Unbound on a loopback address, answering only from local-zone/local-data: it never
+ * recurses (the root zone is a static local zone) and only ever talks on loopback.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Name, RRType, makeQuery, parseMessage, serializeMessage } from '../../src/wire/index.js';
+
+const execFileP = promisify(execFile);
+const UNBOUND = '/usr/sbin/unbound';
+const UNBOUND_CONTROL = '/usr/sbin/unbound-control';
+
+export interface UnboundOptions {
+  /** A loopback address (127.0.0.0/8): the fixture refuses anything else. */
+  readonly address: string;
+  /** Defaults to a free port >= 10000. */
+  readonly port?: number;
+  /** `local-data` lines, e.g. `a.test. 300 IN A 192.0.2.1`. */
+  readonly localData?: readonly string[];
+  /** Extra local zones besides the static root; default `test.` static. */
+  readonly localZones?: readonly (readonly [string, string])[];
+  /** Answer REFUSED to everyone (access-control refuse). */
+  readonly refuse?: boolean;
+  /**
+   * Zones forwarded to another loopback server (make the zone `transparent` in localZones so that
+   * the static root does not answer it). Forwarding to a refusing server yields a quick SERVFAIL.
+   */
+  readonly forwardZones?: readonly { readonly name: string; readonly address: string; readonly port: number }[];
+}
+
+/** A free port on `address`, for both UDP and TCP, chosen by the kernel and above 10000. */
+export async function freePort(address: string): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, address, () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    if (port < 10000) continue;
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, address, () => s.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error(`no free port found on ${address}`);
+}
+
+function assertLoopback(address: string): void {
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)) throw new Error(`test servers must use 127.0.0.0/8, not ${address}`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class UnboundFixture {
+  readonly address: string;
+  readonly port: number;
+  readonly controlPort: number;
+  readonly dir: string;
+  readonly confPath: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private output = '';
+
+  private constructor(address: string, port: number, controlPort: number, dir: string) {
+    this.address = address;
+    this.port = port;
+    this.controlPort = controlPort;
+    this.dir = dir;
+    this.confPath = join(dir, 'unbound.conf');
+  }
+
+  static async start(opts: UnboundOptions): Promise<UnboundFixture> {
+    assertLoopback(opts.address);
+    const port = opts.port ?? (await freePort(opts.address));
+    let controlPort = await freePort(opts.address);
+    while (controlPort === port) controlPort = await freePort(opts.address);
+    const dir = mkdtempSync(join(tmpdir(), 'stubd-unbound-'));
+    const f = new UnboundFixture(opts.address, port, controlPort, dir);
+    writeFileSync(f.confPath, f.config(opts));
+    await f.launch();
+    return f;
+  }
+
+  private config(opts: UnboundOptions): string {
+    const q = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+    const zones = opts.localZones ?? [['test.', 'static']];
+    return [
+      'server:',
+      `  interface: ${this.address}@${this.port}`,
+      `  port: ${this.port}`,
+      '  do-ip4: yes',
+      '  do-ip6: no',
+      '  do-udp: yes',
+      '  do-tcp: yes',
+      `  access-control: 127.0.0.0/8 ${opts.refuse ? 'refuse' : 'allow'}`,
+      '  username: ""',
+      '  chroot: ""',
+      '  use-syslog: no',
+      '  logfile: ""',
+      `  directory: ${q(this.dir)}`,
+      `  pidfile: ${q(join(this.dir, 'unbound.pid'))}`,
+      '  do-not-query-localhost: no',
+      // No validator (no trust anchor to fetch) and nothing to recurse to: every answer is local data.
+      '  module-config: "iterator"',
+      `  outgoing-interface: ${this.address}`,
+      '  num-threads: 1',
+      '  so-reuseport: no',
+      '  verbosity: 1',
+      '  log-queries: yes',
+      '  local-zone: "." static',
+      ...zones.map(([z, t]) => `  local-zone: ${q(z)} ${t}`),
+      // Single quotes keep the double quotes of TXT data intact (Unbound does not unescape \").
+      ...(opts.localData ?? []).map((d) => `  local-data: ${d.includes("'") ? q(d) : `'${d}'`}`),
+      ...(opts.forwardZones ?? []).flatMap((z) => {
+        assertLoopback(z.address);
+        return ['forward-zone:', `  name: ${q(z.name)}`, `  forward-addr: ${z.address}@${z.port}`];
+      }),
+      'remote-control:',
+      '  control-enable: yes',
+      `  control-interface: ${this.address}`,
+      `  control-port: ${this.controlPort}`,
+      '  control-use-cert: no',
+      '',
+    ].join('\n');
+  }
+
+  private async launch(): Promise<void> {
+    const child = spawn(UNBOUND, ['-d', '-c', this.confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { this.output += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.output += d; });
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    let gone = false;
+    void this.exited.then(() => { gone = true; });
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      if (gone) throw new Error(`unbound exited during startup:\n${this.output}`);
+      if (await this.answers()) return;
+      await sleep(50);
+    }
+    await this.stop();
+    throw new Error(`unbound on ${this.address}:${this.port} did not answer within 10 s:\n${this.output}`);
+  }
+
+  /** Whether the server answers a query over UDP right now (any rcode). */
+  private answers(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const s = createSocket('udp4');
+      const id = 4242;
+      const q = serializeMessage(makeQuery(Name.fromText('probe.invalid.'), RRType.A, { id })).bytes;
+      const t = setTimeout(() => done(false), 200);
+      const done = (ok: boolean): void => {
+        clearTimeout(t);
+        s.close();
+        resolve(ok);
+      };
+      s.on('error', () => done(false));
+      s.on('message', (m) => {
+        try {
+          done(parseMessage(m).id === id);
+        } catch {
+          done(false);
+        }
+      });
+      s.send(q, this.port, this.address);
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Everything Unbound printed (log-queries lines included). */
+  get log(): string {
+    return this.output;
+  }
+
+  /** Kill the process (SIGKILL, as a crash would) and wait for it to be gone. Config stays for restart(). */
+  async kill(): Promise<void> {
+    if (this.running) this.child!.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Freeze the process: its sockets stay open but nothing is answered (for timeouts). */
+  pause(): void {
+    if (this.running) this.child!.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    if (this.running) this.child!.kill('SIGCONT');
+  }
+
+  /** Start again with the same address, port and configuration. */
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.launch();
+  }
+
+  /** Counters from `unbound-control stats_noreset` (e.g. total.num.queries). */
+  async stats(): Promise<Map<string, number>> {
+    const { stdout } = await execFileP(UNBOUND_CONTROL, ['-c', this.confPath, 'stats_noreset'], { timeout: 5000 });
+    const out = new Map<string, number>();
+    for (const line of stdout.split('\n')) {
+      const m = /^([^=]+)=([0-9.]+)$/.exec(line.trim());
+      if (m) out.set(m[1]!, Number(m[2]));
+    }
+    return out;
+  }
+
+  /** Queries received so far (the startup probes included). */
+  async queryCount(): Promise<number> {
+    return (await this.stats()).get('total.num.queries') ?? 0;
+  }
+
+  /** Stop for good: terminate, wait, remove the temporary directory. */
+  async stop(): Promise<void> {
+    if (this.running) {
+      this.child!.kill('SIGCONT');
+      this.child!.kill('SIGTERM');
+      const t = setTimeout(() => this.child?.kill('SIGKILL'), 3000);
+      await this.exited;
+      clearTimeout(t);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** `count` TXT records of `size` octets each at `owner`: together larger than a 1232-octet UDP answer. */
+export function bigTxt(owner: string, count: number, size: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const text = `${String(i).padStart(3, '0')}-${'x'.repeat(size - 4)}`;
+    return `${owner} 300 IN TXT "${text}"`;
+  });
+}
