@@ -4,7 +4,7 @@
  */
 import * as net from 'node:net';
 import { normalizeAddress } from './acl.js';
-import { FrameDecoder, frame } from './framing.js';
+import { FrameDecoder, frame } from '../wire/framing.js';
 import { processQuery, type QueryContext } from './process.js';
 import type { BoundAddress, ClientInfo } from './types.js';
 

@@ -1,7 +1,6 @@
 /** Upstream transport and pool: the only way the daemon talks to recursive resolvers. */
 export * from './config.js';
 export * from './query.js';
-export * from './framing.js';
 export * from './transport.js';
 export * from './result.js';
 export * from './state.js';

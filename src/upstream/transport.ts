@@ -9,7 +9,7 @@ import { isIPv6, Socket as TcpSocket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Message } from '../wire/index.js';
 import { canonicalAddress } from './config.js';
-import { FrameDecoder, frame } from './framing.js';
+import { FrameDecoder, frame } from '../wire/framing.js';
 import { buildUpstreamQuery, judgeResponse, noIgnored, type BuiltQuery, type IgnoredCounts, type UpstreamQuestion } from './query.js';
 
 export type TransportKind = 'udp' | 'tcp';
@@ -155,7 +155,7 @@ export function tcpLeg(up: UpstreamEndpoint, q: UpstreamQuestion, query: BuiltQu
     let connected = false;
     socket.on('error', (e) => fail(e, connected ? 'receive' : 'connect'));
     socket.on('data', (chunk: Buffer) => {
-      for (const bytes of decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
+      for (const bytes of decoder.pushAll(chunk)) {
         const verdict = judgeResponse(bytes, query.id, q);
         if (verdict.kind === 'ignore') {
           ignored[verdict.reason]++;
@@ -166,7 +166,7 @@ export function tcpLeg(up: UpstreamEndpoint, q: UpstreamQuestion, query: BuiltQu
       }
     });
     socket.on('end', () =>
-      fail({ code: 'EOF', message: `connection closed with ${decoder.pending} octets of an incomplete message` }, 'closed'));
+      fail({ code: 'EOF', message: `connection closed with ${decoder.buffered} octets of an incomplete message` }, 'closed'));
     socket.on('close', () => fail({ code: 'EOF', message: 'connection closed before an answer' }, 'closed'));
     socket.connect({ host: up.address, port: up.port }, () => {
       connected = true;

@@ -20,3 +20,4 @@ export * from './message.js';
 export * from './text.js';
 export * from './zone.js';
 export * from './canonical.js';
+export * from './framing.js';

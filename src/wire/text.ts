@@ -1,7 +1,8 @@
 /**
  * Tokenizer for master-file text (RFC 1035 §5.1): `;` comments, parentheses joining lines, quoted
  * strings. Escapes (\X, \DDD) are kept in the token text for the name and RDATA parsers to decode;
- * quote characters are removed, and a quoted part may sit inside a token (key="a b" is one token).
+ * quote characters are removed. A quoted part may follow "key=" inside a token (RFC 9460 key="a b"
+ * is one token); any other quote inside a token is an ordinary character.
  */
 import { WireError } from './errors.js';
 
@@ -92,6 +93,12 @@ export function tokenize(text: string): Entry[] {
         depth--;
         break;
       case '"':
+        // A quote opens a quoted part at the start of a token or right after "key=" (RFC 9460
+        // key="value"); elsewhere inside a token it is an ordinary character, as in BIND.
+        if (inToken && !cur.endsWith('=')) {
+          cur += c;
+          break;
+        }
         inQuote = true;
         inToken = true;
         quotedTok = true;

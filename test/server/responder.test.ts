@@ -5,7 +5,7 @@ import {
 } from '../../src/wire/index.js';
 import { encodeEde, errorAnswer, stripDnssec, stripDnssecAnswer, udpReplyLimit } from '../../src/server/index.js';
 import { echoHeader, echoQuery, replyMessage, serializeReply } from '../../src/server/responder.js';
-import { FrameDecoder, frame } from '../../src/server/framing.js';
+import { FrameDecoder, frame } from '../../src/wire/framing.js';
 import { edns, txt } from './helpers.js';
 
 const n = Name.fromText('WwW.Example.');

@@ -13,7 +13,7 @@ import {
 } from '../../src/wire/index.js';
 import { exchange } from '../../src/upstream/transport.js';
 import { makeQuestion, UPSTREAM_UDP_SIZE } from '../../src/upstream/query.js';
-import { frame } from '../../src/upstream/framing.js';
+import { frame } from '../../src/wire/framing.js';
 import { freePort } from './unbound-fixture.js';
 
 const ADDR = '127.55.3.1';

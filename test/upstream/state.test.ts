@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { Rcode } from '../../src/wire/index.js';
 import { DEFAULT_HOLD_DOWN, UpstreamState, holdDownMs, tryOrder } from '../../src/upstream/state.js';
 import { failureReason, type Attempt, type AttemptOutcome } from '../../src/upstream/result.js';
-import { FrameDecoder, frame } from '../../src/upstream/framing.js';
+import { FrameDecoder, frame } from '../../src/wire/framing.js';
 
 describe('hold-down', () => {
   it('grows exponentially and is capped', () => {
@@ -78,16 +78,16 @@ describe('TCP framing', () => {
     it(`reassembles messages from ${size}-octet chunks`, () => {
       const d = new FrameDecoder();
       const out: Uint8Array[] = [];
-      for (let i = 0; i < stream.length; i += size) out.push(...d.push(stream.subarray(i, i + size)));
+      for (let i = 0; i < stream.length; i += size) out.push(...d.pushAll(Buffer.from(stream.subarray(i, i + size))));
       assert.deepEqual(out.map((m) => Array.from(m)), msgs.map((m) => Array.from(m)));
-      assert.equal(d.pending, 0);
+      assert.equal(d.buffered, 0);
     });
   }
 
   it('keeps an incomplete message pending', () => {
     const d = new FrameDecoder();
-    assert.deepEqual(d.push(new Uint8Array([0, 5, 1, 2])), []);
-    assert.equal(d.pending, 4);
+    assert.deepEqual(d.pushAll(Buffer.from([0, 5, 1, 2])), []);
+    assert.equal(d.buffered, 4);
   });
 
   it('refuses to frame an oversized message', () => {

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { classToText, parseZoneText, rdataToText, rrToText, typeToText } from '../../src/wire/index.js';
+import { RRType, classToText, parseZoneText, rdataToText, rrToText, typeToText } from '../../src/wire/index.js';
 import { corpusRecords } from '../../bench/corpus.js';
 import { loadVector, toHex } from './helpers.js';
 
@@ -36,7 +36,8 @@ describe('cross-check with BIND and ldns', () => {
   });
 
   it('ldns-read-zone reads our text to records that parse back to the same RDATA', { skip: !existsSync(LDNS) }, () => {
-    const rrs = records().filter((rr) => rr.class === 1);
+    // ldns-read-zone keeps one SOA only (it prints the zone's); leave SOAs out.
+    const rrs = records().filter((rr) => rr.class === 1 && rr.type !== RRType.SOA);
     const dir = mkdtempSync(join(tmpdir(), 'wire-ldns-'));
     try {
       const file = join(dir, 'zone.txt');

@@ -16,6 +16,14 @@ export class FrameDecoder {
     this.total += chunk.length;
   }
 
+  /** Add received bytes and return every message they complete, in order. */
+  pushAll(chunk: Buffer): Buffer[] {
+    this.push(chunk);
+    const out: Buffer[] = [];
+    for (let m = this.next(); m; m = this.next()) out.push(m);
+    return out;
+  }
+
   /** The next complete message (without its length prefix), or undefined if more bytes are needed. */
   next(): Buffer | undefined {
     if (this.total < 2) return undefined;
