@@ -305,18 +305,26 @@ export async function getWorld(opts: { mode?: 'cli' | 'auto' } = {}): Promise<Wo
   if (current && current.dir === dir && mode === 'auto') return current.info;
   const info = await withLock(dir, async () => {
     const existing = readWorldFile(dir);
+    let startMode = mode;
     if (existing) {
-      if (existing.worldHash === worldHash() && await worldAlive(existing)) {
+      const alive = await worldAlive(existing);
+      if (existing.worldHash === worldHash() && alive) {
         if (mode === 'cli' && existing.mode !== 'cli') {
           existing.mode = 'cli';
           writeWorldFile(dir, existing);
         }
         return publicInfo(existing);
       }
-      log(existing.worldHash !== worldHash() ? 'running world is from other code: restarting it' : 'world.json is stale: cleaning up');
+      if (alive) {
+        log('running world is from other code: restarting it');
+        // a persistent (cli) world stays persistent: whoever started it will stop it
+        if (existing.mode === 'cli') startMode = 'cli';
+      } else {
+        log('world.json is stale (processes gone): cleaning up');
+      }
       teardownSync(dir, existing);
     }
-    return publicInfo(await startWorld(dir, mode));
+    return publicInfo(await startWorld(dir, startMode));
   });
   if (mode === 'auto') {
     current = { dir, info };

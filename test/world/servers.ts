@@ -150,7 +150,6 @@ server:
 	infra-host-ttl: 60
 	infra-keep-probing: yes
 	prefetch: no
-	minimal-responses: no
 	edns-buffer-size: 1232
 	harden-glue: yes
 	harden-below-nxdomain: no

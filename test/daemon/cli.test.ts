@@ -1,0 +1,125 @@
+/** The `dnssec-stubd` command as an operator runs it: startup errors name the field, SIGTERM stops it cleanly. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { startDaemon, resolveUpstreams } from '../../src/cli/serve.js';
+import { defaultConfig } from '../../src/config/schema.js';
+import { ConfigError } from '../../src/config/schema.js';
+import { freePort } from '../upstream/unbound-fixture.js';
+import { dig } from '../support/dig.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/dnssec-stubd.js', import.meta.url));
+
+interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+function runCli(args: string[], opts: { timeoutMs?: number; onSpawn?: (kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    opts.onSpawn?.((s) => child.kill(s));
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`dnssec-stubd ${args.join(' ')} did not finish: ${stdout}${stderr}`));
+    }, opts.timeoutMs ?? 10_000);
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+describe('dnssec-stubd serve', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stubd-cli-'));
+
+  it('a bad config file stops startup with a message naming the field', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'upstreams:\n  - { address: 127.0.0.1 }\n  - { address: 127.0.0.2, priority: high }\n');
+    const r = await runCli(['serve', '--config', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /configuration error: upstreams\[1\]\.priority: expected an integer/);
+  });
+
+  it('an unknown key and a bad flag are named too', async () => {
+    const file = join(dir, 'unknown.json');
+    writeFileSync(file, '{"listen": [{"address": "127.0.0.1", "port": 5353}], "upstraems": []}');
+    const r = await runCli(['serve', '--config', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /upstraems: unknown key/);
+    const f = await runCli(['serve', '--upstream', 'resolver.example.net']);
+    assert.equal(f.code, 2);
+    assert.match(f.stderr, /--upstream: .*not an IPv4 or IPv6 address/);
+    const g = await runCli(['serve', '--allow', '10.1.2.3/8']);
+    assert.equal(g.code, 2);
+    assert.match(g.stderr, /--allow: /);
+    const u = await runCli(['serve', '--bogus-flag']);
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /Unknown option '--bogus-flag'/);
+  });
+
+  it('a listen address in use is a clear startup error', async () => {
+    const port = await freePort('127.0.0.1');
+    const first = await startDaemon({ listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'silent' });
+    try {
+      const r = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9']);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /configuration error: listen: /);
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it('serves, then stops cleanly on SIGTERM and on SIGINT', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const port = await freePort('127.0.0.1');
+      // Upstream on a closed loopback port: queries fail fast with SERVFAIL + EDE, the listener still answers.
+      let kill: (s: NodeJS.Signals) => void = () => undefined;
+      const child = runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--log-level', 'info'], {
+        onSpawn: (k) => (kill = k),
+      });
+      // Wait for the listener, query it, then signal.
+      let answered = false;
+      for (let i = 0; i < 50 && !answered; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const res = await dig(port, ['example.test', 'A', '+time=1']).catch(() => undefined);
+        if (res?.status) {
+          answered = true;
+          assert.equal(res.status, 'SERVFAIL');
+          assert.ok(res.ede.some((l) => /EDE: 2[23] /.test(l)), res.ede.join('\n'));
+        }
+      }
+      assert.ok(answered, 'daemon never answered');
+      kill(signal);
+      const r = await child;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /dnssec-stubd stopped/);
+    }
+  });
+});
+
+describe('upstreams from /etc/resolv.conf', () => {
+  it('uses the nameservers, skipping our own listen address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stubd-rc-'));
+    const rc = join(dir, 'resolv.conf');
+    writeFileSync(rc, '# test\nnameserver 127.0.0.1\nnameserver 127.0.0.53\nnameserver 127.0.0.54\nsearch example\n');
+    const cfg = { ...defaultConfig(), listen: [{ address: '127.0.0.1', port: 53 }] };
+    const ups = await resolveUpstreams(cfg, pino({ level: 'silent' }), rc);
+    assert.deepEqual(ups.map((u) => [u.address, u.port, u.priority]), [['127.0.0.53', 53, 1], ['127.0.0.54', 53, 2]]);
+  });
+
+  it('fails with a clear message when there is no usable nameserver', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stubd-rc-'));
+    const rc = join(dir, 'resolv.conf');
+    writeFileSync(rc, 'nameserver 127.0.0.1\n');
+    const cfg = { ...defaultConfig(), listen: [{ address: '127.0.0.1', port: 53 }] };
+    await assert.rejects(resolveUpstreams(cfg, pino({ level: 'silent' }), rc), (e: unknown) => e instanceof ConfigError && e.field === 'upstreams');
+    await assert.rejects(resolveUpstreams(cfg, pino({ level: 'silent' }), join(dir, 'missing')), /cannot be read/);
+  });
+});
