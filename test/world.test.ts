@@ -157,11 +157,18 @@ describe('world infrastructure', () => {
 // every query of every zone case
 // ---------------------------------------------------------------------------
 
+/** one retry for transport trouble (a timeout is never a verdict) */
+async function retried<T extends DigResult | DelvResult>(fn: () => Promise<T>): Promise<T> {
+  const first = await limited(fn);
+  const transient = 'raw' in first ? first.status === 'TIMEOUT' : first.status === 'error';
+  return transient ? limited(fn) : first;
+}
+
 async function checkQuery(z: ZoneCase, q: QueryCase): Promise<void> {
   const [up, dv, val] = await Promise.all([
-    limited(() => dig(world.upstream, q.name, q.type, { dnssec: true, cd: true })),
-    limited(() => delv(world, q.name, q.type)),
-    limited(() => dig(world.validatingUnbound, q.name, q.type, { dnssec: true })),
+    retried(() => dig(world.upstream, q.name, q.type, { dnssec: true, cd: true })),
+    retried(() => delv(world, q.name, q.type)),
+    retried(() => dig(world.validatingUnbound, q.name, q.type, { dnssec: true })),
   ]);
   const ctx = `${q.name} ${q.type} (zone ${z.name}, expected ${q.status}${q.note ? `: ${q.note}` : ''})\n` +
     show('upstream dig +dnssec +cd', up) + show('delv', dv) + show('validating unbound', val);

@@ -157,7 +157,7 @@ export class Name {
     return labels.length === 0 ? Name.root : new Name(labels);
   }
 
-  /** Write the name; with `compress`, reuse earlier suffixes and record new ones. */
+  /** Write the name; with `compress`, reuse earlier identical (case included) suffixes and record new ones. */
   write(w: WireWriter, compress = false): void {
     for (let i = 0; i < this.labels.length; i++) {
       if (compress) {
@@ -294,12 +294,13 @@ export class Name {
   }
 }
 
+/** Compression key of a suffix: exact octets, so that a pointer never changes a name's case (RFC 4343 §4.1). */
 function suffixKey(labels: readonly Uint8Array[], from: number): string {
   let k = '';
   for (let i = from; i < labels.length; i++) {
     const l = labels[i]!;
     k += String.fromCharCode(l.length);
-    for (const b of l) k += String.fromCharCode(lowerByte(b));
+    for (const b of l) k += String.fromCharCode(b);
   }
   return k;
 }

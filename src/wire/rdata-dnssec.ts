@@ -183,6 +183,7 @@ const nsecCodec: RDataCodec<NSECData> = {
     writeTypeBitmap(w, d);
   },
   toText: (d) => fields([d.next.toText(), typeBitmapToText(d.types)]),
+  textExact: (d) => d.rawBitmap === undefined,
   fromText(t, origin) {
     if (t.length < 1) throw new WireError('bad-text', 'NSEC: missing next name');
     return { next: Name.fromText(t[0]!, origin), types: typeBitmapFromText(t.slice(1), 'NSEC') };
@@ -226,6 +227,7 @@ const nsec3Codec: RDataCodec<NSEC3Data> = {
   toText: (d) => fields([
     d.hashAlgorithm, d.flags, d.iterations, saltToText(d.salt), base32hex(d.nextHashed), typeBitmapToText(d.types),
   ]),
+  textExact: (d) => d.rawBitmap === undefined,
   fromText(t) {
     if (t.length < 5) throw new WireError('bad-text', 'NSEC3: expected algorithm, flags, iterations, salt and next hash');
     const nextHashed = fromBase32hex(t[4]!, 'NSEC3 next hashed owner');

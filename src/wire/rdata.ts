@@ -18,6 +18,8 @@ export interface RDataCodec<T> {
   encode(w: WireWriter, d: T, opts: EncodeOptions): void;
   /** RDATA in presentation format (without owner, TTL, class, type). */
   toText(d: T): string;
+  /** False when toText cannot express these exact octets; the generic \# form is printed instead. */
+  textExact?(d: T): boolean;
   /** Parse presentation-format RDATA tokens (already split, quotes and parentheses removed). */
   fromText(tokens: string[], origin: Name): T;
   /** Whether the RDATA holds domain names at all (if not, its bytes are kept as read). */

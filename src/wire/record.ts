@@ -119,7 +119,8 @@ export function writeRR(w: WireWriter, rr: RR, compress: boolean): void {
 
 export function rdataToText(rr: RR): string {
   const codec = rdataCodec(rr.type);
-  return codec ? codec.toText(rr.data) : unknownToText(rr.rdata);
+  if (!codec || (codec.textExact && !codec.textExact(rr.data))) return unknownToText(rr.rdata);
+  return codec.toText(rr.data);
 }
 
 /** One line of zone-file text: owner TTL class type rdata. */

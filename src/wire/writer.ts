@@ -5,7 +5,7 @@ export class WireWriter {
   private buf: Uint8Array;
   private view: DataView;
   off = 0;
-  /** Lowercased name suffix (wire labels joined) -> offset, for compression. */
+  /** Name suffix (wire labels joined, case kept) -> offset, for compression. */
   readonly compression = new Map<string, number>();
 
   constructor(initial = 512) {

@@ -59,7 +59,9 @@ function parseRecord(e: Entry, st: State, ownerFromFirst: boolean): RR {
     if (ttl === undefined && looksLikeTtl(t)) {
       ttl = ttlFromText(t);
       i++;
-    } else if (klass === undefined && classFromText(t) !== undefined && typeFromText(t) === undefined) {
+    } else if (klass === undefined && classFromText(t) !== undefined &&
+        // "ANY" is a class and a type: it is the class when a type follows.
+        (typeFromText(t) === undefined || (i + 1 < toks.length && typeFromText(toks[i + 1]!.text) !== undefined))) {
       klass = classFromText(t)!;
       i++;
     } else break;

@@ -115,10 +115,11 @@ describe('name comparison and case', () => {
 });
 
 describe('name compression on write', () => {
-  it('reuses suffixes case-insensitively and only points backwards', () => {
+  it('reuses identical suffixes; a suffix differing in case is written out so case survives', () => {
     const w = new WireWriter();
     Name.fromText('example.com.').write(w, true);
+    Name.fromText('www.example.com.').write(w, true);
     Name.fromText('WWW.EXAMPLE.com.').write(w, true);
-    assert.equal(toHex(w.finish()), '076578616d706c6503636f6d00' + '03575757c000');
+    assert.equal(toHex(w.finish()), '076578616d706c6503636f6d00' + '03777777c000' + '03575757074558414d504c45c008');
   });
 });

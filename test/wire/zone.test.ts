@@ -31,6 +31,13 @@ describe('tokenizer', () => {
       assert.match(e.message, /^line \d+:/);
     }
   });
+  it('"ANY" is the class when a type follows it, else the type', () => {
+    const rr = parseRR('a. 1 ANY NS b.');
+    assert.deepEqual([rr.class, rr.type], [RRClass.ANY, RRType.NS]);
+    assert.equal(rrToText(rr), 'a.\t1\tANY\tNS\tb.');
+    const q = parseRR('a. 1 IN ANY \\# 0');
+    assert.deepEqual([q.class, q.type], [RRClass.IN, RRType.ANY]);
+  });
   it('CRLF line ends', () => {
     assert.equal(tokenize('a 1 A 1.2.3.4\r\nb 1 A 1.2.3.5\r\n').length, 2);
   });
