@@ -21,6 +21,9 @@ export interface FuzzStats {
   /** WireError counts by code. */
   byCode: Record<string, number>;
   failures: FuzzFailure[];
+  /** Cases over the limit once that were timed again (a GC pause); they fail only if still slow. */
+  retimed: number;
+  /** Slowest case (best of the retimings for retimed ones). */
   maxMs: number;
   elapsedMs: number;
 }
@@ -171,7 +174,7 @@ export function runFuzz(opts: FuzzOptions): FuzzStats {
   const rand = prng(opts.seed);
   const limit = opts.limitMs ?? 100;
   const maxFailures = opts.maxFailures ?? 20;
-  const stats: FuzzStats = { cases: 0, parsedOk: 0, wireErrors: 0, byCode: {}, failures: [], maxMs: 0, elapsedMs: 0 };
+  const stats: FuzzStats = { cases: 0, parsedOk: 0, wireErrors: 0, byCode: {}, failures: [], retimed: 0, maxMs: 0, elapsedMs: 0 };
   const start = performance.now();
   for (let i = 0; i < opts.cases; i++) {
     const input = makeInput(rand, opts.corpus);
@@ -185,11 +188,21 @@ export function runFuzz(opts: FuzzOptions): FuzzStats {
         stats.failures.push({ hex: hexOf(input), error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), ms: performance.now() - t0 });
       }
     }
-    const ms = performance.now() - t0;
-    if (ms > stats.maxMs) stats.maxMs = ms;
-    if (ms > limit && outcome !== 'fail' && stats.failures.length < maxFailures) {
-      stats.failures.push({ hex: hexOf(input), error: `slow: ${ms.toFixed(1)} ms`, ms });
+    let ms = performance.now() - t0;
+    if (ms > limit && outcome !== 'fail') {
+      // A garbage-collection pause can land in any case: time it again and keep the best of three.
+      stats.retimed++;
+      for (let k = 0; k < 3 && ms > limit; k++) {
+        const t1 = performance.now();
+        checkOne(input);
+        ms = Math.min(ms, performance.now() - t1);
+      }
+      if (ms > limit) {
+        outcome = 'fail';
+        if (stats.failures.length < maxFailures) stats.failures.push({ hex: hexOf(input), error: `slow: ${ms.toFixed(1)} ms`, ms });
+      }
     }
+    if (ms > stats.maxMs) stats.maxMs = ms;
     stats.cases++;
     if (outcome === 'ok') stats.parsedOk++;
     else if (outcome.startsWith('wire:')) {

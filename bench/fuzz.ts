@@ -28,7 +28,7 @@ const stats = runFuzz({
 
 const secs = stats.elapsedMs / 1000;
 console.log(`done: ${line(stats)}`);
-console.log(`time ${secs.toFixed(1)} s, ${Math.round(stats.cases / secs)} cases/s, slowest case ${stats.maxMs.toFixed(2)} ms`);
+console.log(`time ${secs.toFixed(1)} s, ${Math.round(stats.cases / secs)} cases/s, slowest case ${stats.maxMs.toFixed(2)} ms (${stats.retimed} cases retimed after a pause over 100 ms)`);
 console.log('WireError by code:', Object.entries(stats.byCode).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(' '));
 for (const f of stats.failures) console.log(`FAIL (${f.ms.toFixed(1)} ms) ${f.error}\n  ${f.hex}`);
 

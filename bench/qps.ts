@@ -83,6 +83,7 @@ async function main(): Promise<void> {
     '  do-not-query-localhost: no',
     '  num-threads: 1',
     '  module-config: "iterator"',
+    '  local-zone: "test." nodefault',
     '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  use-syslog: no', '  logfile: ""', '  verbosity: 0',
     'forward-zone:', '  name: "."', `  forward-addr: ${upstream}`,
     '',

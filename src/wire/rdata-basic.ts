@@ -3,7 +3,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { RRType } from './constants.js';
 import { WireError } from './errors.js';
 import { Name } from './name.js';
-import { quotedText, rdataError, registerRData, textBytes, textUint, writeRDataName, type RDataCodec } from './rdata.js';
+import { quotedText, rdataError, registerRData, textBytes, textUint, writeRDataName, writeU8Prefixed, type RDataCodec } from './rdata.js';
 
 export interface AData { readonly address: string }
 export interface NameData { readonly target: Name }
@@ -157,7 +157,7 @@ const txtCodec: RDataCodec<TXTData> = {
     }
     return { strings };
   },
-  encode(w, d) { for (const s of d.strings) { w.u8(s.length); w.bytes(s); } },
+  encode(w, d) { for (const s of d.strings) writeU8Prefixed(w, s, 'TXT string'); },
   toText: (d) => d.strings.map(charStringToText).join(' '),
   fromText(t) {
     if (t.length === 0) throw new WireError('bad-text', 'TXT: no strings');

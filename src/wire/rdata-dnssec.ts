@@ -3,9 +3,10 @@ import { RRType, typeFromText, typeToText } from './constants.js';
 import { algorithmFromText, sigTimeFromText, sigTimeToText } from './dnssec-text.js';
 import { WireError } from './errors.js';
 import { Name } from './name.js';
+import type { WireReader } from './reader.js';
 import {
   base32hex, base64, fromBase32hex, fromBase64, fromHex, hex, rdataError, registerRData, textUint, writeRDataName,
-  type RDataCodec,
+  writeU8Prefixed, type RDataCodec,
 } from './rdata.js';
 import {
   readTypeBitmap, typeBitmapFromText, typeBitmapToText, writeTypeBitmap, type TypeBitmap,
@@ -190,7 +191,7 @@ const nsecCodec: RDataCodec<NSECData> = {
   },
 };
 
-function readNsec3Head(r: import('./reader.js').WireReader, end: number, mnemonic: string): NSEC3PARAMData {
+function readNsec3Head(r: WireReader, end: number, mnemonic: string): NSEC3PARAMData {
   if (end - r.off < 5) throw rdataError(mnemonic, `length ${end - r.off}, expected at least 5`, r.off);
   const hashAlgorithm = r.u8();
   const flags = r.u8();
@@ -220,8 +221,8 @@ const nsec3Codec: RDataCodec<NSEC3Data> = {
   },
   encode(w, d) {
     w.u8(d.hashAlgorithm); w.u8(d.flags); w.u16(d.iterations);
-    w.u8(d.salt.length); w.bytes(d.salt);
-    w.u8(d.nextHashed.length); w.bytes(d.nextHashed);
+    writeU8Prefixed(w, d.salt, 'NSEC3 salt');
+    writeU8Prefixed(w, d.nextHashed, 'NSEC3 next hashed owner');
     writeTypeBitmap(w, d);
   },
   toText: (d) => fields([
@@ -239,7 +240,7 @@ const nsec3Codec: RDataCodec<NSEC3Data> = {
 const nsec3paramCodec: RDataCodec<NSEC3PARAMData> = {
   mnemonic: 'NSEC3PARAM', hasNames: false, compressible: false, canonicalLowercase: false,
   decode: (r, end) => readNsec3Head(r, end, 'NSEC3PARAM'),
-  encode(w, d) { w.u8(d.hashAlgorithm); w.u8(d.flags); w.u16(d.iterations); w.u8(d.salt.length); w.bytes(d.salt); },
+  encode(w, d) { w.u8(d.hashAlgorithm); w.u8(d.flags); w.u16(d.iterations); writeU8Prefixed(w, d.salt, 'NSEC3PARAM salt'); },
   toText: (d) => fields([d.hashAlgorithm, d.flags, d.iterations, saltToText(d.salt)]),
   fromText(t) {
     if (t.length !== 4) throw new WireError('bad-text', 'NSEC3PARAM: expected algorithm, flags, iterations and salt');

@@ -4,7 +4,7 @@ import { WireError } from './errors.js';
 import { Name } from './name.js';
 import { charStringFromText, charStringToText } from './rdata-basic.js';
 import {
-  fromHex, hex, quotedText, rdataError, registerRData, textBytes, textUint, writeRDataName, type RDataCodec,
+  fromHex, hex, quotedText, rdataError, registerRData, textBytes, textUint, writeRDataName, writeU8Prefixed, type RDataCodec,
 } from './rdata.js';
 import type { WireReader } from './reader.js';
 
@@ -119,8 +119,7 @@ const caaCodec: RDataCodec<CAAData> = {
   },
   encode(w, d) {
     w.u8(d.flags);
-    w.u8(d.tag.length);
-    w.bytes(Buffer.from(d.tag, 'latin1'));
+    writeU8Prefixed(w, Buffer.from(d.tag, 'latin1'), 'CAA tag');
     w.bytes(d.value);
   },
   toText: (d) => `${d.flags} ${d.tag} ${quotedText(d.value)}`,
@@ -141,7 +140,7 @@ function readCharString(r: WireReader, end: number, what: string): Uint8Array {
 const hinfoCodec: RDataCodec<HINFOData> = {
   mnemonic: 'HINFO', hasNames: false, compressible: false, canonicalLowercase: false,
   decode: (r, end) => ({ cpu: readCharString(r, end, 'HINFO'), os: readCharString(r, end, 'HINFO') }),
-  encode(w, d) { w.u8(d.cpu.length); w.bytes(d.cpu); w.u8(d.os.length); w.bytes(d.os); },
+  encode(w, d) { writeU8Prefixed(w, d.cpu, 'HINFO CPU'); writeU8Prefixed(w, d.os, 'HINFO OS'); },
   toText: (d) => `${charStringToText(d.cpu)} ${charStringToText(d.os)}`,
   fromText(t) {
     if (t.length !== 2) throw new WireError('bad-text', 'HINFO: expected CPU and OS');
@@ -185,7 +184,7 @@ const naptrCodec: RDataCodec<NAPTRData> = {
   },
   encode(w, d, o) {
     w.u16(d.order); w.u16(d.preference);
-    for (const s of [d.flags, d.services, d.regexp]) { w.u8(s.length); w.bytes(s); }
+    for (const s of [d.flags, d.services, d.regexp]) writeU8Prefixed(w, s, 'NAPTR string');
     writeRDataName(w, d.replacement, o, false, true);
   },
   toText: (d) => `${d.order} ${d.preference} ${charStringToText(d.flags)} ${charStringToText(d.services)} ${charStringToText(d.regexp)} ${d.replacement.toText()}`,

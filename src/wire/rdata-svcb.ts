@@ -193,7 +193,10 @@ function svcbCodec(mnemonic: string): RDataCodec<SVCBData> {
     encode(w, d, o) {
       w.u16(d.priority);
       writeRDataName(w, d.target, o, false, false);
-      for (const p of d.params) { w.u16(p.key); w.u16(p.value.length); w.bytes(p.value); }
+      for (const p of d.params) {
+        if (p.value.length > 65535) throw rdataError(mnemonic, `SvcParam ${p.key} value over 65535 octets`);
+        w.u16(p.key); w.u16(p.value.length); w.bytes(p.value);
+      }
     },
     toText: (d) => [String(d.priority), d.target.toText(), ...d.params.map(svcParamToText)].join(' '),
     fromText(t, origin) {

@@ -172,3 +172,10 @@ export function quotedText(s: Uint8Array): string {
   }
   return out + '"';
 }
+
+/** Write a length-prefixed string (character-string, salt, hash); refuses over 255 octets instead of wrapping. */
+export function writeU8Prefixed(w: WireWriter, s: Uint8Array, what: string): void {
+  if (s.length > 255) throw new WireError('bad-rdata', `${what}: ${s.length} octets (max 255)`);
+  w.u8(s.length);
+  w.bytes(s);
+}

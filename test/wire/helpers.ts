@@ -82,18 +82,6 @@ export function verifySig(k: DNSKEYData, data: Uint8Array, sig: Uint8Array): boo
   return verify(hash, data, p1363 ? { key, dsaEncoding: 'ieee-p1363' } : key, sig);
 }
 
-/** Deterministic PRNG (mulberry32) for reproducible shuffles and fuzzing. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** text -> wire -> text -> wire must be byte-exact, and the text form stable. Returns the text. */
 export function roundTrip(rr: RR): string {
   const wire1 = rrWire(rr);
