@@ -7,3 +7,20 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
 };
+
+/** A clock that moves only when told (tests, and replaying RFC 5011 timers). */
+export class ManualClock implements Clock {
+  t: number;
+  constructor(start = 1_700_000_000_000) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+  set(ms: number): void {
+    this.t = ms;
+  }
+}

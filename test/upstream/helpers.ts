@@ -1,18 +1,5 @@
 /** Small test helpers: a clock that only moves when told, and a logger that records. */
-import type { Clock } from '../../src/clock.js';
-
-export class ManualClock implements Clock {
-  t: number;
-  constructor(start = 1_700_000_000_000) {
-    this.t = start;
-  }
-  now(): number {
-    return this.t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
+export { ManualClock } from '../../src/clock.js';
 
 export interface LogEntry {
   readonly level: 'debug' | 'info' | 'warn';
