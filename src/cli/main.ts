@@ -1,60 +1,92 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/schema.js';
+import type { CliOverrides } from '../config/load.js';
+import { query } from './query.js';
 import { serve } from './serve.js';
 
 const USAGE = `Usage: dnssec-stubd <command> [flags]
 
 Commands:
-  serve       run the resolver daemon
-  version     print the version
+  serve                 run the resolver daemon
+  query NAME [TYPE]     resolve through the upstreams, validate, print the status and the reason trail
+                        (exit 0 secure or insecure, 3 bogus, 4 no answer / indeterminate)
+  version               print the version
 
-serve flags:
-  --config FILE         YAML or JSON configuration file
-  --listen ADDR:PORT    listen on UDP and TCP (repeatable; default 127.0.0.1:5353)
+Flags (serve and query):
+  --config FILE           YAML or JSON configuration file
   --upstream ADDR[:PORT]  upstream resolver (repeatable; order = priority 1, 2, ...;
-                        default: the nameservers of /etc/resolv.conf)
-  --allow CIDR          client networks allowed (repeatable; default loopback only)
-  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
+                          default: the nameservers of /etc/resolv.conf)
+  --trust-anchor FILE     DS/DNSKEY zone file or root-anchors.xml (repeatable; default: the shipped root anchors)
+  --crypto BACKEND        openssl | js | auto (default auto: OpenSSL, pure JS where OpenSSL refuses)
+  --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info)
+serve only:
+  --listen ADDR:PORT      listen on UDP and TCP (repeatable; default 127.0.0.1:5353)
+  --allow CIDR            client networks allowed (repeatable; default loopback only)
+query only:
+  --cd                    checking disabled: show the data without validating
+  --json                  machine-readable output
 `;
+
+const COMMON = {
+  config: { type: 'string' },
+  upstream: { type: 'string', multiple: true },
+  'trust-anchor': { type: 'string', multiple: true },
+  crypto: { type: 'string' },
+  'log-level': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+function overrides(v: Record<string, unknown>): CliOverrides {
+  return {
+    config: v.config as string | undefined,
+    listen: v.listen as string[] | undefined,
+    upstream: v.upstream as string[] | undefined,
+    allow: v.allow as string[] | undefined,
+    logLevel: v['log-level'] as string | undefined,
+    trustAnchor: v['trust-anchor'] as string[] | undefined,
+    crypto: v.crypto as string | undefined,
+  };
+}
+
+function parse(command: string, args: string[], options: NonNullable<ParseArgsConfig['options']>, positionals: boolean): { values: Record<string, unknown>; positionals: string[] } | undefined {
+  try {
+    const r = parseArgs({ args, options, strict: true, allowPositionals: positionals });
+    return { values: r.values as Record<string, unknown>, positionals: r.positionals };
+  } catch (err) {
+    process.stderr.write(`dnssec-stubd ${command}: ${(err as Error).message}\n\n${USAGE}`);
+    return undefined;
+  }
+}
+
+async function run(fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`dnssec-stubd: configuration error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
 
 /** Runs a command; resolves to the process exit code (serve resolves when the daemon stops). */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
-      let values;
-      try {
-        ({ values } = parseArgs({
-          args: rest,
-          options: {
-            config: { type: 'string' },
-            listen: { type: 'string', multiple: true },
-            upstream: { type: 'string', multiple: true },
-            allow: { type: 'string', multiple: true },
-            'log-level': { type: 'string' },
-          },
-          strict: true,
-          allowPositionals: false,
-        }));
-      } catch (err) {
-        process.stderr.write(`dnssec-stubd serve: ${(err as Error).message}\n\n${USAGE}`);
+      const p = parse('serve', rest, { ...COMMON, listen: { type: 'string', multiple: true }, allow: { type: 'string', multiple: true } }, false);
+      if (!p) return 2;
+      return run(() => serve(overrides(p.values)));
+    }
+    case 'query': {
+      const p = parse('query', rest, { ...COMMON, cd: { type: 'boolean' }, json: { type: 'boolean' } }, true);
+      if (!p) return 2;
+      const [name, type, ...extra] = p.positionals;
+      if (!name || extra.length) {
+        process.stderr.write(`dnssec-stubd query: expected NAME [TYPE]\n\n${USAGE}`);
         return 2;
       }
-      try {
-        return await serve({
-          config: values.config,
-          listen: values.listen,
-          upstream: values.upstream,
-          allow: values.allow,
-          logLevel: values['log-level'],
-        });
-      } catch (err) {
-        if (err instanceof ConfigError) {
-          process.stderr.write(`dnssec-stubd: configuration error: ${err.message}\n`);
-          return 2;
-        }
-        throw err;
-      }
+      return run(() => query(name, type, { ...overrides(p.values), cd: p.values.cd === true, json: p.values.json === true }));
     }
     case 'version':
     case '--version':

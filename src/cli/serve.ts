@@ -3,10 +3,10 @@ import { pino, type Logger } from 'pino';
 import { addressCheckers } from '../config/checkers.js';
 import { ConfigError, type Config } from '../config/schema.js';
 import { loadConfig, type CliOverrides } from '../config/load.js';
-import { forwardingHandler } from '../resolver/forward.js';
+import { validatingHandler } from '../resolver/handler.js';
 import { startServer, ServerConfigError } from '../server/index.js';
 import { loadResolvConf, upstreamLabel, type UpstreamConfig } from '../upstream/config.js';
-import { UpstreamPool } from '../upstream/pool.js';
+import { buildResolver } from './wiring.js';
 
 /** Upstreams from the config, or else the nameservers of /etc/resolv.conf other than our own listeners. */
 export async function resolveUpstreams(cfg: Config, log: Logger, resolvConf?: string): Promise<UpstreamConfig[]> {
@@ -33,16 +33,12 @@ export async function startDaemon(cli: CliOverrides, opts: { logger?: Logger; re
   const cfg = loadConfig(cli, addressCheckers);
   const log = opts.logger ?? pino({ level: cfg.logLevel, base: { name: 'dnssec-stubd' } });
   const upstreams = await resolveUpstreams(cfg, log, opts.resolvConf);
-  const pool = new UpstreamPool(upstreams, {
-    logger: log,
-    attemptTimeoutsMs: [cfg.upstream.timeoutMs, cfg.upstream.timeoutMs * 2],
-    totalTimeoutMs: cfg.upstream.deadlineMs,
-  });
+  const { resolver, anchors } = buildResolver(cfg, upstreams, log);
   let server;
   try {
     server = await startServer({
       listen: cfg.listen,
-      handler: forwardingHandler(pool, log),
+      handler: validatingHandler(resolver, log),
       allow: cfg.allow,
       udpMaxSize: cfg.server.udpMaxSize,
       tcpIdleTimeoutMs: cfg.server.tcpIdleTimeoutMs,
@@ -62,6 +58,8 @@ export async function startDaemon(cli: CliOverrides, opts: { logger?: Logger; re
       listen: server.addresses.map((a) => `${a.transport}/${a.family === 6 ? `[${a.address}]` : a.address}:${a.port}`),
       upstreams: upstreams.map((u) => `${upstreamLabel(u)} priority ${u.priority}`),
       allow: cfg.allow,
+      trustAnchors: anchors.map((a) => `${a.zone.toText()} (${a.ds.length} DS, ${a.dnskeys.length} DNSKEY)`),
+      crypto: cfg.crypto,
     },
     'dnssec-stubd started',
   );

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { upstreamsFromCli } from '../upstream/config.js';
-import { ConfigError, LOG_LEVELS, defaultConfig, validateConfig, type AddressCheckers, type Config, type LogLevel } from './schema.js';
+import { ConfigError, LOG_LEVELS, cryptoChoice, defaultConfig, validateConfig, type AddressCheckers, type Config, type LogLevel } from './schema.js';
 
 /** Options given on the command line; they override the config file. */
 export interface CliOverrides {
@@ -11,6 +11,8 @@ export interface CliOverrides {
   upstream?: string[] | undefined;
   allow?: string[] | undefined;
   logLevel?: string | undefined;
+  trustAnchor?: string[] | undefined;
+  crypto?: string | undefined;
 }
 
 /**
@@ -81,5 +83,7 @@ export function loadConfig(cli: CliOverrides, checkers: AddressCheckers): Config
     }
     cfg.logLevel = cli.logLevel as LogLevel;
   }
+  if (cli.trustAnchor?.length) cfg.trustAnchors = cli.trustAnchor;
+  if (cli.crypto !== undefined) cfg.crypto = cryptoChoice(cli.crypto, '--crypto');
   return cfg;
 }

@@ -1,4 +1,5 @@
 import type { UpstreamConfig } from '../upstream/config.js';
+import { DEFAULT_LIMITS, DEFAULT_SKEW, type SkewPolicy, type ValidatorLimits } from '../validator/types.js';
 
 /**
  * The daemon's configuration: its shape, defaults, and a validator whose every error names the field.
@@ -32,7 +33,15 @@ export interface Config {
     /** Overall time allowed for one question across all upstreams and retries. */
     deadlineMs: number;
   };
+  /** Trust anchor files (zone-file DS/DNSKEY or IANA root-anchors.xml). Empty: the shipped root anchors. */
+  trustAnchors: string[];
+  /** Signature backend: OpenSSL (node:crypto), pure JS, or OpenSSL with per-algorithm JS fallback. */
+  crypto: CryptoChoice;
+  validation: ValidatorLimits & { skew: SkewPolicy };
 }
+
+export type CryptoChoice = 'openssl' | 'js' | 'auto';
+export const CRYPTO_CHOICES: readonly CryptoChoice[] = ['openssl', 'js', 'auto'];
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -44,6 +53,9 @@ export function defaultConfig(): Config {
     logLevel: 'info',
     server: { udpMaxSize: 1232, tcpIdleTimeoutMs: 10_000, tcpMaxConnections: 256 },
     upstream: { timeoutMs: 1500, deadlineMs: 5000 },
+    trustAnchors: [],
+    crypto: 'auto',
+    validation: { ...DEFAULT_LIMITS, skew: { ...DEFAULT_SKEW } },
   };
 }
 
@@ -113,7 +125,7 @@ function ip(v: unknown, path: string, c: AddressCheckers): string {
 export function validateConfig(doc: unknown, c: AddressCheckers, base: Config = defaultConfig()): Config {
   if (doc === null || doc === undefined) return base;
   if (!isObj(doc)) throw new ConfigError('(top level)', `expected a mapping of settings, got ${describe(doc)}`);
-  checkKeys(doc, ['listen', 'upstreams', 'allow', 'logLevel', 'server', 'upstream'], '');
+  checkKeys(doc, ['listen', 'upstreams', 'allow', 'logLevel', 'server', 'upstream', 'trustAnchors', 'crypto', 'validation'], '');
   const cfg: Config = structuredClone(base);
   if (doc.listen !== undefined) {
     cfg.listen = arr(doc.listen, 'listen').map((e, i) => {
@@ -169,8 +181,55 @@ export function validateConfig(doc: unknown, c: AddressCheckers, base: Config = 
     if (u.timeoutMs !== undefined) cfg.upstream.timeoutMs = int(u.timeoutMs, 'upstream.timeoutMs', 50, 60_000);
     if (u.deadlineMs !== undefined) cfg.upstream.deadlineMs = int(u.deadlineMs, 'upstream.deadlineMs', 100, 120_000);
   }
+  if (doc.trustAnchors !== undefined) {
+    cfg.trustAnchors = arr(doc.trustAnchors, 'trustAnchors').map((e, i) => str(e, `trustAnchors[${i}]`));
+  }
+  if (doc.crypto !== undefined) cfg.crypto = cryptoChoice(doc.crypto, 'crypto');
+  if (doc.validation !== undefined) validateValidation(doc.validation, cfg);
   if (cfg.upstream.deadlineMs < cfg.upstream.timeoutMs) {
     throw new ConfigError('upstream.deadlineMs', `must be at least upstream.timeoutMs (${cfg.upstream.timeoutMs})`);
   }
   return cfg;
+}
+
+export function cryptoChoice(v: unknown, path: string): CryptoChoice {
+  if (!CRYPTO_CHOICES.includes(v as CryptoChoice)) {
+    throw new ConfigError(path, `expected one of ${CRYPTO_CHOICES.join(', ')}, got ${describe(v)}`);
+  }
+  return v as CryptoChoice;
+}
+
+const LIMIT_RANGES: Record<keyof ValidatorLimits, [number, number]> = {
+  maxSignaturesPerRRset: [1, 64],
+  maxKeysPerTag: [1, 64],
+  maxSignaturesPerQuery: [1, 10_000],
+  maxNsec3HashesPerQuery: [1, 100_000],
+  maxNsec3Iterations: [0, 2500],
+  maxChainLength: [1, 64],
+};
+
+function validateValidation(v: unknown, cfg: Config): void {
+  if (!isObj(v)) throw new ConfigError('validation', `expected a mapping, got ${describe(v)}`);
+  const keys = Object.keys(LIMIT_RANGES) as (keyof ValidatorLimits)[];
+  checkKeys(v, [...keys, 'skew'], 'validation');
+  for (const k of keys) {
+    const [min, max] = LIMIT_RANGES[k];
+    if (v[k] !== undefined) cfg.validation[k] = int(v[k], `validation.${k}`, min, max);
+  }
+  if (v.skew !== undefined) {
+    const s = v.skew;
+    if (!isObj(s)) throw new ConfigError('validation.skew', `expected a mapping, got ${describe(s)}`);
+    checkKeys(s, ['fraction', 'minSeconds', 'maxSeconds'], 'validation.skew');
+    if (s.fraction !== undefined) {
+      if (typeof s.fraction !== 'number' || !(s.fraction >= 0 && s.fraction <= 1)) {
+        throw new ConfigError('validation.skew.fraction', `expected a number from 0 to 1, got ${describe(s.fraction)}`);
+      }
+      cfg.validation.skew.fraction = s.fraction;
+    }
+    if (s.minSeconds !== undefined) cfg.validation.skew.minSeconds = int(s.minSeconds, 'validation.skew.minSeconds', 0, 604_800);
+    if (s.maxSeconds !== undefined) cfg.validation.skew.maxSeconds = int(s.maxSeconds, 'validation.skew.maxSeconds', 0, 604_800);
+    if (cfg.validation.skew.maxSeconds < cfg.validation.skew.minSeconds) {
+      throw new ConfigError('validation.skew.maxSeconds', `must be at least validation.skew.minSeconds (${cfg.validation.skew.minSeconds})`);
+    }
+  }
 }

@@ -73,7 +73,12 @@ export type ZoneKeys =
       trail: TrailStep[];
     }
   | { security: 'insecure'; zone: Name; reason: InsecureReason; validUntil: number; trail: TrailStep[] }
-  | { security: 'bogus'; zone: Name; reason: BogusReason; validUntil: number; trail: TrailStep[] };
+  | { security: 'bogus'; zone: Name; reason: BogusReason; validUntil: number; trail: TrailStep[] }
+  /**
+   * The chain could not be built because the upstream did not answer (timeout, network error,
+   * SERVFAIL): not BOGUS. Never cached for more than a few seconds by the chain of trust.
+   */
+  | { security: 'indeterminate'; zone: Name; detail: string; validUntil: number; trail: TrailStep[] };
 
 /** Trust anchors for one zone: DS records, DNSKEY records, or both. */
 export interface TrustAnchor {
