@@ -112,12 +112,24 @@ export function rsaDnskey(exponent: Uint8Array, modulus: Uint8Array): Uint8Array
 
 const HASH: Record<number, string | null> = { 5: 'sha1', 7: 'sha1', 8: 'sha256', 10: 'sha512', 13: 'sha256', 14: 'sha384', 15: null, 16: null };
 
-export function rsaKey(algorithm: number, bits: number, e: number): TestKey {
+export interface RsaPair {
+  readonly bits: number;
+  readonly e: number;
+  readonly privateKey: KeyObject;
+  readonly dnskey: Uint8Array;
+}
+
+export function rsaPair(bits: number, e: number): RsaPair {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: e });
   const jwk = publicKey.export({ format: 'jwk' });
-  const dnskey = rsaDnskey(jwkBytes(jwk.e), jwkBytes(jwk.n));
+  return { bits, e, privateKey, dnskey: rsaDnskey(jwkBytes(jwk.e), jwkBytes(jwk.n)) };
+}
+
+/** An RSA key pair used under one of the RSA algorithms (5, 7, 8, 10). */
+export function rsaKey(algorithm: number, pair: RsaPair): TestKey {
+  const { privateKey, dnskey } = pair;
   return {
-    algorithm, label: `RSA-${bits} e=${e}`, privateKey, dnskey,
+    algorithm, label: `RSA-${pair.bits} e=${pair.e}`, privateKey, dnskey,
     sign: (d) => new Uint8Array(sign(HASH[algorithm]!, d, privateKey)),
   };
 }

@@ -1,0 +1,140 @@
+/**
+ * bench/cold: 200 distinct names over the algorithm zones of the test world, resolved with empty caches,
+ * sequentially and with 20 in flight, by dnssec-stubd and by Unbound as a validating forwarder to the same
+ * upstream (the world's recursive Unbound, warmed first so both see the same upstream). Reports wall time,
+ * the ratio, secure answers, and queries sent upstream per name (from the upstream's own statistics).
+ *
+ *   node dist/bench/cold.js [--names 200] [--out bench/out/cold.json]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { getWorld, stopWorld, ZONES, type WorldInfo } from '../test/world/index.js';
+import { upstreamStats } from '../test/world/tools.js';
+import { freePort } from '../test/upstream/unbound-fixture.js';
+import { ask, inParallel } from './client.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface Server { label: string; port: number; proc: ChildProcess }
+interface RunResult { server: string; mode: string; wallMs: number; secure: number; failed: number; upstreamQueries: number; perName: number }
+
+function pinned(cmd: string, args: string[]): [string, string[]] {
+  return cpus().length > 1 ? ['taskset', ['-c', '1', cmd, ...args]] : [cmd, args];
+}
+
+/** Ready = accepts TCP connections (a DNS query would warm its cache). */
+async function waitReady(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server on ${port} never listened`);
+}
+
+function stop(p: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.kill('SIGTERM');
+  });
+}
+
+async function startOurs(world: WorldInfo): Promise<Server> {
+  const port = await freePort('127.0.0.1');
+  const [c, a] = pinned(process.execPath, [join(ROOT, 'bin', 'dnssec-stubd.js'), 'serve', '--listen', `127.0.0.1:${port}`,
+    '--upstream', `${world.upstream.host}:${world.upstream.port}`, '--trust-anchor', world.rootAnchorFile, '--log-level', 'warn']);
+  const proc = spawn(c, a, { stdio: 'inherit' });
+  return { label: 'dnssec-stubd', port, proc };
+}
+
+async function startUnbound(world: WorldInfo, dir: string): Promise<Server> {
+  const port = await freePort('127.0.0.1');
+  const conf = join(dir, `unbound-${port}.conf`);
+  writeFileSync(conf, [
+    'server:', `  interface: 127.0.0.1@${port}`, '  access-control: 127.0.0.0/8 allow', '  do-not-query-localhost: no',
+    '  num-threads: 1', '  module-config: "validator iterator"', `  trust-anchor-file: "${world.rootAnchorFile}"`,
+    '  local-zone: "test." nodefault', '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""',
+    '  use-syslog: no', '  logfile: ""', '  verbosity: 0', '  qname-minimisation: no',
+    'forward-zone:', '  name: "."', `  forward-addr: ${world.upstream.host}@${world.upstream.port}`, '',
+  ].join('\n'));
+  const [c, a] = pinned('unbound', ['-d', '-c', conf]);
+  return { label: 'unbound', port, proc: spawn(c, a, { stdio: 'inherit' }) };
+}
+
+async function upstreamQueries(world: WorldInfo): Promise<number> {
+  return (await upstreamStats(world))['total.num.queries'] ?? NaN;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { names: { type: 'string', default: '200' }, out: { type: 'string', default: join(ROOT, 'bench', 'out', 'cold.json') } } });
+  const count = Number(values.names);
+  const world = await getWorld();
+  const dir = mkdtempSync(join(tmpdir(), 'stubd-cold-'));
+  const algZones = Object.values(ZONES).filter((z) => z.kind === 'algorithm').map((z) => z.name);
+  // Distinct names: wildcard expansions (secure, each needs its own proof) and the fixed hosts.
+  const names = Array.from({ length: count }, (_, i) => {
+    const zone = algZones[i % algZones.length]!;
+    return i < algZones.length * 2 ? [`${i < algZones.length ? 'www' : 'mail'}.${zone}`, 'A'] : [`n${i}.wild.${zone}`, 'A'];
+  }) as [string, string][];
+
+  // Warm the upstream so both validators see an upstream that answers from its cache.
+  await inParallel(names, 20, async ([n, t]) => void (await ask(world.upstream.host, world.upstream.port, n, t)));
+  await inParallel(algZones.flatMap((z) => [[z, 'DNSKEY'], [z, 'DS']] as [string, string][]).concat([['.', 'DNSKEY'], ['test.', 'DNSKEY'], ['test.', 'DS']]), 20,
+    async ([n, t]) => void (await ask(world.upstream.host, world.upstream.port, n, t)));
+
+  const results: RunResult[] = [];
+  for (const mode of ['sequential', 'parallel-20'] as const) {
+    for (const starter of [startOurs, (w: WorldInfo) => startUnbound(w, dir)]) {
+      const server = await starter(world);
+      try {
+        await waitReady(server.port);
+        const before = await upstreamQueries(world);
+        let secure = 0;
+        let failed = 0;
+        const t0 = performance.now();
+        await inParallel(names, mode === 'sequential' ? 1 : 20, async ([n, t]) => {
+          try {
+            const m = await ask('127.0.0.1', server.port, n, t);
+            if (m.flags.ad && m.rcode === 0) secure++;
+            else failed++;
+          } catch {
+            failed++;
+          }
+        });
+        const wallMs = performance.now() - t0;
+        const used = (await upstreamQueries(world)) - before;
+        results.push({ server: server.label, mode, wallMs: Math.round(wallMs), secure, failed, upstreamQueries: used, perName: Number((used / names.length).toFixed(2)) });
+      } finally {
+        await stop(server.proc);
+      }
+    }
+  }
+  await stopWorld();
+  const report = { date: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`, names: names.length, results,
+    ratios: Object.fromEntries(['sequential', 'parallel-20'].map((m) => {
+      const ours = results.find((r) => r.mode === m && r.server === 'dnssec-stubd')!;
+      const ub = results.find((r) => r.mode === m && r.server === 'unbound')!;
+      return [m, { wall: Number((ours.wallMs / ub.wallMs).toFixed(3)), upstreamQueries: Number((ours.upstreamQueries / ub.upstreamQueries).toFixed(3)) }];
+    })) };
+  mkdirSync(dirname(values.out!), { recursive: true });
+  writeFileSync(values.out!, JSON.stringify(report, null, 2) + '\n');
+  for (const r of results) {
+    console.log(`${r.mode.padEnd(12)} ${r.server.padEnd(13)} ${String(r.wallMs).padStart(6)} ms  secure ${r.secure}/${names.length}  upstream queries ${r.upstreamQueries} (${r.perName}/name)`);
+  }
+  for (const [m, r] of Object.entries(report.ratios)) console.log(`${m}: wall ratio ${r.wall}, upstream query ratio ${r.upstreamQueries}`);
+}
+
+await main();
