@@ -3,32 +3,14 @@
  * through dnssec-stubd and straight at the world's Unbound upstream, must give the same RCODE and records,
  * over UDP and TCP, with and without DO. Plus dns2 as an independent Node client.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import dns2 from 'dns2';
-import { startDaemon, type Daemon } from '../../src/cli/serve.js';
+import { useWorldDaemon } from '../support/daemon.js';
 import { dig, type DigResult } from '../support/dig.js';
-import { getWorld, stopWorld, ZONES, type WorldInfo } from '../world/index.js';
+import { ZONES } from '../world/index.js';
 
-let world: WorldInfo;
-let daemon: Daemon;
-let port: number;
-
-before(async () => {
-  world = await getWorld();
-  daemon = await startDaemon({
-    listen: ['127.0.0.1:0'],
-    upstream: [`${world.upstream.host}:${world.upstream.port}`],
-    trustAnchor: [world.rootAnchorFile],
-    logLevel: 'silent',
-  });
-  port = daemon.addresses[0]!.port;
-});
-
-after(async () => {
-  await daemon?.stop();
-  await stopWorld();
-});
+const env = useWorldDaemon();
 
 /** Records without TTLs (the upstream's cache counts them down), sorted. */
 function records(lines: string[]): string[] {
@@ -53,8 +35,8 @@ describe('forwarding through the world matches the upstream', () => {
       const extra = transport === 'tcp' ? ['+tcp'] : [];
       for (const { q } of cases) {
         const what = `${q.name} ${q.type} (${transport})`;
-        const ours = await dig(port, [q.name, q.type, '+dnssec', '+cd', ...extra]);
-        const theirs = await dig(world.upstream.port, [q.name, q.type, '+dnssec', '+cd', ...extra], world.upstream.host);
+        const ours = await dig(env.port, [q.name, q.type, '+dnssec', '+cd', ...extra]);
+        const theirs = await dig(env.world.upstream.port, [q.name, q.type, '+dnssec', '+cd', ...extra], env.world.upstream.host);
         same(ours, theirs, what);
         assert.equal(ours.status, q.rcode, `${what}: rcode expected by the world`);
         for (const s of q.expectAnswer ?? []) assert.ok(ours.answers.some((l) => l.includes(s)), `${what}: answer contains ${s}`);
@@ -70,8 +52,8 @@ describe('forwarding through the world matches the upstream', () => {
     for (const { zone, q } of cases) {
       if (q.type === 'RRSIG' || q.type === 'NSEC' || q.type === 'NSEC3') continue;
       const what = `${q.name} ${q.type} (no DO)`;
-      const withDo = await dig(port, [q.name, q.type, '+dnssec', '+cd']);
-      const ours = await dig(port, [q.name, q.type, '+cd']);
+      const withDo = await dig(env.port, [q.name, q.type, '+dnssec', '+cd']);
+      const ours = await dig(env.port, [q.name, q.type, '+cd']);
       const dnssecTypes = /\s(RRSIG|NSEC|NSEC3)\s/;
       assert.ok(!ours.answers.some((l) => dnssecTypes.test(l)), `${what}: DNSSEC records in the answer`);
       assert.ok(!ours.authority.some((l) => dnssecTypes.test(l)), `${what}: DNSSEC records in the authority`);
@@ -83,7 +65,7 @@ describe('forwarding through the world matches the upstream', () => {
 
   it('echoes the client ID and the question in its case', async () => {
     const mixed = 'WwW.AlG8.TeSt.';
-    const r = await dig(port, [mixed, 'A', '+qr']);
+    const r = await dig(env.port, [mixed, 'A', '+qr']);
     assert.ok(r.question.some((l) => l.startsWith(`;${mixed}`)), r.question.join('\n'));
     assert.equal(r.status, 'NOERROR');
   });
@@ -91,10 +73,10 @@ describe('forwarding through the world matches the upstream', () => {
 
 describe('dns2 as an independent client', () => {
   it('resolves A and MX over UDP and TCP through the daemon', async () => {
-    const udp = dns2.UDPClient({ dns: '127.0.0.1', port });
+    const udp = dns2.UDPClient({ dns: '127.0.0.1', port: env.port });
     const a = await udp('www.alg13.test', 'A');
     assert.deepEqual(a.answers.filter((x) => x.type === 1).map((x) => x.address), ['127.54.100.1']);
-    const tcp = dns2.TCPClient({ dns: '127.0.0.1', port });
+    const tcp = dns2.TCPClient({ dns: '127.0.0.1', port: env.port });
     const mx = await tcp('alg13.test', 'MX');
     const exchanges = mx.answers.filter((x) => x.type === 15).map((x) => (x as { exchange?: string }).exchange);
     assert.deepEqual(exchanges, ['mail.alg13.test']);

@@ -4,36 +4,18 @@
  * the same upstream with the same anchor. Where a reference disagrees, the case must carry a recorded
  * deviation naming the RFC rule that decides (test/world/zones.ts).
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, type Daemon } from '../../src/cli/serve.js';
+import { useWorldDaemon } from '../support/daemon.js';
 import { dig } from '../support/dig.js';
-import { getWorld, stopWorld, ZONES, type QueryCase, type Status, type WorldInfo } from '../world/index.js';
+import { ZONES, type QueryCase, type Status } from '../world/index.js';
 import { delv, dig as worldDig, validatorVerdict } from '../world/tools.js';
 
-let world: WorldInfo;
-let daemon: Daemon;
-let port: number;
-
-before(async () => {
-  world = await getWorld();
-  daemon = await startDaemon({
-    listen: ['127.0.0.1:0'],
-    upstream: [`${world.upstream.host}:${world.upstream.port}`],
-    trustAnchor: [world.rootAnchorFile],
-    logLevel: 'silent',
-  });
-  port = daemon.addresses[0]!.port;
-});
-
-after(async () => {
-  await daemon?.stop();
-  await stopWorld();
-});
+const env = useWorldDaemon();
 
 /** Our status as an MTA sees it: AD for secure, SERVFAIL for bogus, neither for insecure. */
 async function ourStatus(q: QueryCase): Promise<{ status: Status | 'error'; rcode: string | undefined; ede: string[] }> {
-  const r = await dig(port, [q.name, q.type, '+dnssec', '+time=5']);
+  const r = await dig(env.port, [q.name, q.type, '+dnssec', '+time=5']);
   const status = r.status === 'SERVFAIL' ? 'bogus' : r.status === 'NOERROR' || r.status === 'NXDOMAIN' ? (r.flags.has('ad') ? 'secure' : 'insecure') : 'error';
   return { status, rcode: r.status, ede: r.ede };
 }
@@ -50,8 +32,8 @@ for (const z of Object.values(ZONES)) {
       it(`${q.name} ${q.type} -> ${q.status}`, { timeout: 60_000 }, async () => {
         const [ours, dv, val] = await Promise.all([
           ourStatus(q),
-          delv(world, q.name, q.type),
-          worldDig(world.validatingUnbound, q.name, q.type, { dnssec: true }),
+          delv(env.world, q.name, q.type),
+          worldDig(env.world.validatingUnbound, q.name, q.type, { dnssec: true }),
         ]);
         const refs = { delv: dv.status, validatingUnbound: validatorVerdict(val) };
         const ctx = `ours=${ours.status} (${ours.rcode} ${ours.ede.join(' ')}) delv=${refs.delv} (${dv.reason}) unbound=${refs.validatingUnbound}`;
@@ -75,19 +57,19 @@ for (const z of Object.values(ZONES)) {
 
 describe('checking disabled and DO', () => {
   it('CD=1 returns bogus data as received, without AD and without SERVFAIL', async () => {
-    const r = await dig(port, ['www.bogus-expired.test.', 'A', '+dnssec', '+cd']);
+    const r = await dig(env.port, ['www.bogus-expired.test.', 'A', '+dnssec', '+cd']);
     assert.equal(r.status, 'NOERROR');
     assert.ok(!r.flags.has('ad'));
     assert.ok(r.answers.some((l) => /\sA\s/.test(l)));
   });
 
   it('AD only for clients that set DO or AD; RRSIGs only with DO', async () => {
-    const plain = await dig(port, ['www.alg13.test.', 'A', '+noadflag']);
+    const plain = await dig(env.port, ['www.alg13.test.', 'A', '+noadflag']);
     assert.ok(!plain.flags.has('ad'));
     assert.ok(!plain.answers.some((l) => /RRSIG/.test(l)));
-    const adFlag = await dig(port, ['www.alg13.test.', 'A', '+adflag']);
+    const adFlag = await dig(env.port, ['www.alg13.test.', 'A', '+adflag']);
     assert.ok(adFlag.flags.has('ad'));
-    const withDo = await dig(port, ['www.alg13.test.', 'A', '+dnssec']);
+    const withDo = await dig(env.port, ['www.alg13.test.', 'A', '+dnssec']);
     assert.ok(withDo.flags.has('ad'));
     assert.ok(withDo.answers.some((l) => /RRSIG/.test(l)));
   });
