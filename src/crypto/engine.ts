@@ -51,6 +51,11 @@ export class CachedVerifier<K> implements DetailedVerifier {
     this.cache = new LRUCache<string, CacheEntry<K>>({ max: Math.max(1, opts.keyCacheSize ?? DEFAULT_KEY_CACHE_SIZE) });
   }
 
+  /**
+   * A validated algorithm whose primitive passed its known-answer test (once, memoised). An engine
+   * failing it (e.g. SHA-1 signatures refused by policy) then answers unsupported-algorithm for the
+   * algorithm: a system-wide fact, unlike a failure on one input, which is never reported that way.
+   */
   supports(algorithm: number): boolean {
     const spec = algorithmSpec(algorithm);
     if (spec === undefined) return false;

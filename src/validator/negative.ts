@@ -130,7 +130,14 @@ export async function proveReferral(run: Run, cut: Name): Promise<void> {
   const recs = run.denialRecords(zone, zk);
   if (recs.records.length === 0) return missing(run, recs, cut, RRType.DS, 'referral');
   const res = proveNoDs(cut, recs.records, zone, run.ctx);
+  if (res.security !== 'secure') return record(run, res, recs);
   run.tally.step(res.step);
-  if (res.security === 'secure') run.tally.insecureLink({ kind: 'no-ds', zone: cut.toText() });
-  else record(run, res, recs);
+  if (res.notDelegation) {
+    // The parent proves there is no zone cut at all: the referral's NS RRset cannot be right.
+    return run.tally.bogus({
+      kind: 'proof-invalid', name: cut.toText(), type: 'DS', proof: 'referral',
+      detail: `the parent proves ${cut.toText()} is not a delegation`,
+    });
+  }
+  run.tally.insecureLink({ kind: 'no-ds', zone: cut.toText() });
 }

@@ -1,0 +1,235 @@
+/**
+ * One walk down the chain of trust: the fetches it makes (each question asked at most once per walk)
+ * and the step that turns a parent's state plus the DS (and DNSKEY) answers for a name into that
+ * name's state. The strategy (what is fetched when) is described at the top of chain.ts.
+ */
+import { RRClass, RRType, typeToText, type DSData, type Message, type Name, type RR } from '../wire/index.js';
+import { precheck } from './classify.js';
+import { proveNoDs } from './denial.js';
+import { usableDs, validateKeysWithAnchor, validateKeysWithDs } from './dnskey.js';
+import {
+  BOGUS_TTL_MS, INDETERMINATE_TTL_MS, capValidUntil, nodeTrail, zoneBelow, type ChainNode, type EndKeys, type SecureKeys,
+} from './keycache.js';
+import { splitSignedRRsets, verifyRRset } from './rrsig.js';
+import type { BogusReason, InsecureReason, SignedRRset, TrailStep, TrustAnchor, ValidationContext, ZoneKeys } from './types.js';
+
+/** What the fetcher returns: an answer (any rcode the pool accepted) or why there is none. */
+export type FetchResult = { kind: 'answer'; message: Message } | { kind: 'failure'; reason: string };
+
+export interface WalkLogger {
+  debug(o: object, m?: string): void;
+}
+
+const emptySet = (name: Name, type: number): SignedRRset => ({ name, type, class: RRClass.IN, rrs: [], sigs: [] });
+
+/** The RRset of `type` owned by `name` in the answer section, with its RRSIGs. */
+function answerSet(msg: Message, name: Name, type: number): SignedRRset | undefined {
+  return splitSignedRRsets(msg.answer).find((s) => s.type === type && s.class === RRClass.IN && s.name.equals(name));
+}
+
+/** A DS answer that carries a DS RRset with at least one usable record: the name is (very likely) a signed cut. */
+function promisesKeys(name: Name, res: FetchResult, ctx: ValidationContext): boolean {
+  if (res.kind !== 'answer') return false;
+  const ds = answerSet(res.message, name, RRType.DS);
+  return ds !== undefined && usableDs(ds.rrs as RR<DSData>[], ctx).usable.length > 0;
+}
+
+export class Walk {
+  private readonly fetches = new Map<string, Promise<FetchResult>>();
+
+  constructor(
+    private readonly fetchUpstream: (name: Name, type: number) => Promise<FetchResult>,
+    readonly ctx: ValidationContext,
+  ) {}
+
+  /** Ask once per walk; later calls for the same question share the answer. */
+  fetch(name: Name, type: number): Promise<FetchResult> {
+    const k = `${name.key}|${type}`;
+    let p = this.fetches.get(k);
+    if (!p) {
+      p = this.fetchUpstream(name, type);
+      this.fetches.set(k, p);
+    }
+    return p;
+  }
+
+  /** Ask DS(name) now; the moment an answer shows a usable DS RRset, ask DNSKEY(name) too (no waiting for the parent). */
+  prefetchDs(name: Name): void {
+    void this.fetch(name, RRType.DS).then((res) => {
+      if (promisesKeys(name, res, this.ctx)) void this.fetch(name, RRType.DNSKEY);
+    });
+  }
+
+  private now(): number {
+    return this.ctx.clock.now();
+  }
+
+  private end(name: Name, keys: EndKeys, validUntil = keys.validUntil): ChainNode {
+    return { kind: 'end', name, keys, validUntil: capValidUntil(keys, validUntil, this.now()) };
+  }
+
+  private bogus(name: Name, reason: BogusReason, trail: TrailStep[], steps: TrailStep[] = []): ChainNode {
+    const validUntil = this.now() + BOGUS_TTL_MS;
+    return this.end(name, { security: 'bogus', zone: name, reason, validUntil, trail: [...trail, ...steps, { step: 'bogus', reason }] });
+  }
+
+  private insecure(name: Name, reason: InsecureReason, validUntil: number, trail: TrailStep[], steps: TrailStep[]): ChainNode {
+    return this.end(name, { security: 'insecure', zone: name, reason, validUntil, trail: [...trail, ...steps, { step: 'insecure', reason }] });
+  }
+
+  private indeterminate(name: Name, detail: string, trail: TrailStep[]): ChainNode {
+    const validUntil = this.now() + INDETERMINATE_TTL_MS;
+    return this.end(name, { security: 'indeterminate', zone: name, detail, validUntil, trail });
+  }
+
+  /** The answer to (name, type), or the node that ends the chain when there is none to work with. */
+  private async answer(name: Name, type: number, trail: TrailStep[]): Promise<Message | ChainNode> {
+    const res = await this.fetch(name, type);
+    const what = `${name.toText()} ${typeToText(type)}`;
+    if (res.kind === 'failure') return this.indeterminate(name, `no answer for ${what}: ${res.reason}`, trail);
+    const pre = precheck({ name, type, class: RRClass.IN }, res.message);
+    if (pre?.security === 'indeterminate') return this.indeterminate(name, `${what}: ${pre.detail}`, trail);
+    if (pre) return this.bogus(name, { kind: 'upstream-inconsistent', name: name.toText(), detail: pre.detail }, trail);
+    return res.message;
+  }
+
+  /** The anchor zone: its DNSKEY RRset checked against the configured anchor. */
+  async anchorNode(anchor: TrustAnchor): Promise<ChainNode> {
+    const zone = anchor.zone;
+    const msg = await this.answer(zone, RRType.DNSKEY, []);
+    if (!isMessage(msg)) return msg;
+    const set = answerSet(msg, zone, RRType.DNSKEY) ?? emptySet(zone, RRType.DNSKEY);
+    return this.fromKeys(zone, validateKeysWithAnchor(anchor, set, this.ctx), Infinity, []);
+  }
+
+  /** A ZoneKeys from dnskey.ts as a node; `trail` goes before its own steps. */
+  private fromKeys(name: Name, zk: ZoneKeys, validUntil: number, trail: TrailStep[]): ChainNode {
+    const full = { ...zk, trail: [...trail, ...zk.trail] } as ZoneKeys;
+    const until = Math.min(zk.validUntil, validUntil);
+    if (full.security === 'secure') return { kind: 'zone', name, keys: { ...full, validUntil: until }, validUntil: until };
+    return this.end(name, { ...full, validUntil: until } as EndKeys, until);
+  }
+
+  /**
+   * The state of `name` given its parent's: one step of RFC 4035 §5.2. The DS answer comes from the
+   * zone that holds `name` (the parent's zone): a DS RRset signed by it makes `name` a cut whose
+   * DNSKEY RRset must match; a signed denial proves either an unsigned delegation (trust ends) or
+   * that `name` is no cut at all (the parent zone goes on).
+   */
+  async step(name: Name, parent: ChainNode): Promise<ChainNode> {
+    const zone = zoneBelow(parent);
+    if (!zone) return parent; // trust ended above: insecure/bogus/indeterminate for everything below
+    const trail = nodeTrail(parent);
+    const msg = await this.answer(name, RRType.DS, trail);
+    if (!isMessage(msg)) return msg;
+
+    const ds = answerSet(msg, name, RRType.DS);
+    if (ds) return this.delegation(name, zone, ds, trail);
+    const cname = answerSet(msg, name, RRType.CNAME);
+    if (cname) return this.aliasHere(name, zone, cname, trail);
+    return this.denial(name, zone, msg, trail);
+  }
+
+  /** Only RRSIGs by the parent's zone count for a DS RRset; a missing or foreign signer ends the chain. */
+  private signedBy(set: SignedRRset, zone: SecureKeys, trail: TrailStep[]): SignedRRset | ChainNode {
+    const name = set.name;
+    const type = typeToText(set.type);
+    if (set.sigs.length === 0) {
+      return this.bogus(name, { kind: 'rrsigs-missing', name: name.toText(), type }, trail, [{ step: 'rrset', name: name.toText(), type, security: 'bogus' }]);
+    }
+    const sigs = set.sigs.filter((s) => s.data.signer.equals(zone.zone));
+    if (sigs.length === 0) {
+      const signers = [...new Set(set.sigs.map((s) => s.data.signer.toText()))].join(', ');
+      return this.bogus(name, {
+        kind: 'upstream-inconsistent', name: name.toText(), detail: `${type} RRset signed by ${signers}, expected the zone ${zone.zone.toText()}`,
+      }, trail, [{ step: 'rrset', name: name.toText(), type, security: 'bogus' }]);
+    }
+    return { ...set, sigs };
+  }
+
+  private async delegation(name: Name, zone: SecureKeys, dsSet: SignedRRset, trail: TrailStep[]): Promise<ChainNode> {
+    const signed = this.signedBy(dsSet, zone, trail);
+    if (!isSet(signed)) return signed;
+    const check = verifyRRset(signed, zone, this.ctx);
+    if (check.security === 'bogus') return this.bogus(name, check.reason, trail, [check.step]);
+    const dsUntil = this.now() + check.ttl * 1000;
+    const ds = dsSet.rrs as RR<DSData>[];
+    let dnskeys = emptySet(name, RRType.DNSKEY);
+    // Without a usable DS the zone is insecure (RFC 4035 §5.2): its DNSKEY RRset is not needed.
+    if (usableDs(ds, this.ctx).usable.length > 0) {
+      const msg = await this.answer(name, RRType.DNSKEY, [...trail, check.step]);
+      if (!isMessage(msg)) return msg;
+      dnskeys = answerSet(msg, name, RRType.DNSKEY) ?? dnskeys;
+    }
+    return this.fromKeys(name, validateKeysWithDs(name, dnskeys, ds, this.ctx), dsUntil, [...trail, check.step]);
+  }
+
+  /** A CNAME at the name, signed by the zone: an alias is never a zone cut (RFC 2181 §10.1). */
+  private aliasHere(name: Name, zone: SecureKeys, cname: SignedRRset, trail: TrailStep[]): ChainNode {
+    const signed = this.signedBy(cname, zone, trail);
+    if (!isSet(signed)) return signed;
+    const check = verifyRRset(signed, zone, this.ctx);
+    if (check.security === 'bogus') return this.bogus(name, check.reason, trail, [check.step]);
+    const step: TrailStep = { step: 'ds', zone: name.toText(), security: 'secure', detail: 'CNAME owner: not a zone cut' };
+    return this.inside(name, zone, [...trail, check.step, step], this.now() + check.ttl * 1000);
+  }
+
+  private inside(name: Name, zone: SecureKeys, trail: TrailStep[], validUntil: number): ChainNode {
+    return { kind: 'inside', name, zone, trail, validUntil: Math.min(validUntil, zone.validUntil) };
+  }
+
+  /** NODATA or NXDOMAIN for DS(name): the zone's NSEC/NSEC3 records must say why. */
+  private denial(name: Name, zone: SecureKeys, msg: Message, trail: TrailStep[]): ChainNode {
+    const records: RR[] = [];
+    const steps: TrailStep[] = [];
+    let ttl = Infinity;
+    let failure: { reason: BogusReason; step: TrailStep } | undefined;
+    let foreign: string | undefined;
+    for (const set of splitSignedRRsets(msg.authority)) {
+      if ((set.type !== RRType.NSEC && set.type !== RRType.NSEC3) || set.class !== RRClass.IN) continue;
+      const sigs = set.sigs.filter((s) => s.data.signer.equals(zone.zone));
+      if (sigs.length === 0 || !set.name.isSubdomainOf(zone.zone)) {
+        if (set.sigs.length > 0) foreign ??= set.sigs[0]!.data.signer.toText();
+        continue;
+      }
+      const check = verifyRRset({ ...set, sigs }, zone, this.ctx);
+      if (check.security === 'bogus') {
+        failure ??= { reason: check.reason, step: check.step };
+        continue;
+      }
+      if (check.wildcard) {
+        failure ??= {
+          reason: { kind: 'bad-rrsig', name: set.name.toText(), type: typeToText(set.type), detail: 'NSEC/NSEC3 RRSIG with a wildcard label count' },
+          step: { ...check.step, security: 'bogus' } as TrailStep,
+        };
+        continue;
+      }
+      steps.push(check.step);
+      records.push(...set.rrs);
+      ttl = Math.min(ttl, check.ttl);
+    }
+    // A denial RRset that does not verify makes the answer bogus (it was meant to prove something).
+    if (failure) return this.bogus(name, failure.reason, trail, [...steps, failure.step]);
+    if (records.length === 0) {
+      const reason: BogusReason = foreign
+        ? { kind: 'upstream-inconsistent', name: name.toText(), detail: `DS denial signed by ${foreign}, expected the zone ${zone.zone.toText()}` }
+        : { kind: 'nsec-missing', name: name.toText(), type: 'DS', proof: 'no-ds' };
+      return this.bogus(name, reason, trail);
+    }
+    const res = proveNoDs(name, records, zone.zone, this.ctx);
+    const until = this.now() + (Number.isFinite(ttl) ? ttl : 0) * 1000;
+    const all = [...steps, res.step];
+    if (res.security === 'bogus') return this.bogus(name, res.reason, trail, all);
+    if (res.security === 'insecure') return this.insecure(name, res.reason, until, trail, all);
+    if (res.notDelegation) return this.inside(name, zone, [...trail, ...all], until);
+    return this.insecure(name, { kind: 'no-ds', zone: name.toText() }, until, trail, all);
+  }
+}
+
+function isMessage(x: Message | ChainNode): x is Message {
+  return 'rcode' in x;
+}
+
+function isSet(x: SignedRRset | ChainNode): x is SignedRRset {
+  return 'rrs' in x;
+}
