@@ -93,7 +93,8 @@ const STAGE_KEY = 2;
 const STAGE_ZONE_BIT = 3;
 const STAGE_TIME = 4;
 const STAGE_CRYPTO = 5;
-const STAGE_LIMIT = 6;
+const STAGE_KEYS_CAP = 6;
+const STAGE_LIMIT = 7;
 
 /** Structural RRSIG rules of RFC 4035 §5.3.1; a message when violated. */
 function structuralProblem(set: SignedRRset, sig: RR<RRSIGData>, zone: Name): string | undefined {
@@ -194,7 +195,7 @@ export function verifyRRsetWith(
       fail(STAGE_CRYPTO, { kind: 'signature-invalid', name, type, keyTag: d.keyTag, ...(detail ? { detail } : {}) });
     }
     if (!stopped && !unsupportedByCrypto && usable.length > candidates.length) {
-      fail(STAGE_LIMIT, { kind: 'budget-exceeded', what: 'keys-per-tag', limit: limits.maxKeysPerTag });
+      fail(STAGE_KEYS_CAP, { kind: 'budget-exceeded', what: 'keys-per-tag', limit: limits.maxKeysPerTag });
     }
   }
   if (!best) return bogus({ kind: 'rrsigs-missing', name, type });

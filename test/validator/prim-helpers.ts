@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { ManualClock } from '../../src/clock.js';
 import { createVerifier, type SignatureVerifier, type VerifyResult } from '../../src/crypto/index.js';
 import { createBudget } from '../../src/validator/budget.js';
-import { splitSignedRRsets } from '../../src/validator/rrsig.js';
 import {
   DEFAULT_LIMITS, DEFAULT_SKEW, type SignedRRset, type ValidationContext, type ValidatorLimits, type ZoneKeys,
 } from '../../src/validator/types.js';

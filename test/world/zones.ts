@@ -50,7 +50,15 @@ export type Mutation =
    * recomputed, signatures are left as garbage). For 253 (PRIVATEDNS) the
    * public key is prefixed with a wire-format domain name per RFC 4034 A.1.1.
    */
-  | { op: 'rewrite-algorithm'; algorithm: number };
+  | { op: 'rewrite-algorithm'; algorithm: number }
+  /**
+   * KeyTrap (CVE-2023-50387): insert `count` copies of each RRSIG covering
+   * owner/type with the same key tag, algorithm, signer and validity but a
+   * different bit flipped in each signature, all placed before the real RRSIG
+   * (which stays, last). NSD serves them in that order and Unbound does not
+   * rotate RRSIGs, so a validator meets every bad copy first.
+   */
+  | { op: 'add-bad-rrsigs'; owner: string; type: string; count: number };
 
 export interface KnownDeviation {
   /** what delv (BIND 9.18) actually reports when it differs from `status` */
@@ -79,7 +87,7 @@ export interface QueryCase {
 
 export type ZoneKind =
   | 'root' | 'tld' | 'algorithm' | 'denial' | 'cname' | 'insecure' | 'child'
-  | 'bogus' | 'unknown' | 'dane';
+  | 'bogus' | 'unknown' | 'dane' | 'keytrap';
 
 export interface ZoneCase {
   name: string;               // absolute, trailing dot; key of ZONES
@@ -95,6 +103,14 @@ export interface ZoneCase {
   kskBits?: number;
   denial: 'nsec' | 'nsec3' | 'none';
   nsec3?: Nsec3Params;
+  /**
+   * KeyTrap (CVE-2023-50387): this many extra DNSKEYs with the ZSK's flags,
+   * algorithm and key tag but garbage public keys (two key bytes of the same
+   * parity swapped, which keeps the RFC 4034 Appendix B tag), added to the
+   * zone before signing (the DNSKEY RRset is validly signed over all of them)
+   * and served before the real ZSK.
+   */
+  fakeKeys?: number;
   validity: Validity;
   ds: DsMode;
   mutations: Mutation[];
@@ -240,6 +256,7 @@ function zone(o: ZoneOpts): ZoneCase {
   if (o.keyBits !== undefined) z.keyBits = o.keyBits;
   if (o.kskBits !== undefined) z.kskBits = o.kskBits;
   if (o.nsec3) z.nsec3 = o.nsec3;
+  if (o.fakeKeys !== undefined) z.fakeKeys = o.fakeKeys;
   if (o.notes) z.notes = o.notes;
   return z;
 }
