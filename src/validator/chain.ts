@@ -137,6 +137,8 @@ export class ChainOfTrust implements KeySource {
   /** Forget everything, or what is known about `name` and the names below it. */
   flush(name?: Name): void {
     this.generation++;
+    // Walks in flight finish for their callers but are not joined any more (nor cached).
+    for (const k of [...this.inflight.keys()]) if (!name || k === name.key || k.endsWith(`.${name.key}`) || name.isRoot()) this.inflight.delete(k);
     const n = this.cache.flush(name);
     this.logger?.debug({ name: name?.toText() ?? '(all)', entries: n }, 'chain of trust cache flushed');
   }

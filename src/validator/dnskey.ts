@@ -96,7 +96,10 @@ function confirmSelfSigned(zone: Name, dnskeys: SignedRRset, cands: Candidates, 
   let failure: BogusReason | undefined;
   let failStep: TrailStep | undefined;
   for (const k of cands.keys) {
-    const check = verifyRRsetWith(dnskeys, zone, [k], ctx, counter);
+    // Only this key's own RRSIGs count: a signature by another key is no link from the DS or anchor.
+    const tag = keyTag(k.rdata);
+    const sigs = dnskeys.sigs.filter((s) => s.data.keyTag === tag && s.data.algorithm === k.data.algorithm);
+    const check = verifyRRsetWith({ ...dnskeys, sigs }, zone, [k], ctx, counter);
     if (check.security === 'secure') return { ok: true, ttl: check.ttl, steps: [check.step] };
     if (!failure || check.reason.kind === 'budget-exceeded') {
       failure = check.reason;

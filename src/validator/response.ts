@@ -21,7 +21,7 @@
  * - The verdict is the weakest link; the trail lists every check (key trails from the KeySource,
  *   RRset checks, proofs, alias links) in order.
  */
-import { Rcode, typeToText, type Message, type Name, type Question } from '../wire/index.js';
+import { RRType, Rcode, typeToText, type Message, type Name, type Question } from '../wire/index.js';
 import { walkChain, type ChainWalk } from './alias.js';
 import { SectionIndex, precheck } from './classify.js';
 import { proveNegative, proveReferral, proveWildcard } from './negative.js';
@@ -49,6 +49,11 @@ export async function validateResponse(question: Question, msg: Message, keys: K
   if (pre) {
     const reason = { kind: 'upstream-inconsistent', name: question.name.toText(), detail: pre.detail } as const;
     return done({ security: 'bogus', kind: 'other', reason, trail: [{ step: 'bogus', reason }] });
+  }
+
+  if (question.type === RRType.RRSIG) {
+    // RRSIGs are not signed themselves (RFC 4035 §5.3.3 validates RRsets, not their signatures).
+    return done({ security: 'indeterminate', kind: 'other', detail: 'RRSIG queries cannot be validated', trail: [] });
   }
 
   const index = new SectionIndex(msg, question.class);

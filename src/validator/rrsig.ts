@@ -128,6 +128,7 @@ export function verifyRRsetWith(
 
   const limits = ctx.limits;
   const now = sigNow(ctx);
+  const zoneKeys = keys.filter((k) => k.type === RRType.DNSKEY && k.name.equals(zone)).map((k) => ({ k, tag: keyTag(k.rdata) }));
   let best: Failure | undefined;
   const fail = (stage: number, reason: BogusReason): void => {
     if (!best || stage > best.stage) best = { stage, reason };
@@ -143,7 +144,7 @@ export function verifyRRsetWith(
       fail(STAGE_STRUCTURE, { kind: 'bad-rrsig', name, type, detail: problem });
       continue;
     }
-    const tagged = keys.filter((k) => k.type === RRType.DNSKEY && k.data.algorithm === d.algorithm && keyTag(k.rdata) === d.keyTag);
+    const tagged = zoneKeys.filter((x) => x.tag === d.keyTag && x.k.data.algorithm === d.algorithm).map((x) => x.k);
     if (tagged.length === 0) {
       fail(STAGE_KEY, { kind: 'dnskey-missing', zone: zone.toText(), keyTag: d.keyTag });
       continue;

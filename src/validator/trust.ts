@@ -45,10 +45,16 @@ export class Tally {
     this.trail.push(s);
   }
 
+  /** Add a bogus/insecure step unless the same one is already there (e.g. from a key trail). */
+  private once(s: TrailStep): void {
+    const text = JSON.stringify(s);
+    if (!this.trail.some((t) => t.step === s.step && JSON.stringify(t) === text)) this.trail.push(s);
+  }
+
   bogus(reason: BogusReason): void {
     if (this.stop) return;
     this.stop = { security: 'bogus', reason };
-    this.trail.push({ step: 'bogus', reason });
+    this.once({ step: 'bogus', reason });
   }
 
   indeterminate(detail: string): void {
@@ -59,7 +65,7 @@ export class Tally {
   /** One insecure link: the whole answer is insecure (unless something is worse); the first reason is kept. */
   insecureLink(reason: InsecureReason): void {
     this.insecure ??= reason;
-    this.trail.push({ step: 'insecure', reason });
+    this.once({ step: 'insecure', reason });
   }
 
   verdict(kind: AnswerKind): Verdict {

@@ -27,6 +27,14 @@ function answerSet(msg: Message, name: Name, type: number): SignedRRset | undefi
   return splitSignedRRsets(msg.answer).find((s) => s.type === type && s.class === RRClass.IN && s.name.equals(name));
 }
 
+/** A DNAME RRset in the answer owned by a proper ancestor of `name` inside `zone` (the deepest one). */
+function dnameAbove(msg: Message, name: Name, zone: Name): SignedRRset | undefined {
+  return splitSignedRRsets(msg.answer)
+    .filter((s) => s.type === RRType.DNAME && s.class === RRClass.IN && s.name.labelCount < name.labelCount &&
+      name.isSubdomainOf(s.name) && s.name.isSubdomainOf(zone))
+    .sort((a, b) => b.name.labelCount - a.name.labelCount)[0];
+}
+
 /** A DS answer that carries a DS RRset with at least one usable record: the name is (very likely) a signed cut. */
 function promisesKeys(name: Name, res: FetchResult, ctx: ValidationContext): boolean {
   if (res.kind !== 'answer') return false;
@@ -65,7 +73,8 @@ export class Walk {
   }
 
   private end(name: Name, keys: EndKeys, validUntil = keys.validUntil): ChainNode {
-    return { kind: 'end', name, keys, validUntil: capValidUntil(keys, validUntil, this.now()) };
+    const until = capValidUntil(keys, Math.min(validUntil, keys.validUntil), this.now());
+    return { kind: 'end', name, keys: { ...keys, validUntil: until }, validUntil: until };
   }
 
   private bogus(name: Name, reason: BogusReason, trail: TrailStep[], steps: TrailStep[] = []): ChainNode {
@@ -125,8 +134,10 @@ export class Walk {
 
     const ds = answerSet(msg, name, RRType.DS);
     if (ds) return this.delegation(name, zone, ds, trail);
+    const dname = dnameAbove(msg, name, zone.zone);
+    if (dname) return this.alias(name, zone, dname, trail, `below the DNAME at ${dname.name.toText()}: not a zone cut`);
     const cname = answerSet(msg, name, RRType.CNAME);
-    if (cname) return this.aliasHere(name, zone, cname, trail);
+    if (cname) return this.alias(name, zone, cname, trail, 'CNAME owner: not a zone cut');
     return this.denial(name, zone, msg, trail);
   }
 
@@ -164,13 +175,16 @@ export class Walk {
     return this.fromKeys(name, validateKeysWithDs(name, dnskeys, ds, this.ctx), dsUntil, [...trail, check.step]);
   }
 
-  /** A CNAME at the name, signed by the zone: an alias is never a zone cut (RFC 2181 §10.1). */
-  private aliasHere(name: Name, zone: SecureKeys, cname: SignedRRset, trail: TrailStep[]): ChainNode {
-    const signed = this.signedBy(cname, zone, trail);
+  /**
+   * A CNAME at the name, or a DNAME above it, signed by the zone: an alias owner is never a zone cut
+   * (RFC 2181 §10.1) and nothing exists below a DNAME (RFC 6672 §2.3), so the zone goes on.
+   */
+  private alias(name: Name, zone: SecureKeys, set: SignedRRset, trail: TrailStep[], detail: string): ChainNode {
+    const signed = this.signedBy(set, zone, trail);
     if (!isSet(signed)) return signed;
     const check = verifyRRset(signed, zone, this.ctx);
     if (check.security === 'bogus') return this.bogus(name, check.reason, trail, [check.step]);
-    const step: TrailStep = { step: 'ds', zone: name.toText(), security: 'secure', detail: 'CNAME owner: not a zone cut' };
+    const step: TrailStep = { step: 'ds', zone: name.toText(), security: 'secure', detail };
     return this.inside(name, zone, [...trail, check.step, step], this.now() + check.ttl * 1000);
   }
 

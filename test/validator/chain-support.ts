@@ -39,6 +39,8 @@ export class RecordingFetcher implements Fetcher {
   private inFlight = 0;
   maxInFlight = 0;
   fail: ((q: string) => boolean) | undefined;
+  /** Added to every answer, like a round trip to a distant upstream (the answer itself is the pool's). */
+  delayMs = 0;
 
   constructor(private readonly inner: Fetcher) {}
 
@@ -51,6 +53,7 @@ export class RecordingFetcher implements Fetcher {
     this.log.push(rec);
     try {
       const r: FetchResult = this.fail?.(q) ? { kind: 'failure', reason: 'timeout' } : await this.inner.fetch(name, type);
+      if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
       rec.outcome = r.kind;
       return r;
     } finally {

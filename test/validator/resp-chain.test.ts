@@ -304,6 +304,59 @@ describe('validateResponse: header checks', () => {
   });
 });
 
+describe('validateResponse: query types and odd shapes', () => {
+  it('ANY: every RRset at the name is validated', async () => {
+    const answer = S.signed(['www.secure.test. 600 IN A 192.0.2.1', 'www.secure.test. 500 IN TXT "hello"']);
+    let r = await run('www.secure.test.', RRType.ANY, { answer });
+    assert.equal(brief(r.verdict), 'secure positive');
+    assert.equal(r.ttl, 500);
+    r = await run('www.secure.test.', RRType.ANY, { answer: [...answer.slice(0, 2), ...rrs(['www.secure.test. 500 IN TXT "hello"'])] });
+    assert.equal(brief(r.verdict), 'bogus positive rrsigs-missing');
+  });
+
+  it('RRSIG queries and truncated responses: indeterminate', async () => {
+    let r = await run('www.secure.test.', RRType.RRSIG, { answer: S.signed(['www.secure.test. 600 IN A 192.0.2.1']).slice(1) });
+    assert.equal(brief(r.verdict), 'indeterminate other -');
+    const q = question('www.secure.test.', RRType.A);
+    const msg = response(q, { answer: S.signed(['www.secure.test. 600 IN A 192.0.2.1']) });
+    msg.flags.tc = true;
+    r = await validateResponse(q, msg, keys(), contextAt(TEST_NOW));
+    assert.equal(brief(r.verdict), 'indeterminate other -');
+  });
+
+  it('NXDOMAIN rcode with data at the end of the chain: bogus upstream-inconsistent', async () => {
+    const r = await run('www.secure.test.', RRType.A, { rcode: Rcode.NXDOMAIN, answer: S.signed(['www.secure.test. 600 IN A 192.0.2.1']) });
+    assert.equal(brief(r.verdict), 'bogus other upstream-inconsistent');
+  });
+
+  it('DS NODATA proven by the parent: secure; a referral-shaped DS answer at the cut is read as NODATA', async () => {
+    const proof = S.nsec('child.secure.test.', 'z.secure.test.', 'NS');
+    let r = await run('child.secure.test.', RRType.DS, { authority: [...S.signed([soa('secure.test.')]), ...proof] });
+    assert.equal(brief(r.verdict), 'secure nodata');
+    r = await run('child.secure.test.', RRType.DS, { authority: [...rrs(['child.secure.test. 3600 IN NS ns.child.secure.test.']), ...proof] });
+    assert.equal(brief(r.verdict), 'secure nodata');
+    r = await run('child.secure.test.', RRType.DS, { authority: rrs(['child.secure.test. 3600 IN NS ns.child.secure.test.']) });
+    assert.equal(brief(r.verdict), 'bogus nodata nsec-missing');
+  });
+
+  it('a signed DS in a referral: secure referral; one with a bad signature: bogus', async () => {
+    const ds = 'child.secure.test. 3600 IN DS 1 13 2 0011223344556677889900112233445566778899001122334455667788990011';
+    const ns = rrs(['child.secure.test. 3600 IN NS ns.child.secure.test.']);
+    let r = await run('www.child.secure.test.', RRType.A, { authority: [...ns, ...S.signed([ds])] });
+    assert.equal(brief(r.verdict), 'secure referral');
+    r = await run('www.child.secure.test.', RRType.A, { authority: [...ns, ...S.signed([ds], { corrupt: true })] });
+    assert.equal(brief(r.verdict), 'bogus referral signature-invalid');
+  });
+
+  it('negative answer signed by a zone the KeySource says is insecure: insecure when its zone is', async () => {
+    const I = new ZoneSigner('insecure.test.');
+    const r = await run('www.insecure.test.', RRType.AAAA, {
+      authority: [...I.signed([soa('insecure.test.')]), ...I.nsec('www.insecure.test.', 'z.insecure.test.', 'A')],
+    });
+    assert.equal(brief(r.verdict), 'insecure nodata no-ds');
+  });
+});
+
 describe('weakest', () => {
   const sec = (ttl: number): Verdict => ({ security: 'secure', kind: 'cname', trail: [], ttlCap: ttl });
   const ins: Verdict = { security: 'insecure', kind: 'positive', reason: { kind: 'no-ds', zone: 'x.' }, trail: [], ttlCap: 30 };

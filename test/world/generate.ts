@@ -280,6 +280,10 @@ async function buildZone(ctx: BuildCtx, z: ZoneCase): Promise<void> {
     const ksk = await keygen(keyDir, z, true);
     const zsk = await keygen(keyDir, z, false);
     result.keyTags = [ksk.tag, zsk.tag];
+    // KeyTrap: garbage keys with the ZSK's tag, in the zone before signing (signed over by the KSK)
+    const fakes = z.fakeKeys ? collidingKeys(zsk.rdata, z.fakeKeys) : [];
+    if (fakes.length > 0 && ksk.tag === zsk.tag) throw new Error(`${z.name}: KSK and ZSK share key tag ${ksk.tag}, generate again`);
+    lines.push(...fakes.map((rd) => `${z.name}\t3600\tIN\tDNSKEY\t${rd.join(' ')}`));
     let start: number;
     let end: number;
     if (z.validity === 'expired') { start = ctx.now - 60 * DAY; end = ctx.now - 30 * DAY; }
@@ -316,6 +320,7 @@ async function buildZone(ctx: BuildCtx, z: ZoneCase): Promise<void> {
     }
 
     let rrs = parseSignedZone(readFileSync(rawFile, 'utf8'));
+    if (fakes.length > 0) rrs = fakesFirst(rrs, z.name, zsk.rdata, fakes);
     for (const m of z.mutations) rrs = applyMutation(rrs, m, z.name);
     writeFileSync(finalFile, [
       `; ${z.name} - ${z.description}`,
@@ -355,6 +360,64 @@ async function buildZone(ctx: BuildCtx, z: ZoneCase): Promise<void> {
   ctx.done.set(z.name, result);
 }
 
+/**
+ * `count` DNSKEY RDATAs (token form) with the flags, protocol, algorithm and RFC 4034 Appendix B key tag
+ * of `rdata` but a different public key: each swaps two key bytes two positions apart (same parity,
+ * so the 16-bit word sum and hence the tag is unchanged), a different pair per key. For RSA the
+ * exponent, the leading modulus bytes and the last (odd) byte stay, so every fake is a well-formed
+ * public key that simply never verifies; for EC keys the result is (almost surely) not a curve point.
+ */
+export function collidingKeys(rdata: string[], count: number): string[][] {
+  const key = Buffer.from(rdata.slice(3).join(''), 'base64');
+  const alg = Number(rdata[2]);
+  const start = RSA_ALGS.has(alg) ? (key[0] === 0 ? 3 + key.readUInt16BE(1) : 1 + key[0]!) + 8 : 8;
+  const tag = keyTag(dnskeyWire(rdata));
+  const seen = new Set<string>([key.toString('base64')]);
+  const out: string[][] = [];
+  for (let p = start; out.length < count && p + 3 < key.length; p++) {
+    if (key[p] === key[p + 2]) continue;
+    const f = Buffer.from(key);
+    f[p] = key[p + 2]!;
+    f[p + 2] = key[p]!;
+    const b64 = f.toString('base64');
+    const rd = [rdata[0]!, rdata[1]!, rdata[2]!, ...splitB64(b64).split(' ')];
+    if (keyTag(dnskeyWire(rd)) !== tag || seen.has(b64)) throw new Error('colliding key construction failed');
+    seen.add(b64);
+    out.push(rd);
+  }
+  if (out.length < count) throw new Error(`only ${out.length} of ${count} colliding keys could be made`);
+  return out;
+}
+
+/**
+ * Order the apex DNSKEY RRset: the fake keys first, then the real ZSK, then the rest (KSK). Records
+ * are matched by their public key; the order of an RRset does not affect its signatures.
+ */
+function fakesFirst(rrs: RR[], origin: string, zsk: string[], fakes: string[][]): RR[] {
+  const pub = (rd: string[]) => rd.slice(3).join('');
+  const isKey = (r: RR) => r.type === 'DNSKEY' && sameName(r.owner, origin);
+  const keys = rrs.filter(isKey);
+  const pick = (rd: string[]): RR => {
+    const found = keys.filter((k) => pub(k.rdata) === pub(rd));
+    if (found.length !== 1) throw new Error(`${origin}: DNSKEY ${pub(rd).slice(0, 20)}... found ${found.length} times after signing`);
+    return found[0]!;
+  };
+  const ordered = [...fakes.map(pick), pick(zsk)];
+  ordered.push(...keys.filter((k) => !ordered.includes(k)));
+  const first = rrs.findIndex(isKey);
+  const rest = rrs.filter((r) => !isKey(r));
+  return [...rest.slice(0, first), ...ordered, ...rest.slice(first)];
+}
+
+/** Flip bit `k & 7` of signature byte (len/2 + 8 + k/8): copy k of a KeyTrap RRSIG differs from the real one and every other copy. */
+function flipSigBit(tokens: string[], k: number): string[] {
+  const sig = Buffer.from(tokens.join(''), 'base64');
+  const idx = (sig.length >> 1) + 8 + (k >> 3);
+  if (idx >= sig.length) throw new Error(`signature too short for ${k + 1} distinct bad copies`);
+  sig[idx] = sig[idx]! ^ (1 << (k & 7));
+  return splitB64(sig.toString('base64')).split(' ');
+}
+
 function corruptB64(tokens: string[]): string[] {
   const sig = Buffer.from(tokens.join(''), 'base64');
   const mid = sig.length >> 1;
@@ -390,6 +453,20 @@ export function applyMutation(rrs: RR[], m: ZoneCase['mutations'][number], origi
         return { ...r, rdata: [...r.rdata.slice(0, 8), ...corruptB64(r.rdata.slice(8))] };
       });
       if (n === 0) throw new Error(`corrupt-rrsig ${m.type}: no RRSIG found`);
+      return out;
+    }
+    case 'add-bad-rrsigs': {
+      const owner = absName(m.owner, origin);
+      const out: RR[] = [];
+      let n = 0;
+      for (const r of rrs) {
+        if (r.type === 'RRSIG' && sameName(r.owner, owner) && r.rdata[0]!.toUpperCase() === m.type) {
+          n++;
+          for (let k = 0; k < m.count; k++) out.push({ ...r, rdata: [...r.rdata.slice(0, 8), ...flipSigBit(r.rdata.slice(8), k)] });
+        }
+        out.push(r);
+      }
+      if (n === 0) throw new Error(`add-bad-rrsigs ${owner} ${m.type}: no RRSIG found`);
       return out;
     }
     case 'rewrite-algorithm': {

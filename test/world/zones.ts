@@ -544,6 +544,106 @@ list.push(zone({
   description: 'Correctly signed zone, but the parent DS uses only digest type 200 (unassigned) => insecure (RFC 4035 5.2)',
 }));
 
+// KeyTrap (CVE-2023-50387) and NSEC3 hash floods (CVE-2023-50868) --------------------
+
+/**
+ * Labels of the deep non-existent name in nsec3-flood.test.: 99 single letters
+ * and "nx" (100 labels below the apex, 219 octets on the wire).
+ */
+export const NSEC3_FLOOD_DEPTH = 100;
+const deepLabels = Array.from({ length: NSEC3_FLOOD_DEPTH - 1 }, (_, i) => String.fromCharCode(97 + (i % 26)));
+export const NSEC3_FLOOD_DEEP_NAME = `${deepLabels.join('.')}.nx.nsec3-flood.test.`;
+
+const KEYTRAP_BUDGET = 'default limits: at most 8 signature verifications per RRset (maxSignaturesPerRRset)';
+
+list.push(zone({
+  name: 'keytrap-keys.test.', kind: 'keytrap', server: 'nsd', algorithm: 8, keyBits: 1024, denial: 'nsec', fakeKeys: 12, bare: true,
+  expected: 'bogus',
+  description: 'KeyTrap key-tag collision: 12 garbage RSA DNSKEYs share the ZSK\'s tag and algorithm (13 candidates per ZSK RRSIG; ' +
+    'the DNSKEY RRset is signed over all of them by the unique-tag KSK); www A and *.flood A also carry 2 bad copies of ' +
+    'their ZSK RRSIG before the real one',
+  records: [
+    `www A ${DATA.www}`,
+    `mail A ${DATA.mail}`,
+    `*.flood A ${DATA.wild}`,
+  ],
+  mutations: [
+    { op: 'add-bad-rrsigs', owner: 'www', type: 'A', count: 2 },
+    { op: 'add-bad-rrsigs', owner: '*.flood', type: 'A', count: 2 },
+  ],
+  notes: [
+    'Zone file order: the 12 fake keys, then the real ZSK, then the KSK. The validating Unbound reads that order from NSD; ' +
+    'the upstream Unbound (rrset-roundrobin: yes, the default) rotates the DNSKEY RRset by the query ID, so the daemon and ' +
+    'delv see the real ZSK at a random one of the 13 positions. A validator that tries maxKeysPerTag = 4 keys per ' +
+    '(tag, algorithm) therefore reaches the real key for a single-RRSIG RRset with probability 4/13: mail A (and SOA, NSEC) ' +
+    'have only the real RRSIG, so their verdict depends on the rotation and they are no query case here ' +
+    '(test/daemon/keytrap.test.ts only requires a prompt answer for them).',
+    'www A and *.flood A are order-independent: the two bad RRSIG copies (same tag, algorithm, signer, validity) come first ' +
+    'and never verify; at 4 keys per tag they use 4 + 4 = 8 verifications, the per-RRset limit, before the real RRSIG is ' +
+    'reached; without the per-tag limit the first bad copy alone uses the 8. Secure only when the limits allow the worst ' +
+    'case 13 + 13 + 13 = 39 verifications (e.g. maxKeysPerTag 16, maxSignaturesPerRRset 64).',
+  ],
+  queries: [
+    { name: 'keytrap-keys.test.', type: 'DNSKEY', rcode: 'NOERROR', status: 'secure', tags: ['apex', 'keytrap'],
+      note: 'signed by the KSK, whose tag is unique: the colliding ZSK-tag keys do not matter (at most 4 failed tries of the ZSK RRSIG first)' },
+    { name: 'www.keytrap-keys.test.', type: 'A', rcode: 'NOERROR', status: 'bogus', expectAnswer: [DATA.www], tags: ['keytrap'],
+      note: `2 bad + 1 real RRSIG x 13 same-tag keys: ${KEYTRAP_BUDGET} are spent on the bad copies` },
+    { name: 'x.flood.keytrap-keys.test.', type: 'A', rcode: 'NOERROR', status: 'bogus', expectAnswer: [DATA.wild], tags: ['keytrap', 'wildcard'],
+      note: `wildcard: any label gives a fresh (uncached) KeyTrap answer; ${KEYTRAP_BUDGET}` },
+  ],
+}));
+
+list.push(zone({
+  name: 'keytrap-sigs.test.', kind: 'keytrap', server: 'nsd', algorithm: 13, denial: 'nsec', bare: true, expected: 'bogus',
+  description: 'KeyTrap signature flood: the apex SOA, www A and *.flood A carry 20 bad copies of their RRSIG (right tag, algorithm, ' +
+    'signer and validity, one signature bit flipped each) before the real RRSIG, which comes last',
+  records: [
+    `www A ${DATA.www}`,
+    `mail A ${DATA.mail}`,
+    `*.flood A ${DATA.wild}`,
+  ],
+  mutations: [
+    { op: 'add-bad-rrsigs', owner: '@', type: 'SOA', count: 20 },
+    { op: 'add-bad-rrsigs', owner: 'www', type: 'A', count: 20 },
+    { op: 'add-bad-rrsigs', owner: '*.flood', type: 'A', count: 20 },
+  ],
+  notes: [
+    'With the default maxSignaturesPerRRset = 8 a validator gives up after 8 bad RRSIGs: bogus. The data itself is validly ' +
+      'signed: with maxSignaturesPerRRset >= 21 the same answers are secure (test/daemon/keytrap.test.ts).',
+    'The answers (21 RRSIGs, about 2.4 kB) exceed 1232 octets and come over TCP; NSD serves the RRSIGs in zone-file order ' +
+      'and Unbound does not rotate RRSIGs, so the real one stays last.',
+  ],
+  queries: [
+    { name: 'keytrap-sigs.test.', type: 'DNSKEY', rcode: 'NOERROR', status: 'secure', tags: ['apex', 'keytrap'] },
+    { name: 'keytrap-sigs.test.', type: 'SOA', rcode: 'NOERROR', status: 'bogus', tags: ['apex', 'keytrap'], note: `20 bad + 1 real RRSIG; ${KEYTRAP_BUDGET}` },
+    { name: 'www.keytrap-sigs.test.', type: 'A', rcode: 'NOERROR', status: 'bogus', expectAnswer: [DATA.www], tags: ['keytrap'],
+      note: `20 bad + 1 real RRSIG; ${KEYTRAP_BUDGET}` },
+    { name: 'mail.keytrap-sigs.test.', type: 'A', rcode: 'NOERROR', status: 'secure', expectAnswer: [DATA.mail], tags: ['keytrap'],
+      note: 'control: same zone and keys, only the real RRSIG' },
+    { name: 'x.flood.keytrap-sigs.test.', type: 'A', rcode: 'NOERROR', status: 'bogus', expectAnswer: [DATA.wild], tags: ['keytrap', 'wildcard'],
+      note: `wildcard: any label gives a fresh (uncached) KeyTrap answer; ${KEYTRAP_BUDGET}` },
+  ],
+}));
+
+list.push(zone({
+  name: 'nsec3-flood.test.', kind: 'keytrap', server: 'named', algorithm: 13, denial: 'nsec3',
+  nsec3: { salt: '', iterations: 150, optOut: false },
+  description: `NSEC3 with 150 additional iterations (the most that is still validated) and a ${NSEC3_FLOOD_DEPTH}-label non-existent name`,
+  notes: [
+    'Each NSEC3 hash is 151 SHA-1 computations. The closest-encloser proof (RFC 5155 8.3) for the deep name: the closest ' +
+    `encloser is the apex, the next closer nx.nsec3-flood.test. Checking candidates bottom-up from the query name, hashing each ` +
+    `name once, takes ${NSEC3_FLOOD_DEPTH + 1} hashes (query name up to the apex) + 1 (wildcard *.nsec3-flood.test.) = ` +
+    `${NSEC3_FLOOD_DEPTH + 2}; top-down from the apex it takes 3. Both fit maxNsec3HashesPerQuery = 200 (counted per name hash), ` +
+    'so the expected verdict is secure NXDOMAIN. A validator that hashes the candidates again for each NSEC3 record or each ' +
+    `proof step (2 x ${NSEC3_FLOOD_DEPTH + 1} + 1 = ${2 * (NSEC3_FLOOD_DEPTH + 1) + 1} or more) exceeds the budget. No legal name ` +
+    '(255 octets: at most 118 labels below this apex, 120 hashes) can exceed 200 in one hash-once pass.',
+  ],
+  extraQueries: [
+    { name: NSEC3_FLOOD_DEEP_NAME, type: 'A', rcode: 'NXDOMAIN', status: 'secure', tags: ['nxdomain', 'nsec3-flood'],
+      note: `${NSEC3_FLOOD_DEPTH} labels below the apex: ${NSEC3_FLOOD_DEPTH + 2} NSEC3 hashes (151 SHA-1 each) bottom-up, within the budget of 200` },
+  ],
+}));
+
 // DANE --------------------------------------------------------------------------------------
 
 list.push(zone({
