@@ -44,7 +44,7 @@ import type { UpstreamPool } from '../upstream/pool.js';
 import { RRClass, RRType, keyTag, type Name } from '../wire/index.js';
 import { anchorsFromZoneText } from '../anchors/load.js';
 import { createBudget } from './budget.js';
-import { KeyCache, nodeTrail, type ChainNode } from './keycache.js';
+import { BOGUS_TTL_MS, KeyCache, nodeTrail, type ChainNode } from './keycache.js';
 import type { KeySource, TrailStep, TrustAnchor, ValidationContext, ZoneKeys } from './types.js';
 import { Walk, type FetchResult, type WalkLogger } from './walk.js';
 
@@ -117,7 +117,7 @@ export class ChainOfTrust implements KeySource {
         // An RRSIG signer must be a zone apex; the parent's denial proves there is no cut here.
         const reason = { kind: 'dnskey-missing', zone: zone.toText() } as const;
         const step: TrailStep = { step: 'bogus', reason };
-        return { security: 'bogus', zone, reason, validUntil: Math.min(node.validUntil, this.clock.now() + 60_000), trail: [...node.trail, step] };
+        return { security: 'bogus', zone, reason, validUntil: Math.min(node.validUntil, this.clock.now() + BOGUS_TTL_MS), trail: [...node.trail, step] };
       }
     }
   }

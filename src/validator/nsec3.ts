@@ -192,6 +192,12 @@ export function nsec3ProveNodata(qname: Name, qtype: number, records: RR[], zone
       const wout = new ProofOutcome('nsec3', 'wildcard-nodata', qname, qtype);
       const problem = nodataBitmapProblem(wcRec.rr.data.types, qtype, qname);
       if (problem) return wout.invalid(`NSEC3 ${ownerText(wcRec)} for ${wc.toText()}: ${problem}`);
+      // RFC 5155 §9.2: an Opt-Out span over the next closer may hide an unsigned delegation there.
+      if (optOut(enc.ncRec)) {
+        return wout.insecure(
+          { kind: 'opt-out', zone: zone.toText() }, `next closer ${enc.nextCloser.toText()} covered by Opt-Out NSEC3 ${ownerText(enc.ncRec)}`,
+        );
+      }
       return wout.secure(`closest encloser ${enc.ce.toText()}, ${wc.toText()} matched by ${ownerText(wcRec)} without ${typeToText(qtype)}`, {
         closestEncloser: enc.ce,
       });
@@ -217,6 +223,10 @@ export function nsec3ProveWildcardAnswer(qname: Name, ce: Name, records: RR[], z
     if (set.matching(nextCloser)) return out.invalid(`the next closer name ${nextCloser.toText()} exists`);
     const nc = set.covering(nextCloser);
     if (!nc) return out.missing(`no NSEC3 covers the next closer name ${nextCloser.toText()}`);
+    // RFC 5155 §9.2: under an Opt-Out span the name may belong to an unsigned delegation: not provably secure.
+    if (optOut(nc)) {
+      return out.insecure({ kind: 'opt-out', zone: zone.toText() }, `next closer ${nextCloser.toText()} covered by Opt-Out NSEC3 ${ownerText(nc)}`);
+    }
     return out.secure(`next closer ${nextCloser.toText()} covered by ${ownerText(nc)}`, { closestEncloser: ce });
   });
 }

@@ -15,6 +15,10 @@
  *   a referral (the upstream did not recurse: secure with a verified DS, insecure with a proven absence
  *   of DS), or — after at least one link, with no SOA in authority — nothing: the upstream stopped
  *   short, and `chase` names what to ask next.
+ * - DS data lives on the parent side of a cut: a DS RRset or a DS denial signed by the zone at the
+ *   queried name itself (the child apex, RFC 4035 Appendix B.8 / RFC 5155 Appendix B.6) is not accepted;
+ *   unsigned DS answers are judged by the parent zone's trust state.
+ * - qtype RRSIG and truncated (TC) messages are indeterminate: nothing that can be validated.
  * - Records that are not on the chain (extra answer RRsets, the authority NS of a positive answer,
  *   the additional section) are ignored: they neither raise nor lower the verdict and are not returned
  *   as validated. The resolver must not hand them out as secure.

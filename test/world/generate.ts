@@ -366,6 +366,8 @@ async function buildZone(ctx: BuildCtx, z: ZoneCase): Promise<void> {
  * so the 16-bit word sum and hence the tag is unchanged), a different pair per key. For RSA the
  * exponent, the leading modulus bytes and the last (odd) byte stay, so every fake is a well-formed
  * public key that simply never verifies; for EC keys the result is (almost surely) not a curve point.
+ * Every fake is smaller than the real key in canonical RDATA order (RFC 4034 6.3), so a validator
+ * that sorts the RRset (BIND does) also meets all fakes first.
  */
 export function collidingKeys(rdata: string[], count: number): string[][] {
   const key = Buffer.from(rdata.slice(3).join(''), 'base64');
@@ -375,7 +377,8 @@ export function collidingKeys(rdata: string[], count: number): string[][] {
   const seen = new Set<string>([key.toString('base64')]);
   const out: string[][] = [];
   for (let p = start; out.length < count && p + 3 < key.length; p++) {
-    if (key[p] === key[p + 2]) continue;
+    // only swaps that make byte p smaller: every fake sorts before the real key in canonical order
+    if (key[p]! <= key[p + 2]!) continue;
     const f = Buffer.from(key);
     f[p] = key[p + 2]!;
     f[p + 2] = key[p]!;
