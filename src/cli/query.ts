@@ -46,7 +46,7 @@ export function formatResolution(qtext: string, res: Resolution): string {
       for (const rr of res.answer) out.push(`  ${rrToText(rr)}`);
       break;
     case 'answer':
-      out.push(`${qtext}: ${verdictSummary(res.verdict).toUpperCase().replace(/^(\S+)/, '$1')} rcode ${rcodeToText(res.rcode)}${res.verdict.security === 'bogus' ? ' (served as SERVFAIL)' : ''}`);
+      out.push(`${qtext}: ${verdictSummary(res.verdict).replace(/^\S+/, (w) => w.toUpperCase())}, rcode ${rcodeToText(res.rcode)}${res.verdict.security === 'bogus' ? ' (served as SERVFAIL)' : ''}`);
       if (res.answer.length) {
         out.push('answer:');
         for (const rr of res.answer) out.push(`  ${rrToText(rr)}`);
