@@ -5,7 +5,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { getWorld, stopWorld, ZONES, type WorldInfo } from '../world/index.js';
-import type { ChainOfTrust } from '../../src/validator/chain.js';
+import { ChainOfTrust, poolFetcher } from '../../src/validator/chain.js';
+import { UpstreamPool } from '../../src/upstream/pool.js';
+import { RRType } from '../../src/wire/index.js';
 import type { TrailStep, ZoneKeys } from '../../src/validator/types.js';
 import { chainEnv, context, describeKeys, n, type ChainEnv } from './chain-support.js';
 
@@ -135,6 +137,40 @@ describe('bogus chains', { concurrency: 4 }, () => {
   });
 });
 
+describe('DS answers from the wrong side of the cut, or unsigned', () => {
+  it('a DS denial from the child zone itself (asked at the child\'s authoritative server) is bogus, not insecure', async () => {
+    const named = world.authServers.find((a) => a.id === 'named')!;
+    assert.ok(named.zones.includes('alg13.test.'));
+    const childPool = new UpstreamPool([{ address: named.host, port: named.port, priority: 1 }]);
+    const viaChild = poolFetcher(childPool);
+    const normal = poolFetcher(env.pool);
+    // Only DS(alg13.test.) goes to the child's server, which answers NODATA signed by alg13.test.
+    const c = new ChainOfTrust(env.anchors, {
+      fetch: (name, type) => (name.equals(n('alg13.test.')) && type === RRType.DS ? viaChild : normal).fetch(name, type),
+    }, { clock: { now: () => Date.now() } });
+    for (const k of [await c.keysForZone(n('alg13.test.'), context()), await c.zoneOf(n('www.alg13.test.'), context())]) {
+      assert.equal(k.security, 'bogus', describeKeys(k));
+      if (k.security === 'bogus') {
+        assert.equal(k.reason.kind, 'upstream-inconsistent');
+        assert.match((k.reason as { detail: string }).detail, /signed by alg13\.test\., expected the zone test\./);
+      }
+    }
+  });
+  it('a real DS answer with its RRSIGs removed is bogus (rrsigs-missing)', async () => {
+    const normal = poolFetcher(env.pool);
+    const c = new ChainOfTrust(env.anchors, {
+      async fetch(name, type) {
+        const r = await normal.fetch(name, type);
+        if (r.kind !== 'answer' || !name.equals(n('alg8.test.')) || type !== RRType.DS) return r;
+        return { kind: 'answer', message: { ...r.message, answer: r.message.answer.filter((rr) => rr.type !== RRType.RRSIG) } };
+      },
+    }, { clock: { now: () => Date.now() } });
+    const k = await c.keysForZone(n('alg8.test.'), context());
+    assert.equal(k.security, 'bogus', describeKeys(k));
+    if (k.security === 'bogus') assert.deepEqual(k.reason, { kind: 'rrsigs-missing', name: 'alg8.test.', type: 'DS' });
+  });
+});
+
 describe('names that are not zone cuts', () => {
   it('empty non-terminals, existing names, absent names, CNAME owners and names below a DNAME belong to the enclosing zone', async () => {
     for (const name of ['a.b.ent.alg8.test.', 'b.ent.alg8.test.', 'nx.alg8.test.', 'x.y.nx.alg13.test.', 'alias.alg8.test.',
@@ -166,7 +202,6 @@ describe('anchors', () => {
     assert.deepEqual(k.trail.map((s) => s.step), ['anchor', 'rrset', 'keys']);
   });
   it('without an anchor above a name the answer is insecure (no-anchor) and nothing is asked', async () => {
-    const { ChainOfTrust } = await import('../../src/validator/chain.js');
     const rec = env.chain().rec;
     const c = new ChainOfTrust(env.anchors.filter((a) => !a.zone.isRoot()), rec, { clock: { now: () => Date.now() } });
     const k = await c.zoneOf(n('www.alg8.test.'), context());
@@ -175,7 +210,6 @@ describe('anchors', () => {
     assert.equal(rec.log.length, 0);
   });
   it('an anchor below the root is the starting point for names under it', async () => {
-    const { ChainOfTrust } = await import('../../src/validator/chain.js');
     const test = await chain.keysForZone(n('test.'), context());
     assert.equal(test.security, 'secure');
     if (test.security !== 'secure') return;
