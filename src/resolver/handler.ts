@@ -56,7 +56,8 @@ export function answerFor(query: Message, res: Resolution, qtext: string): Answe
       const v = res.verdict;
       if (v.security === 'bogus') {
         const ede = edeFor(v.reason);
-        return servfail(ede.code, ede.text);
+        // The text names the query and the failing name, type and reason (which may be another zone's keys).
+        return servfail(ede.code, ede.text.startsWith(qtext) ? ede.text : `${qtext}: ${ede.text}`);
       }
       if (v.security === 'indeterminate') return servfail(EdeCode.DNSSEC_INDETERMINATE, `${qtext}: ${v.detail}`);
       const wantsAd = dnssecOk || query.flags.ad;
