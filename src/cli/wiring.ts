@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { readAnchorFile, mergeAnchors, AnchorFileError } from '../anchors/load.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ConfigError, type Config } from '../config/schema.js';
-import { createVerifier } from '../crypto/index.js';
+import { createVerifier, memoizingVerifier } from '../crypto/index.js';
 import { Resolver } from '../resolver/resolve.js';
 import type { UpstreamConfig } from '../upstream/config.js';
 import { UpstreamPool } from '../upstream/pool.js';
@@ -33,7 +33,7 @@ export interface Wiring {
 
 export function buildResolver(cfg: Config, upstreams: UpstreamConfig[], log: Logger, clock: Clock = systemClock): Wiring {
   const anchors = loadTrustAnchors(cfg, clock);
-  const crypto = createVerifier(cfg.crypto);
+  const crypto = memoizingVerifier(createVerifier(cfg.crypto));
   const pool = new UpstreamPool(upstreams, {
     logger: log,
     clock,

@@ -26,3 +26,4 @@ export function createVerifier(kind: 'openssl' | 'js' | 'auto', opts: AutoOption
     case 'auto': return createAutoVerifier(opts);
   }
 }
+export { memoizingVerifier, type MemoVerifier } from './memo.js';

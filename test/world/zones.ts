@@ -583,12 +583,16 @@ list.push(zone({
     { op: 'add-bad-rrsigs', owner: '*.flood', type: 'A', count: 2 },
   ],
   notes: [
-    'Zone file order: the 12 fake keys, then the real ZSK, then the KSK. The validating Unbound reads that order from NSD; ' +
-    'the upstream Unbound (rrset-roundrobin: yes, the default) rotates the DNSKEY RRset by the query ID, so the daemon and ' +
-    'delv see the real ZSK at a random one of the 13 positions. A validator that tries maxKeysPerTag = 4 keys per ' +
-    '(tag, algorithm) therefore reaches the real key for a single-RRSIG RRset with probability 4/13: mail A (and SOA, NSEC) ' +
-    'have only the real RRSIG, so their verdict depends on the rotation and they are no query case here ' +
-    '(test/daemon/keytrap.test.ts only requires a prompt answer for them).',
+    'Zone file order: the 12 fake keys, then the real ZSK, then the KSK; every fake also sorts before the real ZSK in ' +
+    'canonical order. The validating Unbound reads the NSD order; the upstream Unbound (rrset-roundrobin: yes, the default) ' +
+    'rotates the DNSKEY RRset by the query ID, so the daemon sees the real ZSK at a random one of the 13 positions. A ' +
+    'validator that tries maxKeysPerTag = 4 keys per (tag, algorithm) in the order received reaches the real key for a ' +
+    'single-RRSIG RRset with probability 4/13: mail A (and SOA, NSEC) have only the real RRSIG, so their verdict depends on ' +
+    'the rotation and they are no query case here (test/daemon/keytrap.test.ts only requires a prompt answer for them).',
+    'Observed for mail A and SOA as well: the validating Unbound 1.17.1 (Debian KeyTrap backport) SERVFAILs with EDE 6 ' +
+    '"too many RRSIG validations" (it stops after 8 failed verifications per RRset and the real key is 13th); delv (BIND ' +
+    '9.18.49) reports "no valid signature found" after a single verification (+vtrace: one "verify rdataset" per RRset; ' +
+    'BIND keeps RRsets in canonical order, where the first same-tag key is a fake).',
     'www A and *.flood A are order-independent: the two bad RRSIG copies (same tag, algorithm, signer, validity) come first ' +
     'and never verify; at 4 keys per tag they use 4 + 4 = 8 verifications, the per-RRset limit, before the real RRSIG is ' +
     'reached; without the per-tag limit the first bad copy alone uses the 8. Secure only when the limits allow the worst ' +
@@ -623,6 +627,8 @@ list.push(zone({
       'signed: with maxSignaturesPerRRset >= 21 the same answers are secure (test/daemon/keytrap.test.ts).',
     'The answers (21 RRSIGs, about 2.4 kB) exceed 1232 octets and come over TCP; NSD serves the RRSIGs in zone-file order ' +
       'and Unbound does not rotate RRSIGs, so the real one stays last.',
+    'Both references agree (bogus): the validating Unbound 1.17.1 answers SERVFAIL with EDE 6 "too many RRSIG validations"; ' +
+      'delv (BIND 9.18.49) reports "no valid signature found" after verifying only the first (bad) RRSIG.',
   ],
   queries: [
     { name: 'keytrap-sigs.test.', type: 'DNSKEY', rcode: 'NOERROR', status: 'secure', tags: ['apex', 'keytrap'] },

@@ -1,0 +1,64 @@
+/** `dnssec-stubd query NAME [TYPE]`: the validation trace an operator reads, and its exit codes. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/dnssec-stubd.js', import.meta.url));
+let world: WorldInfo;
+
+before(async () => {
+  world = await getWorld();
+});
+after(() => stopWorld());
+
+function query(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, 'query', ...args, '--upstream', `${world.upstream.host}:${world.upstream.port}`, '--trust-anchor', world.rootAnchorFile],
+      { timeout: 30_000 }, (e, out, err) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }));
+  });
+}
+
+describe('dnssec-stubd query', () => {
+  it('a secure answer: status, records, and the chain from the anchor down', async () => {
+    const r = await query('www.alg8.test.', 'A');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^www\.alg8\.test\. A: SECURE positive, rcode NOERROR/m);
+    assert.match(r.out, /www\.alg8\.test\.\t\d+\tIN\tA\t127\.54\.100\.1/);
+    for (const step of [/anchor +\. keys/, /keys +\. secure via anchor/, /ds +test\. secure/, /keys +alg8\.test\. secure via ds/, /rrset +www\.alg8\.test\. A secure key \d+ signer alg8\.test\./]) {
+      assert.match(r.out, step);
+    }
+  });
+
+  it('a bogus answer: exit 3, the reason, and that clients get SERVFAIL', async () => {
+    const r = await query('www.bogus-expired.test.', 'A');
+    assert.equal(r.code, 3);
+    assert.match(r.out, /BOGUS positive: .*expired/);
+    assert.match(r.out, /served as SERVFAIL/);
+  });
+
+  it('an insecure answer and a secure NXDOMAIN with its proof', async () => {
+    const i = await query('www.unsigned.test.', 'A');
+    assert.equal(i.code, 0);
+    assert.match(i.out, /INSECURE positive: unsigned\.test\.: delegation proven unsigned/);
+    const nx = await query('nx.nsec3-nosalt.test.', 'A');
+    assert.equal(nx.code, 0);
+    assert.match(nx.out, /SECURE nxdomain, rcode NXDOMAIN/);
+    assert.match(nx.out, /proof +nxdomain by nsec3 secure/);
+  });
+
+  it('--cd shows the data unvalidated; --json is machine-readable; bad input exits 2', async () => {
+    const cd = await query('www.bogus-expired.test.', 'A', '--cd');
+    assert.equal(cd.code, 0);
+    assert.match(cd.out, /not validated \(checking disabled\)/);
+    const j = await query('www.alg13.test.', 'AAAA', '--json');
+    const parsed = JSON.parse(j.out) as { kind: string; verdict: { security: string; trail: unknown[] } };
+    assert.equal(parsed.kind, 'answer');
+    assert.equal(parsed.verdict.security, 'secure');
+    assert.ok(parsed.verdict.trail.length > 3);
+    const bad = await query('www.alg8.test.', 'NOSUCHTYPE');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /TYPE: unknown record type/);
+  });
+});
