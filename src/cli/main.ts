@@ -19,6 +19,9 @@ Flags (serve and query):
   --trust-anchor FILE     DS/DNSKEY zone file or root-anchors.xml (repeatable; default: the shipped root anchors)
   --crypto BACKEND        openssl | js | auto (default auto: OpenSSL, pure JS where OpenSSL refuses)
   --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info)
+  --upstream-for SUFFIX=ADDR[:PORT]  upstream for one domain suffix (repeatable)
+  --negative-trust-anchor DOMAIN     treat the domain's answers as INSECURE (RFC 7646; repeatable)
+  --insecure-fallback     with no DNSSEC-capable upstream reachable, ask a non-DNSSEC one (answers INSECURE)
 serve only:
   --listen ADDR:PORT      listen on UDP and TCP (repeatable; default 127.0.0.1:5353)
   --allow CIDR            client networks allowed (repeatable; default loopback only)
@@ -33,6 +36,9 @@ const COMMON = {
   'trust-anchor': { type: 'string', multiple: true },
   crypto: { type: 'string' },
   'log-level': { type: 'string' },
+  'upstream-for': { type: 'string', multiple: true },
+  'negative-trust-anchor': { type: 'string', multiple: true },
+  'insecure-fallback': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 function overrides(v: Record<string, unknown>): CliOverrides {
@@ -44,6 +50,9 @@ function overrides(v: Record<string, unknown>): CliOverrides {
     logLevel: v['log-level'] as string | undefined,
     trustAnchor: v['trust-anchor'] as string[] | undefined,
     crypto: v.crypto as string | undefined,
+    upstreamFor: v['upstream-for'] as string[] | undefined,
+    negativeTrustAnchor: v['negative-trust-anchor'] as string[] | undefined,
+    insecureFallback: v['insecure-fallback'] as boolean | undefined,
   };
 }
 

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { upstreamsFromCli } from '../upstream/config.js';
-import { ConfigError, LOG_LEVELS, cryptoChoice, defaultConfig, validateConfig, type AddressCheckers, type Config, type LogLevel } from './schema.js';
+import { oneOf } from './checks.js';
+import { ConfigError, LOG_LEVELS, defaultConfig, type AddressCheckers, type Config } from './schema.js';
+import { cryptoChoice, isDomainName, validateConfig } from './validate.js';
 
 /** Options given on the command line; they override the config file. */
 export interface CliOverrides {
@@ -13,6 +15,30 @@ export interface CliOverrides {
   logLevel?: string | undefined;
   trustAnchor?: string[] | undefined;
   crypto?: string | undefined;
+  /** SUFFIX=ADDR[:PORT], repeatable: domain-specific upstreams (order = priority within a suffix). */
+  upstreamFor?: string[] | undefined;
+  negativeTrustAnchor?: string[] | undefined;
+  insecureFallback?: boolean | undefined;
+}
+
+/** `--upstream-for SUFFIX=ADDR[:PORT]` entries grouped by suffix. */
+export function forwardZonesFromCli(specs: readonly string[]): Config['forwardZones'] {
+  const bySuffix = new Map<string, string[]>();
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const suffix = eq > 0 ? spec.slice(0, eq) : '';
+    const abs = suffix.endsWith('.') ? suffix : `${suffix}.`;
+    if (!suffix || !isDomainName(abs)) throw new ConfigError('--upstream-for', `expected SUFFIX=ADDR[:PORT], got ${JSON.stringify(spec)}`);
+    const key = abs.toLowerCase();
+    bySuffix.set(key, [...(bySuffix.get(key) ?? []), spec.slice(eq + 1)]);
+  }
+  return [...bySuffix].map(([suffix, addrs]) => {
+    try {
+      return { suffix, upstreams: upstreamsFromCli(addrs) };
+    } catch (err) {
+      throw new ConfigError('--upstream-for', (err as Error).message);
+    }
+  });
 }
 
 /**
@@ -77,13 +103,17 @@ export function loadConfig(cli: CliOverrides, checkers: AddressCheckers): Config
     }
     cfg.allow = cli.allow;
   }
-  if (cli.logLevel !== undefined) {
-    if (!LOG_LEVELS.includes(cli.logLevel as LogLevel)) {
-      throw new ConfigError('--log-level', `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(cli.logLevel)}`);
-    }
-    cfg.logLevel = cli.logLevel as LogLevel;
-  }
+  if (cli.logLevel !== undefined) cfg.logLevel = oneOf(cli.logLevel, '--log-level', LOG_LEVELS);
   if (cli.trustAnchor?.length) cfg.trustAnchors = cli.trustAnchor;
   if (cli.crypto !== undefined) cfg.crypto = cryptoChoice(cli.crypto, '--crypto');
+  if (cli.upstreamFor?.length) cfg.forwardZones = forwardZonesFromCli(cli.upstreamFor);
+  if (cli.negativeTrustAnchor?.length) {
+    cfg.negativeTrustAnchors = cli.negativeTrustAnchor.map((d) => {
+      const abs = d.endsWith('.') ? d : `${d}.`;
+      if (!isDomainName(abs)) throw new ConfigError('--negative-trust-anchor', `expected a domain name, got ${JSON.stringify(d)}`);
+      return abs.toLowerCase();
+    });
+  }
+  if (cli.insecureFallback) cfg.upstream.insecureFallback.enabled = true;
   return cfg;
 }

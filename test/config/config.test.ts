@@ -4,7 +4,8 @@ import { isIP } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, defaultConfig, validateConfig, type AddressCheckers } from '../../src/config/schema.js';
+import { ConfigError, defaultConfig, type AddressCheckers } from '../../src/config/schema.js';
+import { validateConfig } from '../../src/config/validate.js';
 import { loadConfig, parseHostPort } from '../../src/config/load.js';
 
 const checkers: AddressCheckers = {
@@ -102,4 +103,42 @@ test('files: YAML and JSON load, syntax errors and duplicate keys name the file;
   expectField(() => loadConfig({ config: yml }, checkers), '--config', /not valid YAML/);
   expectField(() => loadConfig({ config: join(dir, 'missing.yaml') }, checkers), '--config', /cannot read/);
   expectField(() => loadConfig({ logLevel: 'chatty' }, checkers), '--log-level');
+});
+
+test('issue 4 settings: cache, fallback, forward zones, negative trust anchors', () => {
+  const c = validateConfig(
+    {
+      cache: { maxBytes: 1_000_000, bogusTtl: 30, prefetch: false },
+      upstream: { probeIntervalMs: 60_000, bogusConfirmations: 3, insecureFallback: { enabled: false, domains: ['Partner.Example'] } },
+      forwardZones: [{ suffix: 'corp.example', upstreams: [{ address: '127.0.0.5', port: 5300 }] }],
+      negativeTrustAnchors: ['broken.example.'],
+    },
+    checkers,
+  );
+  assert.equal(c.cache.maxBytes, 1_000_000);
+  assert.equal(c.cache.bogusTtl, 30);
+  assert.equal(c.cache.prefetch, false);
+  assert.equal(c.cache.staleWindow, 86_400);
+  assert.deepEqual(c.upstream.insecureFallback, { enabled: false, domains: ['partner.example.'] });
+  assert.deepEqual(c.forwardZones, [{ suffix: 'corp.example.', upstreams: [{ address: '127.0.0.5', port: 5300, priority: 1 }] }]);
+  assert.deepEqual(c.negativeTrustAnchors, ['broken.example.']);
+  expectField(() => validateConfig({ cache: { failureTtl: 600 } }, checkers), 'cache.failureTtl', /0 to 30/);
+  expectField(() => validateConfig({ cache: { minTtl: 100, maxTtl: 10 } }, checkers), 'cache.minTtl');
+  expectField(() => validateConfig({ cache: { prefetch: 'yes' } }, checkers), 'cache.prefetch', /true or false/);
+  expectField(() => validateConfig({ forwardZones: [{ suffix: 'a..b', upstreams: [{ address: '127.0.0.1' }] }] }, checkers), 'forwardZones[0].suffix');
+  expectField(() => validateConfig({ forwardZones: [{ suffix: 'a.example', upstreams: [] }] }, checkers), 'forwardZones[0].upstreams');
+  expectField(() => validateConfig({ upstream: { insecureFallback: { enabled: 1 } } }, checkers), 'upstream.insecureFallback.enabled');
+  expectField(() => validateConfig({ negativeTrustAnchors: [''] }, checkers), 'negativeTrustAnchors[0]');
+});
+
+test('--upstream-for groups by suffix; --negative-trust-anchor and --insecure-fallback', () => {
+  const c = loadConfig({ upstreamFor: ['corp.example=127.0.0.5', 'corp.example.=127.0.0.6:5300', 'lab.example=[::1]:53'], negativeTrustAnchor: ['Broken.Example'], insecureFallback: true }, checkers);
+  assert.deepEqual(c.forwardZones, [
+    { suffix: 'corp.example.', upstreams: [{ address: '127.0.0.5', port: 53, priority: 1 }, { address: '127.0.0.6', port: 5300, priority: 2 }] },
+    { suffix: 'lab.example.', upstreams: [{ address: '::1', port: 53, priority: 1 }] },
+  ]);
+  assert.deepEqual(c.negativeTrustAnchors, ['broken.example.']);
+  assert.equal(c.upstream.insecureFallback.enabled, true);
+  expectField(() => loadConfig({ upstreamFor: ['127.0.0.5'] }, checkers), '--upstream-for', /SUFFIX=ADDR/);
+  expectField(() => loadConfig({ upstreamFor: ['corp.example=host.example'] }, checkers), '--upstream-for');
 });

@@ -600,7 +600,7 @@ list.push(zone({
   ],
   queries: [
     { name: 'keytrap-keys.test.', type: 'DNSKEY', rcode: 'NOERROR', status: 'secure', tags: ['apex', 'keytrap'],
-      note: 'signed by the KSK, whose tag is unique: the colliding ZSK-tag keys do not matter (at most 4 failed tries of the ZSK RRSIG first)' },
+      note: 'signed by the KSK only (dnssec-signzone -x), whose tag is unique: the colliding ZSK-tag keys are never tried' },
     { name: 'www.keytrap-keys.test.', type: 'A', rcode: 'NOERROR', status: 'bogus', expectAnswer: [DATA.www], tags: ['keytrap'],
       note: `2 bad + 1 real RRSIG x 13 same-tag keys: ${KEYTRAP_BUDGET} are spent on the bad copies` },
     { name: 'x.flood.keytrap-keys.test.', type: 'A', rcode: 'NOERROR', status: 'bogus', expectAnswer: [DATA.wild], tags: ['keytrap', 'wildcard'],
@@ -648,8 +648,8 @@ list.push(zone({
   description: `NSEC3 with 150 additional iterations (the most that is still validated) and a ${NSEC3_DEEP_DEPTH}-label non-existent name (hash flood)`,
   notes: [
     'Each NSEC3 hash is 151 SHA-1 computations (RFC 5155 5). For a name d labels below the apex that does not exist, the ' +
-    'closest encloser is the apex and the next closer the label just below it; the NXDOMAIN answer carries 2 NSEC3 records ' +
-    '(one matching the apex and covering the wildcard, one covering the next closer). Checking closest-encloser candidates ' +
+    'closest encloser is the apex and the next closer the label just below it; the NXDOMAIN answers here carry 2 NSEC3 ' +
+    'records (the one matching the apex and one covering the next closer; one of them also covers the wildcard). Checking closest-encloser candidates ' +
     'bottom-up from the query name (RFC 5155 8.3), hashing each name once, takes d + 1 hashes (query name up to the apex) ' +
     '+ 1 for the wildcard = d + 2; top-down from the apex it takes 3. A validator that hashes every candidate again for ' +
     'each NSEC3 record in the answer needs 2 (d + 1) + 1.',
