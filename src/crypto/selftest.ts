@@ -4,7 +4,7 @@
  *  - RSA: a 2048-bit key (e = 65537) made for this file, signing MESSAGE with SHA-1, SHA-256, SHA-512.
  *  - P-256, P-384: the RFC 6605 §6.1 and §6.2 examples (signed data per RFC 4034 §3.1.8.1).
  *  - Ed25519, Ed448: the RFC 8080 §6.1 and §6.2 first examples, re-signed with Labels = 2 (the
- *    printed RRSIGs carry Labels = 3; see /work/shared/vectors/rfc8080.json).
+ *    printed RRSIGs carry Labels = 3; see shared/vectors/rfc8080.json).
  */
 import type { Primitive } from './algorithms.js';
 

@@ -1,9 +1,10 @@
 /**
  * Per-upstream state: counters for metrics, availability with an exponential hold-down after
- * failures, and room for capabilities learnt by probing (DNSSEC support comes with a later issue).
+ * failures, and the DNSSEC capability learnt by probing and by watching answers (capability.ts).
  * Times are clock milliseconds (the injected Clock), so hold-downs can be tested by moving the clock.
  */
 import { upstreamLabel, type UpstreamConfig } from './config.js';
+import type { DnssecCapability } from './capability.js';
 import { noIgnored, type IgnoredCounts } from './query.js';
 import type { NetworkFailure } from './transport.js';
 
@@ -42,8 +43,7 @@ export type UpstreamHealth =
     readonly cause: FailureCause;
   };
 
-/** DNSSEC capability of an upstream, to be learnt by probing (a later issue adds the other states). */
-export type DnssecCapability = { readonly kind: 'unprobed' };
+export type { DnssecCapability } from './capability.js';
 
 export interface UpstreamCounters {
   /** Exchanges started (one per attempt; a TCP retry after truncation is part of the same one). */
@@ -60,6 +60,10 @@ export interface UpstreamCounters {
   otherErrorRcodes: number;
   /** Received packets that did not answer our query (wrong ID, question or source, unparsable). */
   ignored: IgnoredCounts;
+  /** DNSSEC-capability probes run (their queries are not counted above). */
+  probes: number;
+  /** Answers that lacked DNSSEC records another upstream supplied (strikes). */
+  strippedAnswers: number;
 }
 
 /** Read-only view of one upstream, for metrics and diagnostics. */
@@ -90,7 +94,7 @@ export class UpstreamState {
   dnssec: DnssecCapability = { kind: 'unprobed' };
   readonly counters: UpstreamCounters = {
     queries: 0, answers: 0, tcpFallbacks: 0, timeouts: 0, networkErrors: 0, servfail: 0, refused: 0, otherErrorRcodes: 0,
-    ignored: noIgnored(),
+    ignored: noIgnored(), probes: 0, strippedAnswers: 0,
   };
   lastRttMs: number | null = null;
   lastAnswerAt: number | null = null;

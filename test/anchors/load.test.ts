@@ -1,15 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../src/clock.js';
 import { AnchorFileError, anchorsFromXml, mergeAnchors, readAnchorFile } from '../../src/anchors/load.js';
 import { keyTag } from '../../src/wire/index.js';
+import { loadVector } from '../support/vectors.js';
 
 const ROOT_ZONE = fileURLToPath(new URL('../../../trust-anchors/root.zone', import.meta.url));
-const VECTORS = JSON.parse(readFileSync('/work/shared/vectors/iana-root-anchors.json', 'utf8')) as {
+const VECTORS = loadVector('iana-root-anchors.json') as {
   anchors: { key_tag: number; digest_hex: string; root_anchors_xml_validFrom: string; dnskey: { public_key_b64: string; flags: number } }[];
   root_anchors_xml_metadata: Record<string, { key_tag?: number; validFrom: string; validUntil?: string; digest?: string }>;
 };

@@ -1,20 +1,14 @@
 /** Shared helpers for the crypto tests: vectors, a seeded PRNG, bit flips, DNSKEY encoding of node:crypto keys. */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createVerifier, type SignatureVerifier, type VerifyResult } from '../../src/crypto/index.js';
 import {
   RRType, keyTag, parseZoneText, signedData, type DNSKEYData, type RR, type RRSIGData,
 } from '../../src/wire/index.js';
 
-export const VECTORS = '/work/shared/vectors';
+import { fromHex, toHex } from '../support/vectors.js';
 
-export function loadVector(file: string): any {
-  return JSON.parse(readFileSync(`${VECTORS}/${file}`, 'utf8'));
-}
-
-export const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-export const fromHex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+export { VECTORS, fromHex, loadVector, toHex } from '../support/vectors.js';
 export const fromB64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 
 /** Both backends, created once per test file. */

@@ -1,7 +1,7 @@
 /**
  * The shipped root trust anchors (trust-anchors/root.zone): KSK-2017 (20326) and KSK-2024 (38696).
  * Each DNSKEY's key tag matches its DS, and SHA-256(owner wire || DNSKEY RDATA) equals the DS digest
- * (RFC 4034 §5.1.4), as published by IANA (/work/shared/vectors/iana-root-anchors.json).
+ * (RFC 4034 §5.1.4), as published by IANA (shared/vectors/iana-root-anchors.json).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,4 @@
 /** Helpers for the validator-primitive tests: RFC vectors as records, contexts, counting verifiers. */
-import { readFileSync } from 'node:fs';
 import { ManualClock } from '../../src/clock.js';
 import { createVerifier, type SignatureVerifier, type VerifyResult } from '../../src/crypto/index.js';
 import { createBudget } from '../../src/validator/budget.js';
@@ -8,11 +7,7 @@ import {
 } from '../../src/validator/types.js';
 import { Name, RRType, parseZoneText, type DNSKEYData, type RR } from '../../src/wire/index.js';
 
-export const VECTORS = '/work/shared/vectors';
-
-export function loadVector(file: string): any {
-  return JSON.parse(readFileSync(`${VECTORS}/${file}`, 'utf8'));
-}
+export { VECTORS, loadVector } from '../support/vectors.js';
 
 export const n = (s: string): Name => Name.fromText(s);
 

@@ -1,19 +1,13 @@
 /** Shared helpers for the wire tests: vector loading, byte helpers, and a test-only signature checker. */
 import assert from 'node:assert/strict';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   WireError, WireReader, WireWriter, parseRR, readRR, rrToText, writeRR, type DNSKEYData, type RR,
 } from '../../src/wire/index.js';
 
-export const VECTORS = '/work/shared/vectors';
+import { toHex } from '../support/vectors.js';
 
-export function loadVector(file: string): any {
-  return JSON.parse(readFileSync(`${VECTORS}/${file}`, 'utf8'));
-}
-
-export const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-export const fromHex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+export { VECTORS, fromHex, loadVector, toHex } from '../support/vectors.js';
 
 /** Assert that fn throws a WireError (optionally with one of the given codes). */
 export function throwsWire(fn: () => unknown, codes?: string[] | string): WireError {
