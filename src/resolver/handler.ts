@@ -3,8 +3,11 @@
  * SECURE: AD when the client set DO or AD (RFC 6840 §5.7-5.8). INSECURE: no AD. BOGUS: SERVFAIL with an
  * Extended DNS Error naming the name, type and reason. CD=1: the data as received, no AD, never SERVFAIL
  * for bogus. DNSSEC records only for clients that set DO. Upstream failures are never reported as BOGUS.
+ *
+ * Two steps: `outcomeOf` says what a resolution means for every client (what the cache stores), and
+ * `shapeOutcome` applies one client's DO and AD bits to it.
  */
-import type { Answer, ClientInfo, Logger, QueryHandler } from '../server/types.js';
+import type { Answer, ClientInfo, EdeEntry, Logger, QueryHandler } from '../server/types.js';
 import { stripDnssec } from '../server/responder.js';
 import { describeReason, edeFor } from '../validator/ede.js';
 import type { Verdict } from '../validator/types.js';
@@ -18,14 +21,39 @@ export function answerTtl(rrs: readonly RR[]): number | undefined {
   return min;
 }
 
-function servfail(code: number, text: string): Answer {
-  return { rcode: Rcode.SERVFAIL, answer: [], authority: [], additional: [], ede: [{ code, text }] };
-}
+/**
+ * What one resolution means for every client, before the per-client shaping (DO, AD):
+ * data (secure, insecure, or unchecked for CD=1), or a SERVFAIL (bogus, indeterminate, no upstream answered).
+ */
+export type Outcome =
+  | {
+      kind: 'data';
+      status: 'secure' | 'insecure' | 'unchecked';
+      rcode: number;
+      answer: RR[];
+      authority: RR[];
+      additional: RR[];
+      /** Informational EDEs (e.g. an algorithm we cannot check). */
+      ede: EdeEntry[];
+      /** The validator's TTL bound (RRSIG original TTL, signature expiry, key validity, SOA minimum). */
+      ttlCap: number | undefined;
+    }
+  | { kind: 'servfail'; status: 'bogus' | 'indeterminate' | 'failure'; ede: EdeEntry[] };
+
+export type OutcomeStatus = Outcome['status'];
 
 /** No upstream answered: EDE 22 (No Reachable Authority) when nothing answered in time, else 23 (Network Error). */
-export function upstreamFailureAnswer(reason: string, q: string): Answer {
+export function upstreamFailureEde(reason: string, q: string): EdeEntry {
   const code = reason === 'timeout' || reason === 'no-upstreams' ? EdeCode.NO_REACHABLE_AUTHORITY : EdeCode.NETWORK_ERROR;
-  return servfail(code, `no upstream answered ${q}: ${reason}`);
+  return { code, text: `no upstream answered ${q}: ${reason}` };
+}
+
+function servfail(ede: EdeEntry): Answer {
+  return { rcode: Rcode.SERVFAIL, answer: [], authority: [], additional: [], ede: [ede] };
+}
+
+export function upstreamFailureAnswer(reason: string, q: string): Answer {
+  return servfail(upstreamFailureEde(reason, q));
 }
 
 /** One line for logs: status and why. */
@@ -42,45 +70,81 @@ export function verdictSummary(v: Verdict): string {
   }
 }
 
-/** Shape a resolution for one client. */
-export function answerFor(query: Message, res: Resolution, qtext: string): Answer {
+/** Insecure reasons that get an informational EDE: the answer is insecure only because we cannot check it. */
+const CANNOT_CHECK: ReadonlySet<string> = new Set(['unsupported-algorithm', 'unsupported-digest', 'nsec3-iterations']);
+
+/**
+ * The meaning of a resolution for every client. Any resolution other than 'answer' and 'unchecked'
+ * (an upstream failure, or a kind added later) is a failure: SERVFAIL with EDE 22/23, never BOGUS.
+ */
+export function outcomeOf(res: Resolution, qtext: string): Outcome {
+  if (res.kind === 'unchecked') {
+    return { kind: 'data', status: 'unchecked', rcode: res.rcode, answer: res.answer, authority: res.authority, additional: res.additional, ede: [], ttlCap: undefined };
+  }
+  if (res.kind !== 'answer') {
+    const r = (res as { reason?: unknown }).reason;
+    return { kind: 'servfail', status: 'failure', ede: [upstreamFailureEde(typeof r === 'string' ? r : String((res as { kind: string }).kind), qtext)] };
+  }
+  const v = res.verdict;
+  switch (v.security) {
+    case 'bogus': {
+      const ede = edeFor(v.reason);
+      // The text names the query and the failing name, type and reason (which may be another zone's keys).
+      return { kind: 'servfail', status: 'bogus', ede: [{ code: ede.code, text: ede.text.startsWith(qtext) ? ede.text : `${qtext}: ${ede.text}` }] };
+    }
+    case 'indeterminate':
+      return { kind: 'servfail', status: 'indeterminate', ede: [{ code: EdeCode.DNSSEC_INDETERMINATE, text: `${qtext}: ${v.detail}` }] };
+    case 'secure':
+    case 'insecure':
+      return {
+        kind: 'data',
+        status: v.security,
+        rcode: res.rcode,
+        answer: res.answer,
+        authority: res.authority,
+        additional: res.additional,
+        ede: v.security === 'insecure' && CANNOT_CHECK.has(v.reason.kind) ? [edeFor(v.reason)] : [],
+        ttlCap: v.ttlCap,
+      };
+  }
+}
+
+/**
+ * One client's answer: AD only for secure data and clients that set DO or AD (never with CD, whose data is
+ * unchecked); RRSIG/NSEC/NSEC3 only for clients that set DO. `extraEde` is appended (e.g. Stale Answer).
+ */
+export function shapeOutcome(query: Message, o: Outcome, extraEde?: EdeEntry): Answer {
+  if (o.kind === 'servfail') return { rcode: Rcode.SERVFAIL, answer: [], authority: [], additional: [], ede: extraEde ? [...o.ede, extraEde] : o.ede };
   const q = query.question[0]!;
   const dnssecOk = query.edns?.dnssecOk ?? false;
   const shape = (rrs: RR[]): RR[] => (dnssecOk ? rrs : stripDnssec(rrs, q.type));
-  switch (res.kind) {
-    case 'upstream-failure':
-      return upstreamFailureAnswer(res.reason, qtext);
-    case 'unchecked':
-      return { rcode: res.rcode, flags: { ad: false }, answer: shape(res.answer), authority: shape(res.authority), additional: shape(res.additional) };
-    case 'answer': {
-      const v = res.verdict;
-      if (v.security === 'bogus') {
-        const ede = edeFor(v.reason);
-        // The text names the query and the failing name, type and reason (which may be another zone's keys).
-        return servfail(ede.code, ede.text.startsWith(qtext) ? ede.text : `${qtext}: ${ede.text}`);
-      }
-      if (v.security === 'indeterminate') return servfail(EdeCode.DNSSEC_INDETERMINATE, `${qtext}: ${v.detail}`);
-      const wantsAd = dnssecOk || query.flags.ad;
-      const answer: Answer = {
-        rcode: res.rcode,
-        flags: { ad: v.security === 'secure' && wantsAd },
-        answer: shape(res.answer),
-        authority: shape(res.authority),
-        additional: shape(res.additional),
-      };
-      // Informational EDE for answers that are insecure only because we cannot check them.
-      if (v.security === 'insecure' && ['unsupported-algorithm', 'unsupported-digest', 'nsec3-iterations'].includes(v.reason.kind)) {
-        answer.ede = [edeFor(v.reason)];
-      }
-      return answer;
-    }
-  }
+  const answer: Answer = {
+    rcode: o.rcode,
+    flags: { ad: o.status === 'secure' && (dnssecOk || query.flags.ad) },
+    answer: shape(o.answer),
+    authority: shape(o.authority),
+    additional: shape(o.additional),
+  };
+  const ede = extraEde ? [...o.ede, extraEde] : o.ede;
+  if (ede.length > 0) answer.ede = ede;
+  return answer;
+}
+
+/** Shape a resolution for one client. */
+export function answerFor(query: Message, res: Resolution, qtext: string): Answer {
+  return shapeOutcome(query, outcomeOf(res, qtext));
+}
+
+/** "name TYPE" as logs and EDE texts show a question. */
+export function questionText(query: Message): string {
+  const q = query.question[0]!;
+  return `${q.name.toText()} ${typeToText(q.type)}`;
 }
 
 export function validatingHandler(resolver: Resolver, logger?: Logger): QueryHandler {
   return async (query: Message, client: ClientInfo): Promise<Answer> => {
     const q = query.question[0]!;
-    const qtext = `${q.name.toText()} ${typeToText(q.type)}`;
+    const qtext = questionText(query);
     const res = await resolver.resolve(q, { checkingDisabled: query.flags.cd });
     const answer = answerFor(query, res, qtext);
     if (logger) {

@@ -5,3 +5,8 @@ export * from './transport.js';
 export * from './result.js';
 export * from './state.js';
 export * from './pool.js';
+export * from './capability.js';
+export * from './select.js';
+export * from './probe.js';
+export * from './health.js';
+export * from './router.js';

@@ -2,6 +2,10 @@
  * The upstream pool: asks upstreams in priority order, fails over on timeouts, network errors and
  * error rcodes, holds failed upstreams down for a growing period (while still using them as a
  * last resort), and coalesces identical concurrent questions into one upstream query.
+ *
+ * Each query says what it needs (select.ts): validated queries go only to DNSSEC-capable upstreams.
+ * The capabilities themselves are set by a health monitor (health.ts), which attaches to the pool
+ * to hear how attempts end and to hold validated queries until the first probes have spoken.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,11 +13,38 @@ import { systemClock, type Clock } from '../clock.js';
 import { RRClass, Rcode, rcodeToText, typeToText, type Message, type Name } from '../wire/index.js';
 import { isIpLiteral, type UpstreamConfig } from './config.js';
 import { makeQuestion, noIgnored, questionKey, totalIgnored, type IgnoredCounts, type UpstreamQuestion } from './query.js';
+import type { StripEvidence } from './capability.js';
 import { failureReason, type Attempt, type AttemptOutcome, type UpstreamResult } from './result.js';
-import { DEFAULT_HOLD_DOWN, UpstreamState, tryOrder, type FailureCause, type HoldDownPolicy, type UpstreamSnapshot } from './state.js';
+import { dnssecAvailable, selectUpstreams, type QueryOptions, type UnusableUpstream, type UpstreamNeed } from './select.js';
+import { DEFAULT_HOLD_DOWN, UpstreamState, type FailureCause, type HoldDownPolicy, type UpstreamSnapshot } from './state.js';
 import { exchange, type ExchangeOptions, type ExchangeOutcome, type UpstreamEndpoint } from './transport.js';
 
 export type { Attempt, AttemptOutcome, FailureReason, UpstreamResult } from './result.js';
+export type { QueryOptions, UpstreamNeed, UnusableUpstream } from './select.js';
+
+/** What a health monitor hears from the pool. */
+export interface PoolHooks {
+  /** After every attempt (the state's health and counters already updated). */
+  onAttempt?(st: UpstreamState, outcome: AttemptOutcome): void;
+  /** An answer of `upstream` lacked DNSSEC records that another DNSSEC-capable upstream supplied. */
+  onStripped?(st: UpstreamState, evidence: StripEvidence): void;
+}
+
+/** The pool (or pools, per domain) that answers a question: what the resolver and the chain of trust ask. */
+export interface PoolRoutes {
+  poolFor(name: Name, type: number): RoutedPool;
+}
+
+/** The part of a pool the resolver and the chain of trust use. */
+export interface RoutedPool {
+  query(name: Name, type: number, klass?: number, opts?: QueryOptions): Promise<UpstreamResult>;
+  /** Report an answer that lacked DNSSEC records another upstream supplied (a strike against `upstream`). */
+  reportStripped?(upstream: string, evidence: StripEvidence): void;
+  /** Whether a validated query could go to a reachable DNSSEC-capable upstream right now. */
+  dnssecReachable?(): boolean;
+  /** Upstreams unusable for validated queries right now (for error texts). */
+  unusableForDnssec?(): readonly UnusableUpstream[];
+}
 
 /** The subset of a pino logger the pool uses. */
 export interface UpstreamLogger {
@@ -71,7 +102,7 @@ function judgeRcode(rcode: number): RcodeVerdict {
   }
 }
 
-export class UpstreamPool {
+export class UpstreamPool implements RoutedPool, PoolRoutes {
   private readonly states: UpstreamState[];
   private readonly clock: Clock;
   private readonly logger: UpstreamLogger | undefined;
@@ -84,6 +115,11 @@ export class UpstreamPool {
   private readonly inflight = new Map<string, Promise<UpstreamResult>>();
   private queries = 0;
   private coalesced = 0;
+  private hooks: PoolHooks = {};
+  /** Held by a health monitor until the first probes have spoken: validated queries wait for it. */
+  private gate: Promise<void> | undefined;
+  /** With a health monitor, unprobed upstreams are not used for validated queries. */
+  private strict = false;
 
   constructor(upstreams: readonly UpstreamConfig[], opts: PoolOptions = {}) {
     for (const u of upstreams) {
@@ -103,21 +139,64 @@ export class UpstreamPool {
   }
 
   /**
-   * Ask the upstreams. Identical questions in flight (name compared case-insensitively, type,
-   * class) share one upstream query and one result. Never rejects.
+   * Ask the upstreams that suit `opts.need` (default: any). Identical questions in flight (name
+   * compared case-insensitively, type, class, need and exclusions) share one upstream query and
+   * one result. Never rejects.
    */
-  query(name: Name, type: number, klass: number = RRClass.IN): Promise<UpstreamResult> {
+  query(name: Name, type: number, klass: number = RRClass.IN, opts: QueryOptions = {}): Promise<UpstreamResult> {
     this.queries++;
     const q = makeQuestion(name, type, klass);
-    const key = questionKey(q);
+    const need = opts.need ?? 'any';
+    const exclude = opts.exclude && opts.exclude.size > 0 ? opts.exclude : undefined;
+    const key = `${questionKey(q)}|${need}|${exclude ? [...exclude].sort().join(',') : ''}`;
     const pending = this.inflight.get(key);
     if (pending) {
       this.coalesced++;
       return pending;
     }
-    const p = this.run(q).finally(() => this.inflight.delete(key));
+    const p = this.run(q, need, exclude).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
+  }
+
+  /** A single pool routes every name to itself. */
+  poolFor(): UpstreamPool {
+    return this;
+  }
+
+  /** For the health monitor: hooks, and the first probes' gate (validated queries wait for it). */
+  attach(hooks: PoolHooks, gate?: Promise<void>): void {
+    this.hooks = hooks;
+    this.strict = true;
+    this.gate = gate?.then(() => {
+      this.gate = undefined;
+    });
+  }
+
+  /** The live states, for the health monitor (everyone else reads snapshot()). */
+  upstreamStates(): readonly UpstreamState[] {
+    return this.states;
+  }
+
+  /** The exchanger, so that probes go through the same transport as queries. */
+  exchanger(): Exchanger {
+    return this.exchange;
+  }
+
+  reportStripped(upstream: string, evidence: StripEvidence): void {
+    const st = this.states.find((s) => s.label === upstream);
+    if (!st) return;
+    st.counters.strippedAnswers++;
+    this.logger?.warn({ upstream, ...evidence }, 'upstream answer lacked DNSSEC records another upstream supplied');
+    this.hooks.onStripped?.(st, evidence);
+  }
+
+  dnssecReachable(): boolean {
+    return dnssecAvailable(this.states, this.clock.now(), this.strict);
+  }
+
+  unusableForDnssec(): readonly UnusableUpstream[] {
+    return selectUpstreams(this.states, this.clock.now(), 'dnssec', undefined, this.strict).unusable;
   }
 
   /** Read-only state of every upstream, in configured order. */
@@ -129,7 +208,8 @@ export class UpstreamPool {
     return { queries: this.queries, coalesced: this.coalesced, inFlight: this.inflight.size };
   }
 
-  private async run(q: UpstreamQuestion): Promise<UpstreamResult> {
+  private async run(q: UpstreamQuestion, need: UpstreamNeed, exclude: ReadonlySet<string> | undefined): Promise<UpstreamResult> {
+    if (need !== 'any' && this.gate) await this.gate;
     const attempts: Attempt[] = [];
     const deadline = performance.now() + this.totalTimeoutMs;
     // Upstreams that answered with an error rcode: asking them again in this query would not help.
@@ -140,7 +220,7 @@ export class UpstreamPool {
         const pause = Math.min(this.retryDelayMs * 2 ** (round - 1), deadline - performance.now() - this.minAttemptMs);
         if (pause > 0) await sleep(pause);
       }
-      const order = tryOrder(this.states, this.clock.now()).filter((s) => !answeredBadly.has(s));
+      const order = selectUpstreams(this.states, this.clock.now(), need, exclude, this.strict).order.filter((s) => !answeredBadly.has(s));
       if (order.length === 0) break;
       const timeout = this.timeouts[Math.min(round, this.timeouts.length - 1)]!;
       for (const st of order) {
@@ -161,9 +241,12 @@ export class UpstreamPool {
         }
       }
     }
-    const reason = failureReason(attempts);
-    this.logger?.debug({ ...this.qfields(q), reason, attempts: attempts.length }, 'upstream query failed');
-    return lastErrorResponse ? { kind: 'failure', reason, attempts, lastErrorResponse } : { kind: 'failure', reason, attempts };
+    const unusable = selectUpstreams(this.states, this.clock.now(), need, exclude, this.strict).unusable;
+    const reason = attempts.length === 0 && (need === 'dnssec' || need === 'insecure') && unusable.length > 0
+      ? (need === 'dnssec' ? 'no-dnssec-upstream' : 'no-upstreams')
+      : failureReason(attempts);
+    this.logger?.debug({ ...this.qfields(q), need, reason, attempts: attempts.length, unusable }, 'upstream query failed');
+    return lastErrorResponse ? { kind: 'failure', reason, attempts, lastErrorResponse, unusable } : { kind: 'failure', reason, attempts, unusable };
   }
 
   /** One exchange with one upstream, with its bookkeeping and logging. */
@@ -249,6 +332,7 @@ export class UpstreamPool {
         }, 'upstream marked down');
       }
     }
+    this.hooks.onAttempt?.(st, outcome);
     return message ? { attempt, message } : { attempt };
   }
 

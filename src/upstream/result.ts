@@ -1,5 +1,6 @@
 /** What a pool query returns: an answer from one upstream, or a failure with every attempt made. */
 import { Rcode, type Message } from '../wire/index.js';
+import type { UnusableUpstream } from './select.js';
 import type { NetworkFailure, TransportKind } from './transport.js';
 
 /** How one attempt (one exchange with one upstream) ended. */
@@ -34,6 +35,8 @@ export interface Attempt {
 export type FailureReason =
   /** No upstream is configured (or the deadline left no time to ask any). */
   | 'no-upstreams'
+  /** A validated query, and no upstream is DNSSEC-capable (none was asked: see `unusable`). */
+  | 'no-dnssec-upstream'
   /** Every attempt timed out. */
   | 'timeout'
   /** Every attempt failed at the network level (refused, unreachable, reset). */
@@ -64,6 +67,8 @@ export type UpstreamResult =
     readonly attempts: readonly Attempt[];
     /** The last error response received (e.g. SERVFAIL with an Extended DNS Error), if any. */
     readonly lastErrorResponse?: Message;
+    /** Upstreams the query could not use (not DNSSEC-capable, unreachable, excluded). */
+    readonly unusable?: readonly UnusableUpstream[];
   };
 
 /**

@@ -15,6 +15,7 @@ export interface DigResult {
   ede: string[];
   answers: string[];
   authority: string[];
+  additional: string[];
   question: string[];
   msgSize: number | undefined;
   /** "UDP" or "TCP", as dig reports the transport of the answer it printed. */
@@ -53,6 +54,7 @@ export function parseDig(text: string): DigResult {
     ede: lines.filter((l) => l.startsWith('; EDE:')),
     answers: section('ANSWER'),
     authority: section('AUTHORITY'),
+    additional: section('ADDITIONAL'),
     question: section('QUESTION'),
     msgSize: Number(/;; MSG SIZE {2}rcvd: (\d+)/.exec(text)?.[1] ?? NaN) || undefined,
     via: /;; SERVER: \S+ \((UDP|TCP)\)/.exec(text)?.[1],

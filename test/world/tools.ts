@@ -1,4 +1,5 @@
 /** dig / delv / unbound-control wrappers for tests against the world. */
+import { parseDig as parseDigText } from '../support/dig.js';
 import { run } from './proc.js';
 import type { Endpoint, WorldInfo } from './index.js';
 import type { Status } from './zones.js';
@@ -22,23 +23,20 @@ export interface DigOptions {
   timeoutSec?: number;
 }
 
+/** dig's output in the shape the world tests use (built on the shared parser in test/support/dig.ts). */
 export function parseDig(raw: string): DigResult {
-  const res: DigResult = { status: 'TIMEOUT', flags: [], ad: false, answer: [], authority: [], additional: [], ede: [], raw };
-  const st = /->>HEADER<<-.*status: ([A-Z0-9]+)/.exec(raw);
-  if (st) res.status = st[1]!;
-  const fl = /;; flags: ([a-z ]*);/.exec(raw);
-  if (fl) res.flags = fl[1]!.trim().split(/\s+/).filter(Boolean);
-  res.ad = res.flags.includes('ad');
-  for (const m of raw.matchAll(/^; EDE: (.*)$/gm)) res.ede.push(m[1]!);
-  let section: string[] | null = null;
-  for (const line of raw.split('\n')) {
-    if (line.startsWith(';; ANSWER SECTION:')) section = res.answer;
-    else if (line.startsWith(';; AUTHORITY SECTION:')) section = res.authority;
-    else if (line.startsWith(';; ADDITIONAL SECTION:')) section = res.additional;
-    else if (line.trim() === '' || line.startsWith(';')) section = line.startsWith(';') && section ? section : null;
-    else if (section) section.push(line.replace(/\s+/g, ' ').trim());
-  }
-  return res;
+  const d = parseDigText(raw);
+  const norm = (l: string): string => l.replace(/\s+/g, ' ').trim();
+  return {
+    status: d.status ?? 'TIMEOUT',
+    flags: [...d.flags],
+    ad: d.flags.has('ad'),
+    answer: d.answers.map(norm),
+    authority: d.authority.map(norm),
+    additional: d.additional.map(norm),
+    ede: d.ede.map((l) => l.replace(/^; EDE: /, '')),
+    raw,
+  };
 }
 
 export async function dig(server: Endpoint, name: string, type: string, opts: DigOptions = {}): Promise<DigResult> {

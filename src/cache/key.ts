@@ -1,0 +1,106 @@
+/**
+ * Cache keys. One key per (name, type, class, CD): the name in lowercase wire form (ASCII letters only
+ * are folded, RFC 4343), then type and class (2 octets each) and the CD bit, as a latin1 string.
+ *
+ * DO is not part of the key: it only changes the presentation (DNSSEC records and AD), which is applied
+ * per client when an entry is served. CD is: a CD=1 question gets the data as received, unvalidated,
+ * and never the SERVFAIL of bogus data, so the two are different answers.
+ */
+import type { Name, Question } from '../wire/index.js';
+
+/** Octets after the name: type (2), class (2), CD (1). */
+export const KEY_TAIL = 5;
+
+const scratch = Buffer.allocUnsafe(255 + KEY_TAIL);
+
+/** Finish a key whose lowercase name occupies scratch[0, n). */
+function finish(n: number, type: number, klass: number, cd: boolean): string {
+  scratch[n] = type >> 8;
+  scratch[n + 1] = type & 0xff;
+  scratch[n + 2] = klass >> 8;
+  scratch[n + 3] = klass & 0xff;
+  scratch[n + 4] = cd ? 1 : 0;
+  return scratch.toString('latin1', 0, n + KEY_TAIL);
+}
+
+/** The key of a parsed question. */
+export function questionKey(q: Question, cd: boolean): string {
+  return finish(lowerWire(q.name), q.type, q.class, cd);
+}
+
+/** Write the lowercase wire form of `name` into the scratch buffer; returns its length. */
+function lowerWire(name: Name): number {
+  let o = 0;
+  for (const l of name.labels) {
+    scratch[o++] = l.length;
+    for (let i = 0; i < l.length; i++) {
+      const b = l[i]!;
+      scratch[o++] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+    }
+  }
+  scratch[o++] = 0;
+  return o;
+}
+
+/**
+ * The key of the question of a raw query: the name at offset 12 (labels only, no compression pointer).
+ * Returns undefined for anything that is not a plain, well-formed name.
+ */
+export function packetKey(packet: Uint8Array, cd: boolean): { key: string; end: number; type: number; klass: number } | undefined {
+  let p = 12;
+  let o = 0;
+  for (;;) {
+    if (p >= packet.length) return undefined;
+    const len = packet[p]!;
+    if (len === 0) break;
+    if (len > 63 || o + len + 1 > 254 || p + 1 + len > packet.length) return undefined;
+    scratch[o++] = len;
+    for (let i = p + 1, end = p + 1 + len; i < end; i++) {
+      const b = packet[i]!;
+      scratch[o++] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+    }
+    p += 1 + len;
+  }
+  scratch[o++] = 0;
+  p += 1;
+  if (p + 4 > packet.length) return undefined;
+  const type = (packet[p]! << 8) | packet[p + 1]!;
+  const klass = (packet[p + 2]! << 8) | packet[p + 3]!;
+  return { key: finish(o, type, klass, cd), end: p + 4, type, klass };
+}
+
+/** The lowercase wire form of a name as a latin1 string (the name part of its keys). */
+export function nameKeyPart(name: Name): string {
+  const n = lowerWire(name);
+  return scratch.toString('latin1', 0, n);
+}
+
+/** Whether the key's name is `suffix` (from nameKeyPart) or below it. */
+export function keyUnder(key: string, suffix: string): boolean {
+  const nameLen = key.length - KEY_TAIL;
+  const start = nameLen - suffix.length;
+  if (start < 0) return false;
+  // Compare the tails first (cheap rejection), then check that `start` is a label boundary.
+  for (let i = 0; i < suffix.length; i++) if (key.charCodeAt(start + i) !== suffix.charCodeAt(i)) return false;
+  let p = 0;
+  while (p < start) p += 1 + key.charCodeAt(p);
+  return p === start;
+}
+
+/** The name part of a key as presentation text (for logs): lowercase, dots, no escapes beyond \DDD. */
+export function keyNameText(key: string): string {
+  const labels: string[] = [];
+  let p = 0;
+  while (p < key.length - KEY_TAIL) {
+    const len = key.charCodeAt(p);
+    if (len === 0) break;
+    let l = '';
+    for (let i = p + 1; i <= p + len; i++) {
+      const c = key.charCodeAt(i);
+      l += c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c ? String.fromCharCode(c) : `\\${String(c).padStart(3, '0')}`;
+    }
+    labels.push(l);
+    p += 1 + len;
+  }
+  return labels.length === 0 ? '.' : `${labels.join('.')}.`;
+}

@@ -1,0 +1,70 @@
+/**
+ * Domain-specific upstreams (forward zones): the pool for a name is the one of the longest matching
+ * suffix, else the global pool. Each pool has its own health monitor (same probes, strikes, failover).
+ * DS records live on the parent side of a cut, so DS(N) is routed by N's parent (as Unbound does for
+ * its forward zones): the DS of a forward zone's apex comes from the parent's pool.
+ */
+import type { Name } from '../wire/index.js';
+import { RRType } from '../wire/index.js';
+import type { HealthMonitor, UpstreamHealthView } from './health.js';
+import type { PoolRoutes, UpstreamPool } from './pool.js';
+import type { UpstreamSnapshot } from './state.js';
+
+export interface Route {
+  /** null for the global pool. */
+  readonly suffix: Name | null;
+  readonly pool: UpstreamPool;
+  readonly monitor?: HealthMonitor;
+}
+
+export interface RouteSnapshot {
+  /** "." style text of the suffix, or null for the global pool. */
+  readonly suffix: string | null;
+  readonly upstreams: readonly UpstreamSnapshot[];
+  readonly health: readonly UpstreamHealthView[];
+}
+
+export class UpstreamRouter implements PoolRoutes {
+  private readonly zones: Route[];
+
+  constructor(readonly global: Route, zones: readonly Route[] = []) {
+    // Longest suffix first: the first match wins.
+    this.zones = [...zones].sort((a, b) => b.suffix!.labelCount - a.suffix!.labelCount);
+  }
+
+  routeFor(name: Name, type: number): Route {
+    const n = type === RRType.DS && !name.isRoot() ? name.parent() : name;
+    return this.zones.find((z) => n.isSubdomainOf(z.suffix!)) ?? this.global;
+  }
+
+  poolFor(name: Name, type: number): UpstreamPool {
+    return this.routeFor(name, type).pool;
+  }
+
+  routes(): readonly Route[] {
+    return [this.global, ...this.zones];
+  }
+
+  /** Start every monitor; resolves when every first probe is done. */
+  start(): Promise<void> {
+    return Promise.all(this.routes().map((r) => r.monitor?.start())).then(() => undefined);
+  }
+
+  stop(): void {
+    for (const r of this.routes()) r.monitor?.stop();
+  }
+
+  /** Probe every upstream of every pool now. */
+  probeNow(): Promise<void> {
+    return Promise.all(this.routes().map((r) => r.monitor?.probeNow())).then(() => undefined);
+  }
+
+  /** Read-only state of every pool and upstream (for the status API). */
+  snapshot(): RouteSnapshot[] {
+    return this.routes().map((r) => ({
+      suffix: r.suffix?.toText() ?? null,
+      upstreams: r.pool.snapshot(),
+      health: r.monitor?.snapshot() ?? [],
+    }));
+  }
+}
