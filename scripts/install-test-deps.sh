@@ -4,18 +4,20 @@
 #
 #   bind9 (named, dnssec-keygen/-signzone), bind9-utils, bind9-dnsutils (dig, delv),
 #   nsd, unbound (+ unbound-control), ldnsutils (ldns-signzone), dnsperf,
-#   openssl (DANE test certificate), iproute2 (ip: named needs 127.54.0.4 on lo)
+#   openssl (DANE test certificate), iproute2 (ip: named needs 127.54.0.4 on lo),
+#   pdns-recursor (the non-DNSSEC secondary of the failover tests, run with dnssec=off)
 #
 # Package services are never started: a temporary /usr/sbin/policy-rc.d forbids
 # it during the install (an existing policy-rc.d is left untouched).
 set -euo pipefail
 
-PACKAGES=(bind9 bind9-utils bind9-dnsutils nsd unbound ldnsutils dnsperf openssl iproute2)
+PACKAGES=(bind9 bind9-utils bind9-dnsutils nsd unbound ldnsutils dnsperf openssl iproute2 pdns-recursor)
 # one binary per package, to decide quickly whether anything is missing
 declare -A BINARY=(
   [bind9]=/usr/sbin/named [bind9-utils]=/usr/bin/dnssec-signzone [bind9-dnsutils]=/usr/bin/delv
   [nsd]=/usr/sbin/nsd [unbound]=/usr/sbin/unbound [ldnsutils]=/usr/bin/ldns-signzone
   [dnsperf]=/usr/bin/dnsperf [openssl]=/usr/bin/openssl [iproute2]=/usr/sbin/ip
+  [pdns-recursor]=/usr/sbin/pdns_recursor
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -54,7 +56,7 @@ else
 fi
 
 # Packaged services must not run: stop and disable any that was started anyway.
-for svc in named bind9 nsd unbound; do
+for svc in named bind9 nsd unbound pdns-recursor; do
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     if systemctl is-active --quiet "$svc" 2>/dev/null; then
       echo "install-test-deps: stopping system service $svc"
@@ -64,7 +66,7 @@ for svc in named bind9 nsd unbound; do
   fi
 done
 # without systemd: stop a daemon that a package init script left running (by its system pid file)
-for pidfile in /run/named/named.pid /run/nsd/nsd.pid /run/unbound.pid; do
+for pidfile in /run/named/named.pid /run/nsd/nsd.pid /run/unbound.pid /run/pdns-recursor/pdns_recursor.pid; do
   if [ -s "$pidfile" ]; then
     pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then

@@ -4,6 +4,7 @@ import { addressCheckers } from '../config/checkers.js';
 import { loadConfig, type CliOverrides } from '../config/load.js';
 import { ConfigError } from '../config/schema.js';
 import { verdictSummary } from '../resolver/handler.js';
+import { failureEde } from '../resolver/failure.js';
 import type { Resolution } from '../resolver/resolve.js';
 import type { TrailStep } from '../validator/types.js';
 import { describeReason } from '../validator/ede.js';
@@ -39,7 +40,7 @@ export function formatResolution(qtext: string, res: Resolution): string {
   const out: string[] = [];
   switch (res.kind) {
     case 'upstream-failure':
-      out.push(`${qtext}: no upstream answered (${res.reason})`);
+      out.push(res.cause ? `${qtext}: ${failureEde(res.cause, qtext).text}` : `${qtext}: no upstream answered (${res.reason})`);
       break;
     case 'unchecked':
       out.push(`${qtext}: ${rcodeToText(res.rcode)}, not validated (checking disabled)`);

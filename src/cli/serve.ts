@@ -3,10 +3,12 @@ import { pino, type Logger } from 'pino';
 import { addressCheckers } from '../config/checkers.js';
 import { ConfigError, type Config } from '../config/schema.js';
 import { loadConfig, type CliOverrides } from '../config/load.js';
-import { validatingHandler } from '../resolver/handler.js';
+import type { Clock } from '../clock.js';
+import type { CacheStats } from '../resolver/cached.js';
 import { startServer, ServerConfigError } from '../server/index.js';
 import { loadResolvConf, upstreamLabel, type UpstreamConfig } from '../upstream/config.js';
-import { buildResolver } from './wiring.js';
+import { Name } from '../wire/index.js';
+import { buildResolver, type Wiring } from './wiring.js';
 
 /** Upstreams from the config, or else the nameservers of /etc/resolv.conf other than our own listeners. */
 export async function resolveUpstreams(cfg: Config, log: Logger, resolvConf?: string): Promise<UpstreamConfig[]> {
@@ -25,20 +27,37 @@ export async function resolveUpstreams(cfg: Config, log: Logger, resolvConf?: st
 export interface Daemon {
   readonly config: Config;
   readonly addresses: readonly { transport: string; address: string; port: number }[];
+  /** The parts (pool, chain of trust, resolver, answer cache), for the HTTP API and tests. */
+  readonly wiring: Wiring;
+  /**
+   * Flush the answer cache and the chain of trust's key cache: everything, or one name and every name
+   * below it (presentation form, e.g. "example.org"). Returns the number of answers dropped.
+   */
+  flush(name?: string): number;
+  cacheStats(): CacheStats;
   stop(): Promise<void>;
 }
 
+export interface DaemonOptions {
+  logger?: Logger;
+  resolvConf?: string;
+  /** Time for hold-downs, validation and the cache (tests use a ManualClock). */
+  clock?: Clock;
+}
+
 /** Start the daemon (used by `serve` and by tests that run it in-process). */
-export async function startDaemon(cli: CliOverrides, opts: { logger?: Logger; resolvConf?: string } = {}): Promise<Daemon> {
+export async function startDaemon(cli: CliOverrides, opts: DaemonOptions = {}): Promise<Daemon> {
   const cfg = loadConfig(cli, addressCheckers);
   const log = opts.logger ?? pino({ level: cfg.logLevel, base: { name: 'dnssec-stubd' } });
   const upstreams = await resolveUpstreams(cfg, log, opts.resolvConf);
-  const { resolver, anchors } = buildResolver(cfg, upstreams, log);
+  const wiring = buildResolver(cfg, upstreams, log, opts.clock);
+  const { anchors, cached } = wiring;
   let server;
   try {
     server = await startServer({
       listen: cfg.listen,
-      handler: validatingHandler(resolver, log),
+      handler: cached.handler,
+      fastPath: cached.fastPath,
       allow: cfg.allow,
       udpMaxSize: cfg.server.udpMaxSize,
       tcpIdleTimeoutMs: cfg.server.tcpIdleTimeoutMs,
@@ -46,6 +65,7 @@ export async function startDaemon(cli: CliOverrides, opts: { logger?: Logger; re
       logger: log,
     });
   } catch (err) {
+    wiring.stop();
     if (err instanceof ServerConfigError) throw new ConfigError(err.field, err.message.replace(`${err.field}: `, ''));
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
@@ -60,13 +80,18 @@ export async function startDaemon(cli: CliOverrides, opts: { logger?: Logger; re
       allow: cfg.allow,
       trustAnchors: anchors.map((a) => `${a.zone.toText()} (${a.ds.length} DS, ${a.dnskeys.length} DNSKEY)`),
       crypto: cfg.crypto,
+      cache: { maxBytes: cfg.cache.maxBytes, maxTtl: cfg.cache.maxTtl, staleWindow: cfg.cache.staleWindow, prefetch: cfg.cache.prefetch },
     },
     'dnssec-stubd started',
   );
   return {
     config: cfg,
     addresses: server.addresses,
+    wiring,
+    flush: (name?: string) => cached.flush(name === undefined ? undefined : Name.fromText(name)),
+    cacheStats: () => cached.stats(),
     async stop() {
+      wiring.stop();
       await server.close();
       log.info({}, 'dnssec-stubd stopped');
     },

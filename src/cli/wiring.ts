@@ -1,15 +1,18 @@
-/** Building the resolver from a configuration: crypto backend, trust anchors, upstream pool, chain of trust. */
+/** Building the resolver from a configuration: crypto backend, trust anchors, upstream pool, chain of trust, answer cache. */
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { readAnchorFile, mergeAnchors, AnchorFileError } from '../anchors/load.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ConfigError, type Config } from '../config/schema.js';
 import { createVerifier, memoizingVerifier } from '../crypto/index.js';
+import { CachingResolver } from '../resolver/cached.js';
 import { Resolver } from '../resolver/resolve.js';
 import type { UpstreamConfig } from '../upstream/config.js';
-import { UpstreamPool } from '../upstream/pool.js';
+import type { UpstreamPool } from '../upstream/pool.js';
+import type { UpstreamRouter } from '../upstream/router.js';
 import { ChainOfTrust, poolFetcher } from '../validator/chain.js';
 import type { TrustAnchor } from '../validator/types.js';
+import { buildUpstreams } from './upstreams.js';
 
 /** The root anchors shipped with the package (KSK-2017 and KSK-2024). */
 export const DEFAULT_ANCHOR_FILE = fileURLToPath(new URL('../../../trust-anchors/root.zone', import.meta.url));
@@ -25,23 +28,34 @@ export function loadTrustAnchors(cfg: Config, clock: Clock): TrustAnchor[] {
 }
 
 export interface Wiring {
+  /** The global pool (forward zones have their own: `router`). */
   pool: UpstreamPool;
+  /** Every pool with its health monitor: per-upstream DNSSEC states and evidence (`router.snapshot()`), capability changes (`router.onChange`). */
+  router: UpstreamRouter;
+  /** Stop the health monitors' probe timers. */
+  stop(): void;
   chain: ChainOfTrust;
   resolver: Resolver;
+  /** The answer cache in front of `resolver` (what the daemon serves from). */
+  cached: CachingResolver;
   anchors: TrustAnchor[];
 }
 
 export function buildResolver(cfg: Config, upstreams: UpstreamConfig[], log: Logger, clock: Clock = systemClock): Wiring {
   const anchors = loadTrustAnchors(cfg, clock);
   const crypto = memoizingVerifier(createVerifier(cfg.crypto));
-  const pool = new UpstreamPool(upstreams, {
-    logger: log,
-    clock,
-    attemptTimeoutsMs: [cfg.upstream.timeoutMs, cfg.upstream.timeoutMs * 2],
-    totalTimeoutMs: cfg.upstream.deadlineMs,
-  });
-  const chain = new ChainOfTrust(anchors, poolFetcher(pool), { clock, logger: log });
+  // Pools per forward zone, DNSSEC-capability probes, negative trust anchors: see upstreams.ts.
+  const { router, ntas } = buildUpstreams(cfg, upstreams, anchors, log, clock);
+  const confirmations = cfg.upstream.bogusConfirmations;
+  const chain = new ChainOfTrust(anchors, poolFetcher(router), { clock, logger: log, confirmations, negativeTrustAnchors: ntas });
   const { skew, ...limits } = cfg.validation;
-  const resolver = new Resolver({ pool, keys: chain, crypto, clock, limits, skew });
-  return { pool, chain, resolver, anchors };
+  const policy = { bogusConfirmations: confirmations, insecureFallback: cfg.upstream.insecureFallback, negativeTrustAnchors: ntas };
+  const resolver = new Resolver({ pool: router, keys: chain, crypto, clock, limits, skew, policy });
+  // An upstream DNSSEC-capable again: what failed while none was deserves a new walk.
+  router.onChange((c) => {
+    if (c.to.kind === 'capable' && c.from.kind !== 'capable') chain.flushFailures();
+  });
+  void router.start();
+  const cached = new CachingResolver({ resolver, keys: chain, config: cfg.cache, clock, logger: log });
+  return { pool: router.global.pool, router, stop: () => router.stop(), chain, resolver, cached, anchors };
 }

@@ -12,6 +12,7 @@ import { stripDnssec } from '../server/responder.js';
 import { describeReason, edeFor } from '../validator/ede.js';
 import type { Verdict } from '../validator/types.js';
 import { EdeCode, Rcode, RRType, rcodeToText, typeToText, type Message, type RR } from '../wire/index.js';
+import { failureEde, type UpstreamFailureCause } from './failure.js';
 import type { Resolution, Resolver } from './resolve.js';
 
 /** Lowest TTL of the records that make up the answer (for logs and the cache). */
@@ -82,6 +83,9 @@ export function outcomeOf(res: Resolution, qtext: string): Outcome {
     return { kind: 'data', status: 'unchecked', rcode: res.rcode, answer: res.answer, authority: res.authority, additional: res.additional, ede: [], ttlCap: undefined };
   }
   if (res.kind !== 'answer') {
+    // The structured cause names the upstreams tried and the ones that are not DNSSEC-capable (failure.ts).
+    const cause = (res as { cause?: UpstreamFailureCause }).cause;
+    if (cause) return { kind: 'servfail', status: 'failure', ede: [failureEde(cause, qtext)] };
     const r = (res as { reason?: unknown }).reason;
     return { kind: 'servfail', status: 'failure', ede: [upstreamFailureEde(typeof r === 'string' ? r : String((res as { kind: string }).kind), qtext)] };
   }

@@ -1,15 +1,29 @@
 /**
- * The resolver: asks the upstream pool (DO+CD), validates the answer from the trust anchors down,
+ * The resolver: asks the upstreams (DO+CD), validates the answer from the trust anchors down,
  * follows CNAME/DNAME chains the upstream stopped short of, and returns the records with their verdict.
  * Used by the query handler (the daemon) and by `dnssec-stubd query` (the trace).
+ *
+ * Upstream choice (issue 4): validated questions go only to DNSSEC-capable upstreams of the pool for
+ * the name (forward zones: longest suffix). A BOGUS answer is asked again from other DNSSEC-capable
+ * upstreams, up to `bogusConfirmations` in all, and is BOGUS only when none of them gives a
+ * non-bogus answer; an upstream whose answer lacked records another one supplied gets a strike.
+ * With no DNSSEC-capable upstream reachable the result is 'upstream-failure' (never BOGUS), or, with
+ * the insecure fallback for the name, the non-DNSSEC upstream's answer as INSECURE (counted).
+ * Names at or below a negative trust anchor are INSECURE without validation.
  */
 import type { Clock } from '../clock.js';
 import type { SignatureVerifier } from '../crypto/types.js';
+import { STRIP_REASONS } from '../upstream/capability.js';
+import type { PoolRoutes, RoutedPool } from '../upstream/pool.js';
+import type { UpstreamResult } from '../upstream/result.js';
 import { createBudget } from '../validator/budget.js';
-import { validateResponse, weakest } from '../validator/response.js';
-import type { KeySource, SkewPolicy, ValidationContext, ValidatorLimits, Verdict } from '../validator/types.js';
-import type { Message, Question, RR } from '../wire/index.js';
-import type { UpstreamPool } from '../upstream/pool.js';
+import type { NegativeTrustAnchors } from '../validator/nta.js';
+import { validateResponse, weakest, type ResponseValidation } from '../validator/response.js';
+import type { AnswerKind, InsecureReason, KeySource, SkewPolicy, ValidationContext, ValidatorLimits, Verdict } from '../validator/types.js';
+import { Name, RRType, Rcode, typeToText, type Message, type Question, type RR } from '../wire/index.js';
+import { causeOf, unreachableCause, type UpstreamFailureCause } from './failure.js';
+
+export type { UpstreamFailureCause } from './failure.js';
 
 /** What resolving one question produced. */
 export type Resolution =
@@ -21,13 +35,16 @@ export type Resolution =
       authority: RR[];
       additional: RR[];
       verdict: Verdict;
-      /** Upstreams that answered, in order (one per chain link). */
+      /** Upstreams that answered, in order (one per chain link; re-asked ones included). */
       upstreams: string[];
     }
   | {
+      /** No usable upstream answered: never reported as BOGUS (the cache may serve stale for it). */
       kind: 'upstream-failure';
-      /** Nothing answered: never reported as BOGUS. */
+      /** The pool's failure reason ('timeout', 'network-error', 'no-dnssec-upstream', ...). */
       reason: string;
+      /** Structured: which upstreams were tried, which are not DNSSEC-capable (always set by Resolver). */
+      cause?: UpstreamFailureCause;
       upstreams: string[];
     }
   | {
@@ -40,17 +57,57 @@ export type Resolution =
       upstreams: string[];
     };
 
+export interface ResolverPolicy {
+  /** DNSSEC-capable upstreams that must agree before an answer is BOGUS (default 1). */
+  bogusConfirmations?: number;
+  /** With no DNSSEC-capable upstream reachable: ask a non-DNSSEC one (INSECURE), for every name or the listed suffixes. */
+  insecureFallback?: { enabled: boolean; domains: readonly string[] };
+  /** TTL cap (seconds) of insecure-fallback answers, so that they do not outlive the outage in caches (default 5). */
+  fallbackTtl?: number;
+  negativeTrustAnchors?: NegativeTrustAnchors;
+}
+
 export interface ResolverDeps {
-  pool: Pick<UpstreamPool, 'query'>;
+  /** Where to ask: a router (per-domain pools) or one pool. */
+  pool: PoolRoutes | Pick<RoutedPool, 'query'>;
   keys: KeySource;
   crypto: SignatureVerifier;
   clock: Clock;
   limits: ValidatorLimits;
   skew: SkewPolicy;
+  policy?: ResolverPolicy;
 }
 
+/** Counters for metrics. */
+export interface ResolverStats {
+  /** Answers given INSECURE from a non-DNSSEC upstream because no DNSSEC-capable one was reachable. */
+  insecureFallbackAnswers: number;
+  /** Answers given INSECURE because of a negative trust anchor. */
+  negativeTrustAnchorAnswers: number;
+  /** Bogus answers asked again from another DNSSEC-capable upstream. */
+  reasked: number;
+  /** Of those, the ones another upstream answered non-bogus (the first one's answer was wrong). */
+  reaskRescued: number;
+  /** Questions that ended as 'upstream-failure'. */
+  upstreamFailures: number;
+}
+
+type Link =
+  | { kind: 'link'; message: Message; result: ResponseValidation; upstreams: string[] }
+  | { kind: 'failure'; failure: Extract<UpstreamResult, { kind: 'failure' }>; upstreams: string[] };
+
+/** Bogus reasons another upstream cannot change: not worth asking again. */
+const FINAL_REASONS: ReadonlySet<string> = new Set(['budget-exceeded', 'chain-too-long']);
+
 export class Resolver {
-  constructor(private readonly deps: ResolverDeps) {}
+  private readonly counters: ResolverStats = { insecureFallbackAnswers: 0, negativeTrustAnchorAnswers: 0, reasked: 0, reaskRescued: 0, upstreamFailures: 0 };
+  private readonly confirmations: number;
+  private readonly fallbackDomains: Name[];
+
+  constructor(private readonly deps: ResolverDeps) {
+    this.confirmations = Math.max(1, deps.policy?.bogusConfirmations ?? 1);
+    this.fallbackDomains = (deps.policy?.insecureFallback?.domains ?? []).map((d) => Name.fromText(d.endsWith('.') ? d : `${d}.`));
+  }
 
   /** A fresh validation context (one budget per client query). */
   context(): ValidationContext {
@@ -58,18 +115,19 @@ export class Resolver {
     return { clock, crypto, limits, skew, budget: createBudget(limits) };
   }
 
+  stats(): Readonly<ResolverStats> {
+    return { ...this.counters };
+  }
+
   async resolve(q: Question, opts: { checkingDisabled?: boolean } = {}): Promise<Resolution> {
-    const first = await this.deps.pool.query(q.name, q.type, q.class);
-    if (first.kind === 'failure') return { kind: 'upstream-failure', reason: first.reason, upstreams: [] };
-    const upstreams = [first.upstream];
-    if (opts.checkingDisabled) {
-      const m = first.message;
-      return { kind: 'unchecked', rcode: m.rcode, answer: m.answer, authority: m.authority, additional: m.additional, upstreams };
-    }
+    const nta = this.deps.policy?.negativeTrustAnchors?.covering(q.name);
+    if (opts.checkingDisabled || nta) return this.unvalidated(q, opts.checkingDisabled === true, nta);
     const ctx = this.context();
+    const first = await this.link(q, ctx);
+    if (first.kind === 'failure') return this.failed(q, causeOf(first.failure, true), first.failure.reason, first.upstreams);
+    const upstreams = [...first.upstreams];
     let msg: Message = first.message;
-    let current: Question = q;
-    let result = await validateResponse(current, msg, this.deps.keys, ctx);
+    let result = first.result;
     let verdict = result.verdict;
     const answer = [...msg.answer];
     let links = 0;
@@ -82,28 +140,122 @@ export class Resolver {
         });
         break;
       }
-      const next = await this.deps.pool.query(result.chase.name, result.chase.type, q.class);
-      if (next.kind === 'failure') return { kind: 'upstream-failure', reason: next.reason, upstreams };
-      upstreams.push(next.upstream);
-      current = { name: result.chase.name, type: result.chase.type, class: q.class };
+      const current: Question = { name: result.chase.name, type: result.chase.type, class: q.class };
+      const next = await this.link(current, ctx);
+      if (next.kind === 'failure') return this.failed(q, causeOf(next.failure, true), next.failure.reason, [...upstreams, ...next.upstreams]);
+      upstreams.push(...next.upstreams);
       msg = next.message;
-      result = await validateResponse(current, msg, this.deps.keys, ctx);
+      result = next.result;
       verdict = weakest(verdict, result.verdict);
       for (const rr of msg.answer) if (!answer.some((a) => sameRecord(a, rr))) answer.push(rr);
     }
-    return {
-      kind: 'answer',
-      rcode: msg.rcode,
-      answer,
-      authority: msg.authority,
-      additional: msg.additional,
-      verdict,
-      upstreams,
-    };
+    // The chain of trust could not be fetched because nothing DNSSEC-capable is reachable: an upstream failure.
+    if (verdict.security === 'indeterminate') {
+      const pool = this.route(q.name, q.type);
+      if (pool.dnssecReachable && !pool.dnssecReachable()) {
+        const cause: UpstreamFailureCause = { kind: 'chain-unreachable', detail: verdict.detail, unusable: pool.unusableForDnssec?.() ?? [] };
+        return this.failed(q, cause, 'no-dnssec-upstream', upstreams);
+      }
+    }
+    return { kind: 'answer', rcode: msg.rcode, answer, authority: msg.authority, additional: msg.additional, verdict, upstreams };
   }
+
+  private route(name: Name, type: number): Pick<RoutedPool, 'query'> & Partial<RoutedPool> {
+    const p = this.deps.pool;
+    return 'poolFor' in p ? p.poolFor(name, type) : p;
+  }
+
+  /**
+   * One question, validated: asked from DNSSEC-capable upstreams only. A BOGUS verdict is asked
+   * again from the next upstream not asked yet, up to `confirmations` upstreams; the first
+   * non-bogus answer wins (and the ones before it get a strike when their answer lacked records).
+   */
+  private async link(q: Question, ctx: ValidationContext): Promise<Link> {
+    const pool = this.route(q.name, q.type);
+    const tried = new Set<string>();
+    let bogus: Extract<Link, { kind: 'link' }> | undefined;
+    for (let i = 0; i < this.confirmations; i++) {
+      const r = await pool.query(q.name, q.type, q.class, { need: 'dnssec', ...(tried.size ? { exclude: new Set(tried) } : {}) });
+      if (r.kind === 'failure') {
+        if (bogus) return bogus; // nobody else to ask: the bogus answers stand
+        return { kind: 'failure', failure: r, upstreams: [] };
+      }
+      tried.add(r.upstream);
+      if (bogus) this.counters.reasked++;
+      const result = await validateResponse(q, r.message, this.deps.keys, ctx);
+      const v = result.verdict;
+      if (v.security !== 'bogus') {
+        if (v.security === 'indeterminate' && bogus) continue;
+        if (bogus) this.rescued(pool, q, bogus, r.upstream);
+        return { kind: 'link', message: r.message, result, upstreams: [...tried] };
+      }
+      bogus ??= { kind: 'link', message: r.message, result, upstreams: [] };
+      bogus.upstreams.push(r.upstream);
+      if (FINAL_REASONS.has(v.reason.kind)) return bogus;
+    }
+    return bogus!;
+  }
+
+  /** Another upstream's answer validated: the bogus ones before it lacked something (a strike each). */
+  private rescued(pool: Partial<RoutedPool>, q: Question, bogus: Extract<Link, { kind: 'link' }>, by: string): void {
+    this.counters.reaskRescued++;
+    const v = bogus.result.verdict;
+    if (v.security !== 'bogus' || !STRIP_REASONS.has(v.reason.kind)) return;
+    for (const upstream of bogus.upstreams) {
+      pool.reportStripped?.(upstream, {
+        at: this.deps.clock.now(), name: q.name.toText(), type: typeToText(q.type), reason: v.reason.kind, confirmedBy: by,
+      });
+    }
+  }
+
+  /** CD=1 (data as received) or a negative trust anchor (INSECURE): asked from DNSSEC-capable upstreams first, then any. */
+  private async unvalidated(q: Question, cd: boolean, nta: Name | undefined): Promise<Resolution> {
+    const r = await this.route(q.name, q.type).query(q.name, q.type, q.class, { need: 'prefer-dnssec' });
+    if (r.kind === 'failure') return this.failure(causeOf(r, false), r.reason, []);
+    const m = r.message;
+    const upstreams = [r.upstream];
+    if (cd || !nta) return { kind: 'unchecked', rcode: m.rcode, answer: m.answer, authority: m.authority, additional: m.additional, upstreams };
+    this.counters.negativeTrustAnchorAnswers++;
+    return this.insecureAnswer(q, m, { kind: 'negative-trust-anchor', zone: nta.toText() }, upstreams);
+  }
+
+  /** No DNSSEC-capable upstream answered: the insecure fallback if it applies to the name, else 'upstream-failure'. */
+  private async failed(q: Question, cause: UpstreamFailureCause, reason: string, upstreams: string[]): Promise<Resolution> {
+    if (unreachableCause(cause) && this.fallbackFor(q.name)) {
+      const r = await this.route(q.name, q.type).query(q.name, q.type, q.class, { need: 'insecure' });
+      if (r.kind === 'answer') {
+        this.counters.insecureFallbackAnswers++;
+        const reason: InsecureReason = { kind: 'insecure-fallback', upstream: r.upstream };
+        return this.insecureAnswer(q, r.message, reason, [...upstreams, r.upstream], this.deps.policy?.fallbackTtl ?? 5);
+      }
+    }
+    return this.failure(cause, reason, upstreams);
+  }
+
+  private failure(cause: UpstreamFailureCause, reason: string, upstreams: string[]): Resolution {
+    this.counters.upstreamFailures++;
+    return { kind: 'upstream-failure', reason, cause, upstreams };
+  }
+
+  private fallbackFor(name: Name): boolean {
+    return this.deps.policy?.insecureFallback?.enabled === true || this.fallbackDomains.some((d) => name.isSubdomainOf(d));
+  }
+
+  /** An answer that is INSECURE by policy (never SECURE, never validated). */
+  private insecureAnswer(q: Question, m: Message, reason: InsecureReason, upstreams: string[], ttlCap?: number): Resolution {
+    const verdict: Verdict = { security: 'insecure', kind: answerKind(q, m), reason, trail: [{ step: 'insecure', reason }], ttlCap };
+    return { kind: 'answer', rcode: m.rcode, answer: m.answer, authority: m.authority, additional: m.additional, verdict, upstreams };
+  }
+}
+
+function answerKind(q: Question, m: Message): AnswerKind {
+  if (m.rcode === Rcode.NXDOMAIN) return 'nxdomain';
+  if (m.rcode !== Rcode.NOERROR) return 'other';
+  if (m.answer.some((rr) => rr.type === q.type && rr.name.equals(q.name))) return 'positive';
+  if (m.answer.some((rr) => rr.type === RRType.CNAME || rr.type === RRType.DNAME)) return 'cname';
+  return 'nodata';
 }
 
 function sameRecord(a: RR, b: RR): boolean {
   return a.type === b.type && a.class === b.class && a.name.equals(b.name) && Buffer.compare(a.rdata, b.rdata) === 0;
 }
-

@@ -198,9 +198,13 @@ export function cidrContains(c: Cidr, addr: IpAddress): boolean {
   return c.family === addr.family && prefixMatches(c.bytes, addr.bytes, c.prefix);
 }
 
+/** Decisions remembered per address text (the list never changes); cleared when it grows past this. */
+const ACL_MEMO_MAX = 4096;
+
 /** A list of allowed networks. */
 export class AccessList {
   readonly cidrs: readonly Cidr[];
+  private readonly memo = new Map<string, boolean>();
 
   /** Throws CidrError on the first bad entry. */
   constructor(entries: readonly (string | Cidr)[] = DEFAULT_ALLOW) {
@@ -209,8 +213,12 @@ export class AccessList {
 
   /** Whether a client address (text as reported by node sockets) is allowed. Unparseable addresses are not. */
   allows(address: string): boolean {
+    const known = this.memo.get(address);
+    if (known !== undefined) return known;
     const a = parseIp(address);
-    if (!a) return false;
-    return this.cidrs.some((c) => cidrContains(c, a));
+    const ok = a !== undefined && this.cidrs.some((c) => cidrContains(c, a));
+    if (this.memo.size >= ACL_MEMO_MAX) this.memo.clear();
+    this.memo.set(address, ok);
+    return ok;
   }
 }

@@ -9,10 +9,11 @@ import {
   type QueryEcho,
 } from './responder.js';
 import type { ServerCounters } from './stats.js';
-import type { Answer, ClientInfo, DropReason, Logger, QueryHandler } from './types.js';
+import type { Answer, ClientInfo, DropReason, FastPath, Logger, QueryHandler } from './types.js';
 
 export interface QueryContext {
   readonly handler: QueryHandler;
+  readonly fastPath?: FastPath | undefined;
   readonly acl: AccessList;
   readonly udpMaxSize: number;
   readonly stats: ServerCounters;
@@ -94,6 +95,37 @@ function screen(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Scre
     return { verdict: { kind: 'notimp', why: `QTYPE ${typeToText(qtype)}` }, echo: echoQuery(query), query };
   }
   return { verdict: { kind: 'handler' }, echo: echoQuery(query), query };
+}
+
+/**
+ * The fast path, synchronously: a reply for a query the FastPath can answer in full, else undefined
+ * (then processQuery takes it). Only allowed clients' queries (QR=0, a header at least) are offered.
+ */
+export function fastReply(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Outcome | undefined {
+  const fast = ctx.fastPath;
+  if (!fast || packet.length < 12 || (packet[2]! & 0x80) !== 0 || !ctx.acl.allows(client.address)) return undefined;
+  let r;
+  try {
+    r = fast(packet, client, ctx.udpMaxSize);
+  } catch (err) {
+    ctx.logger?.error({ err, client: describe(client) }, 'fast path failed; taking the normal path');
+    return undefined;
+  }
+  if (!r) return undefined;
+  const log = ctx.logger;
+  if (log && (log.isLevelEnabled?.('debug') ?? true)) {
+    const b = r.bytes;
+    log.debug({
+      client: describe(client),
+      transport: client.transport,
+      id: (b[0]! << 8) | b[1]!,
+      rcode: rcodeToText(r.rcode),
+      answers: (b[6]! << 8) | b[7]!,
+      size: b.length,
+      fast: true,
+    }, 'query');
+  }
+  return { kind: 'reply', bytes: r.bytes, rcode: r.rcode };
 }
 
 /**

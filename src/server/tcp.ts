@@ -5,7 +5,7 @@
 import * as net from 'node:net';
 import { normalizeAddress } from './acl.js';
 import { FrameDecoder, frame } from '../wire/framing.js';
-import { processQuery, type QueryContext } from './process.js';
+import { fastReply, processQuery, type QueryContext } from './process.js';
 import type { BoundAddress, ClientInfo } from './types.js';
 
 export interface TcpLimits {
@@ -108,7 +108,8 @@ class TcpConnection {
   private dispatch(msg: Buffer): void {
     this.inFlight++;
     this.ctx.stats.query('tcp');
-    processQuery(this.ctx, msg, this.client)
+    const fast = fastReply(this.ctx, msg, this.client);
+    (fast ? Promise.resolve(fast) : processQuery(this.ctx, msg, this.client))
       .then((out) => {
         if (out.kind === 'drop') return this.settle();
         if (this.closed || this.socket.destroyed || this.socket.writableEnded) {

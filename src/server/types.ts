@@ -49,6 +49,25 @@ export interface QueryHandler {
   (query: Message, client: ClientInfo): Promise<Answer>;
 }
 
+/** A reply built without the handler (e.g. from the answer cache). */
+export interface FastReply {
+  bytes: Uint8Array;
+  /** Full RCODE of the reply (for the counters). */
+  rcode: number;
+}
+
+/**
+ * A synchronous shortcut the listener tries first for every message from an allowed client that is at
+ * least a header long and not a response: the complete reply, or undefined to take the normal path
+ * (parse, screen, handler). It must reply exactly as the normal path would (ID, question and flags
+ * echoed, OPT iff the query had one) and within the size the client can take over `client.transport`:
+ * `udpMaxSize` is our limit. Whatever it cannot do in full (truncation, errors) it leaves to the
+ * normal path. A throw counts as undefined.
+ */
+export interface FastPath {
+  (packet: Uint8Array, client: ClientInfo, udpMaxSize: number): FastReply | undefined;
+}
+
 /** The subset of a pino logger the server uses (a pino Logger fits). */
 export interface LogFn {
   (obj: object, msg?: string): void;
@@ -58,6 +77,8 @@ export interface Logger {
   info: LogFn;
   warn: LogFn;
   error: LogFn;
+  /** pino's: lets hot paths skip building log objects nobody will see. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 export interface ListenAddress {
@@ -69,6 +90,8 @@ export interface ListenAddress {
 export interface ServerOptions {
   listen: ListenAddress[];
   handler: QueryHandler;
+  /** Tried before the handler for every query (see FastPath); e.g. cached answers from their bytes. */
+  fastPath?: FastPath;
   /** Client networks allowed to query, as CIDR strings or parsed (default 127.0.0.0/8 and ::1/128). */
   allow?: readonly (string | Cidr)[];
   /** Largest UDP reply we send and the size we advertise in OPT (default 1232, 512..65535; over 65507 counts as 65507). */

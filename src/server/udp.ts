@@ -1,7 +1,7 @@
 /** DNS over UDP: one datagram in, at most one datagram out, sized to what the client can take. */
 import * as dgram from 'node:dgram';
 import { normalizeAddress } from './acl.js';
-import { processQuery, type QueryContext } from './process.js';
+import { fastReply, processQuery, type QueryContext } from './process.js';
 import type { BoundAddress, ClientInfo } from './types.js';
 
 /** UDP queries being answered, over every UDP listener. */
@@ -29,12 +29,21 @@ export function listenUdp(
 
   sock.on('message', (packet, rinfo) => {
     ctx.stats.query('udp');
+    const client: ClientInfo = { address: normalizeAddress(rinfo.address), port: rinfo.port, transport: 'udp' };
+    // Answers that need no waiting (cache hits) go out at once, outside the in-flight accounting.
+    const fast = fastReply(ctx, packet, client);
+    if (fast?.kind === 'reply') {
+      if (closed) return;
+      ctx.stats.response('udp', fast.rcode);
+      // No callback: a send error is emitted as a socket 'error' (logged below) instead of costing a tick per reply.
+      sock.send(fast.bytes, rinfo.port, rinfo.address);
+      return;
+    }
     if (slots.inFlight >= slots.max) {
       ctx.stats.drop('overload');
       ctx.logger?.debug({ client: rinfo.address, inFlight: slots.inFlight }, 'dropped: too many UDP queries in flight');
       return;
     }
-    const client: ClientInfo = { address: normalizeAddress(rinfo.address), port: rinfo.port, transport: 'udp' };
     slots.inFlight++;
     processQuery(ctx, packet, client)
       .then((out) => {

@@ -246,7 +246,9 @@ export class UpstreamPool implements RoutedPool, PoolRoutes {
       ? (need === 'dnssec' ? 'no-dnssec-upstream' : 'no-upstreams')
       : failureReason(attempts);
     this.logger?.debug({ ...this.qfields(q), need, reason, attempts: attempts.length, unusable }, 'upstream query failed');
-    return lastErrorResponse ? { kind: 'failure', reason, attempts, lastErrorResponse, unusable } : { kind: 'failure', reason, attempts, unusable };
+    return {
+      kind: 'failure', reason, attempts, ...(lastErrorResponse ? { lastErrorResponse } : {}), ...(unusable.length ? { unusable } : {}),
+    };
   }
 
   /** One exchange with one upstream, with its bookkeeping and logging. */

@@ -6,7 +6,7 @@
  */
 import type { Name } from '../wire/index.js';
 import { RRType } from '../wire/index.js';
-import type { HealthMonitor, UpstreamHealthView } from './health.js';
+import type { CapabilityChange, HealthMonitor, UpstreamHealthView } from './health.js';
 import type { PoolRoutes, UpstreamPool } from './pool.js';
 import type { UpstreamSnapshot } from './state.js';
 
@@ -24,8 +24,12 @@ export interface RouteSnapshot {
   readonly health: readonly UpstreamHealthView[];
 }
 
+/** A capability change in one of the pools (`suffix` null: the global pool). */
+export type RouteChange = CapabilityChange & { readonly suffix: string | null };
+
 export class UpstreamRouter implements PoolRoutes {
   private readonly zones: Route[];
+  private readonly listeners: ((c: RouteChange) => void)[] = [];
 
   constructor(readonly global: Route, zones: readonly Route[] = []) {
     // Longest suffix first: the first match wins.
@@ -43,6 +47,16 @@ export class UpstreamRouter implements PoolRoutes {
 
   routes(): readonly Route[] {
     return [this.global, ...this.zones];
+  }
+
+  /** Be told of every capability change (e.g. to drop cached failures when an upstream is DNSSEC-capable again). */
+  onChange(listener: (c: RouteChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** For the monitors' onChange. */
+  notify(suffix: Name | null, change: CapabilityChange): void {
+    for (const l of this.listeners) l({ ...change, suffix: suffix?.toText() ?? null });
   }
 
   /** Start every monitor; resolves when every first probe is done. */

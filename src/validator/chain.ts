@@ -40,27 +40,40 @@
  * how much of one client query's budget was left.
  */
 import type { Clock } from '../clock.js';
-import type { UpstreamPool } from '../upstream/pool.js';
-import { RRClass, RRType, keyTag, type Name } from '../wire/index.js';
+import { STRIP_REASONS, type StripEvidence } from '../upstream/capability.js';
+import type { PoolRoutes, RoutedPool } from '../upstream/pool.js';
+import { RRClass, RRType, keyTag, typeToText, type Name } from '../wire/index.js';
 import { anchorsFromZoneText } from '../anchors/load.js';
 import { createBudget } from './budget.js';
 import { BOGUS_TTL_MS, KeyCache, nodeTrail, type ChainNode } from './keycache.js';
+import type { NegativeTrustAnchors } from './nta.js';
 import type { KeySource, TrailStep, TrustAnchor, ValidationContext, ZoneKeys } from './types.js';
-import { Walk, type FetchResult, type WalkLogger } from './walk.js';
+import { Walk, type Disagreement, type FetchResult, type WalkLogger } from './walk.js';
 
-export type { FetchResult } from './walk.js';
+export type { FetchResult, Disagreement } from './walk.js';
 
 /** How the chain asks the upstream (the pool, or a wrapper around it that counts or records). */
 export interface Fetcher {
-  fetch(name: Name, type: number): Promise<FetchResult>;
+  /** Ask (name, type); `exclude`: upstreams not to ask (a re-check of a bogus step). */
+  fetch(name: Name, type: number, opts?: { exclude?: ReadonlySet<string> }): Promise<FetchResult>;
+  /** An answer of `upstream` for (name, type) lacked DNSSEC records another upstream supplied. */
+  report?(name: Name, type: number, upstream: string, evidence: StripEvidence): void;
 }
 
-/** A Fetcher on the upstream pool (whose queries always carry DO+CD). Never rejects. */
-export function poolFetcher(pool: Pick<UpstreamPool, 'query'>): Fetcher {
+/**
+ * A Fetcher on the upstream pool, or on the pools of a router (per-domain upstreams): validated
+ * queries (DO+CD) to DNSSEC-capable upstreams only. Never rejects.
+ */
+export function poolFetcher(pool: PoolRoutes | Pick<RoutedPool, 'query'>): Fetcher {
+  const route = (name: Name, type: number): Pick<RoutedPool, 'query' | 'reportStripped'> =>
+    ('poolFor' in pool ? pool.poolFor(name, type) : pool);
   return {
-    async fetch(name: Name, type: number): Promise<FetchResult> {
-      const r = await pool.query(name, type, RRClass.IN);
-      return r.kind === 'answer' ? { kind: 'answer', message: r.message } : { kind: 'failure', reason: r.reason };
+    async fetch(name, type, opts = {}): Promise<FetchResult> {
+      const r = await route(name, type).query(name, type, RRClass.IN, { need: 'dnssec', ...(opts.exclude ? { exclude: opts.exclude } : {}) });
+      return r.kind === 'answer' ? { kind: 'answer', message: r.message, upstream: r.upstream } : { kind: 'failure', reason: r.reason };
+    },
+    report(name, type, upstream, evidence): void {
+      route(name, type).reportStripped?.(upstream, evidence);
     },
   };
 }
@@ -70,6 +83,10 @@ export interface ChainOptions {
   logger?: WalkLogger;
   /** Names remembered (zones, non-cuts, ends of trust). Default 10000. */
   maxCacheEntries?: number;
+  /** DNSSEC-capable upstreams that must agree before a DS/DNSKEY step is bogus (default 1: no re-check). */
+  confirmations?: number;
+  /** Names at or below these are INSECURE (RFC 7646), without any fetch. */
+  negativeTrustAnchors?: NegativeTrustAnchors;
 }
 
 export interface ChainStats {
@@ -98,14 +115,21 @@ export class ChainOfTrust implements KeySource {
   private generation = 0;
   private counters = { hits: 0, misses: 0, joined: 0, fetches: 0 };
 
+  private readonly confirmations: number;
+  private readonly ntas: NegativeTrustAnchors | undefined;
+
   constructor(anchors: TrustAnchor[], private readonly fetcher: Fetcher, opts: ChainOptions) {
     this.anchors = [...anchors];
     this.clock = opts.clock;
     this.logger = opts.logger;
     this.cache = new KeyCache(opts.clock, opts.maxCacheEntries ?? 10_000);
+    this.confirmations = Math.max(1, opts.confirmations ?? 1);
+    this.ntas = opts.negativeTrustAnchors;
   }
 
   async keysForZone(zone: Name, ctx: ValidationContext): Promise<ZoneKeys> {
+    const nta = this.ntaKeys(zone);
+    if (nta) return nta;
     const node = await this.resolve(zone, true, ctx);
     if (!node) return this.noAnchor(zone);
     switch (node.kind) {
@@ -123,6 +147,8 @@ export class ChainOfTrust implements KeySource {
   }
 
   async zoneOf(name: Name, ctx: ValidationContext): Promise<ZoneKeys> {
+    const nta = this.ntaKeys(name);
+    if (nta) return nta;
     const node = await this.resolve(name, false, ctx);
     if (!node) return this.noAnchor(name);
     switch (node.kind) {
@@ -143,8 +169,39 @@ export class ChainOfTrust implements KeySource {
     this.logger?.debug({ name: name?.toText() ?? '(all)', entries: n }, 'chain of trust cache flushed');
   }
 
+  /**
+   * Forget what ended in failure (bogus, indeterminate): an upstream became DNSSEC-capable again,
+   * so what it could not fetch or what a stripping upstream made bogus deserves a new walk.
+   */
+  flushFailures(): number {
+    this.generation++;
+    this.inflight.clear();
+    return this.cache.flushWhere((node) => node.kind === 'end' && (node.keys.security === 'bogus' || node.keys.security === 'indeterminate'));
+  }
+
   stats(): ChainStats {
     return { cached: this.cache.size, ...this.counters };
+  }
+
+  /** INSECURE for names at or below a negative trust anchor (RFC 7646). */
+  private ntaKeys(name: Name): ZoneKeys | undefined {
+    const nta = this.ntas?.covering(name);
+    if (!nta) return undefined;
+    const reason = { kind: 'negative-trust-anchor', zone: nta.toText() } as const;
+    return { security: 'insecure', zone: nta, reason, validUntil: this.clock.now() + 60_000, trail: [{ step: 'insecure', reason }] };
+  }
+
+  private disagreement(d: Disagreement): void {
+    if (!STRIP_REASONS.has(d.reason.kind)) return;
+    const what = d.reason as { name?: string; zone?: string; type?: string };
+    const type = what.type ?? 'DS/DNSKEY';
+    const qtype = type === 'DNSKEY' ? RRType.DNSKEY : RRType.DS;
+    for (const upstream of d.upstreams) {
+      this.fetcher.report?.(d.name, qtype, upstream, {
+        at: this.clock.now(), name: what.name ?? what.zone ?? d.name.toText(), type, reason: d.reason.kind, confirmedBy: d.confirmedBy,
+      });
+    }
+    this.logger?.debug({ name: d.name.toText(), reason: d.reason.kind, upstreams: d.upstreams, confirmedBy: d.confirmedBy, qtype: typeToText(qtype) }, 'chain step re-checked: other upstream validated');
   }
 
   private noAnchor(name: Name): ZoneKeys {
@@ -204,7 +261,9 @@ export class ChainOfTrust implements KeySource {
     anchor: TrustAnchor, path: Name[], start: number, known: Promise<ChainNode> | undefined, asZone: boolean, ctx: ValidationContext,
   ): Promise<ChainNode> {
     const walkCtx: ValidationContext = { ...ctx, clock: this.clock, budget: createBudget(ctx.limits) };
-    const w = new Walk((name, type) => this.fetch(name, type), walkCtx);
+    const w = new Walk((name, type, exclude) => this.fetch(name, type, exclude), walkCtx, {
+      confirmations: this.confirmations, onDisagreement: (d) => this.disagreement(d),
+    });
     const target = path[path.length - 1]!;
     // 1. Everything certainly needed, at once.
     if (start < 0) void w.fetch(anchor.zone, RRType.DNSKEY);
@@ -231,10 +290,10 @@ export class ChainOfTrust implements KeySource {
     return prev!;
   }
 
-  private async fetch(name: Name, type: number): Promise<FetchResult> {
+  private async fetch(name: Name, type: number, exclude?: ReadonlySet<string>): Promise<FetchResult> {
     this.counters.fetches++;
     try {
-      const r = await this.fetcher.fetch(name, type);
+      const r = await (exclude ? this.fetcher.fetch(name, type, { exclude }) : this.fetcher.fetch(name, type));
       this.logger?.debug({ qname: name.toText(), qtype: type, outcome: r.kind, ...(r.kind === 'failure' ? { reason: r.reason } : {}) }, 'chain fetch');
       return r;
     } catch (e) {

@@ -68,6 +68,8 @@ export function describeReason(r: Reason): string {
       return `${r.name}: no trust anchor above the name`;
     case 'negative-trust-anchor':
       return `${r.zone}: negative trust anchor`;
+    case 'insecure-fallback':
+      return `not validated: no DNSSEC-capable upstream reachable, answered by ${r.upstream}, which is not DNSSEC-capable (insecure fallback)`;
   }
 }
 
@@ -95,6 +97,7 @@ function codeFor(r: Reason): number {
     case 'nsec3-hash-algorithm':
     case 'no-anchor':
     case 'negative-trust-anchor':
+    case 'insecure-fallback':
       return EdeCode.OTHER;
   }
 }

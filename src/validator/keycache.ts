@@ -87,6 +87,14 @@ export class KeyCache {
     this.lru.set(node.name.key, { node });
   }
 
+  /** Forget the entries `doomed` picks; returns how many. */
+  flushWhere(doomed: (node: ChainNode) => boolean): number {
+    const keys: string[] = [];
+    for (const [k, e] of this.lru.entries()) if (doomed(e.node)) keys.push(k);
+    for (const k of keys) this.lru.delete(k);
+    return keys.length;
+  }
+
   /** Forget everything, or `name` and every name below it. */
   flush(name?: Name): number {
     if (!name) {

@@ -41,7 +41,8 @@ export type InsecureReason =
   | { kind: 'nsec3-iterations'; zone: string; iterations: number; limit: number } // RFC 9276 (EDE 27)
   | { kind: 'nsec3-hash-algorithm'; zone: string; algorithm: number }
   | { kind: 'no-anchor'; name: string } // no trust anchor above the name
-  | { kind: 'negative-trust-anchor'; zone: string }; // RFC 7646
+  | { kind: 'negative-trust-anchor'; zone: string } // RFC 7646
+  | { kind: 'insecure-fallback'; upstream: string }; // no DNSSEC-capable upstream reachable: answered unvalidated by a non-DNSSEC one
 
 /** One step of the reason trail: what was checked, with which key or proof, and what came out. */
 export type TrailStep =

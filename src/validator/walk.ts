@@ -13,8 +13,30 @@ import {
 import { splitSignedRRsets, verifyRRset } from './rrsig.js';
 import type { BogusReason, InsecureReason, SignedRRset, TrailStep, TrustAnchor, ValidationContext, ZoneKeys } from './types.js';
 
-/** What the fetcher returns: an answer (any rcode the pool accepted) or why there is none. */
-export type FetchResult = { kind: 'answer'; message: Message } | { kind: 'failure'; reason: string };
+/** What the fetcher returns: an answer (any rcode the pool accepted, with the upstream that gave it) or why there is none. */
+export type FetchResult = { kind: 'answer'; message: Message; upstream?: string } | { kind: 'failure'; reason: string };
+
+/** How a walk asks one question: the walk's shared fetches, or a re-check's fetches from other upstreams. */
+type Ask = (name: Name, type: number) => Promise<FetchResult>;
+
+/** A bogus step that another upstream's answers made non-bogus: the first upstreams' answers lacked something. */
+export interface Disagreement {
+  readonly name: Name;
+  readonly reason: BogusReason;
+  /** The upstreams whose answers gave the bogus step. */
+  readonly upstreams: readonly string[];
+  /** The upstream whose answers validated. */
+  readonly confirmedBy: string;
+}
+
+export interface WalkRetry {
+  /**
+   * DNSSEC-capable upstreams that must agree before a step is bogus (the first included): a bogus
+   * step is redone with fresh DS/DNSKEY answers from upstreams not asked yet, up to this many in all.
+   */
+  readonly confirmations: number;
+  readonly onDisagreement?: (d: Disagreement) => void;
+}
 
 export interface WalkLogger {
   debug(o: object, m?: string): void;
@@ -46,8 +68,9 @@ export class Walk {
   private readonly fetches = new Map<string, Promise<FetchResult>>();
 
   constructor(
-    private readonly fetchUpstream: (name: Name, type: number) => Promise<FetchResult>,
+    private readonly fetchUpstream: (name: Name, type: number, exclude?: ReadonlySet<string>) => Promise<FetchResult>,
     readonly ctx: ValidationContext,
+    private readonly retry: WalkRetry = { confirmations: 1 },
   ) {}
 
   /** Ask once per walk; later calls for the same question share the answer. */
@@ -59,6 +82,47 @@ export class Walk {
       this.fetches.set(k, p);
     }
     return p;
+  }
+
+  /**
+   * Run one step; when it is bogus by itself (not inherited from above), redo it with answers from
+   * other DNSSEC-capable upstreams before believing it: a resolver or middlebox that strips RRSIGs
+   * or proofs must not make a zone BOGUS. The first non-bogus, non-indeterminate redo wins.
+   */
+  private async confirmed(parent: ChainNode | undefined, run: (ask: Ask) => Promise<ChainNode>): Promise<ChainNode> {
+    const used = new Set<string>();
+    const note = (r: FetchResult): FetchResult => {
+      if (r.kind === 'answer' && r.upstream) used.add(r.upstream);
+      return r;
+    };
+    const node = await run((n, t) => this.fetch(n, t).then(note));
+    if (this.retry.confirmations <= 1 || node === parent || node.kind !== 'end' || node.keys.security !== 'bogus') return node;
+    const reason = node.keys.reason;
+    for (let i = 1; i < this.retry.confirmations && used.size > 0; i++) {
+      const exclude = new Set(used);
+      const local = new Map<string, Promise<FetchResult>>();
+      let answeredBy: string | undefined;
+      const ask: Ask = (n, t) => {
+        const k = `${n.key}|${t}`;
+        let p = local.get(k);
+        if (!p) {
+          p = this.fetchUpstream(n, t, exclude).then((r) => {
+            if (r.kind === 'answer' && r.upstream && !exclude.has(r.upstream)) answeredBy ??= r.upstream;
+            return note(r);
+          });
+          local.set(k, p);
+        }
+        return p;
+      };
+      const alt = await run(ask);
+      if (!answeredBy) break; // no other DNSSEC-capable upstream answered
+      const altBogus = alt.kind === 'end' && (alt.keys.security === 'bogus' || alt.keys.security === 'indeterminate');
+      if (!altBogus) {
+        this.retry.onDisagreement?.({ name: node.name, reason, upstreams: [...exclude], confirmedBy: answeredBy });
+        return alt;
+      }
+    }
+    return node;
   }
 
   /** Ask DS(name) now; the moment an answer shows a usable DS RRset, ask DNSKEY(name) too (no waiting for the parent). */
@@ -92,8 +156,8 @@ export class Walk {
   }
 
   /** The answer to (name, type), or the node that ends the chain when there is none to work with. */
-  private async answer(name: Name, type: number, trail: TrailStep[]): Promise<Message | ChainNode> {
-    const res = await this.fetch(name, type);
+  private async answer(ask: Ask, name: Name, type: number, trail: TrailStep[]): Promise<Message | ChainNode> {
+    const res = await ask(name, type);
     const what = `${name.toText()} ${typeToText(type)}`;
     if (res.kind === 'failure') return this.indeterminate(name, `no answer for ${what}: ${res.reason}`, trail);
     const pre = precheck({ name, type, class: RRClass.IN }, res.message);
@@ -103,9 +167,13 @@ export class Walk {
   }
 
   /** The anchor zone: its DNSKEY RRset checked against the configured anchor. */
-  async anchorNode(anchor: TrustAnchor): Promise<ChainNode> {
+  anchorNode(anchor: TrustAnchor): Promise<ChainNode> {
+    return this.confirmed(undefined, (ask) => this.anchorWith(ask, anchor));
+  }
+
+  private async anchorWith(ask: Ask, anchor: TrustAnchor): Promise<ChainNode> {
     const zone = anchor.zone;
-    const msg = await this.answer(zone, RRType.DNSKEY, []);
+    const msg = await this.answer(ask, zone, RRType.DNSKEY, []);
     if (!isMessage(msg)) return msg;
     const set = answerSet(msg, zone, RRType.DNSKEY) ?? emptySet(zone, RRType.DNSKEY);
     return this.fromKeys(zone, validateKeysWithAnchor(anchor, set, this.ctx), Infinity, []);
@@ -125,15 +193,19 @@ export class Walk {
    * DNSKEY RRset must match; a signed denial proves either an unsigned delegation (trust ends) or
    * that `name` is no cut at all (the parent zone goes on).
    */
-  async step(name: Name, parent: ChainNode): Promise<ChainNode> {
+  step(name: Name, parent: ChainNode): Promise<ChainNode> {
+    return this.confirmed(parent, (ask) => this.stepWith(ask, name, parent));
+  }
+
+  private async stepWith(ask: Ask, name: Name, parent: ChainNode): Promise<ChainNode> {
     const zone = zoneBelow(parent);
     if (!zone) return parent; // trust ended above: insecure/bogus/indeterminate for everything below
     const trail = nodeTrail(parent);
-    const msg = await this.answer(name, RRType.DS, trail);
+    const msg = await this.answer(ask, name, RRType.DS, trail);
     if (!isMessage(msg)) return msg;
 
     const ds = answerSet(msg, name, RRType.DS);
-    if (ds) return this.delegation(name, zone, ds, trail);
+    if (ds) return this.delegation(ask, name, zone, ds, trail);
     const dname = dnameAbove(msg, name, zone.zone);
     if (dname) return this.alias(name, zone, dname, trail, `below the DNAME at ${dname.name.toText()}: not a zone cut`);
     const cname = answerSet(msg, name, RRType.CNAME);
@@ -158,7 +230,7 @@ export class Walk {
     return { ...set, sigs };
   }
 
-  private async delegation(name: Name, zone: SecureKeys, dsSet: SignedRRset, trail: TrailStep[]): Promise<ChainNode> {
+  private async delegation(ask: Ask, name: Name, zone: SecureKeys, dsSet: SignedRRset, trail: TrailStep[]): Promise<ChainNode> {
     const signed = this.signedBy(dsSet, zone, trail);
     if (!isSet(signed)) return signed;
     const check = verifyRRset(signed, zone, this.ctx);
@@ -168,7 +240,7 @@ export class Walk {
     let dnskeys = emptySet(name, RRType.DNSKEY);
     // Without a usable DS the zone is insecure (RFC 4035 §5.2): its DNSKEY RRset is not needed.
     if (usableDs(ds, this.ctx).usable.length > 0) {
-      const msg = await this.answer(name, RRType.DNSKEY, [...trail, check.step]);
+      const msg = await this.answer(ask, name, RRType.DNSKEY, [...trail, check.step]);
       if (!isMessage(msg)) return msg;
       dnskeys = answerSet(msg, name, RRType.DNSKEY) ?? dnskeys;
     }

@@ -1,6 +1,7 @@
 /**
  * A throwaway Unbound on a loopback address, answering only from local-zone/local-data: it never
- * recurses (the root zone is a static local zone) and only ever talks on loopback.
+ * recurses (the root zone is a static local zone) and only ever talks on loopback. With `forwardAll`
+ * it forwards everything to a loopback resolver instead (a DNSSEC-capable upstream tests can kill).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -32,6 +33,11 @@ export interface UnboundOptions {
    * the static root does not answer it). Forwarding to a refusing server yields a quick SERVFAIL.
    */
   readonly forwardZones?: readonly { readonly name: string; readonly address: string; readonly port: number }[];
+  /**
+   * Forward everything to this loopback resolver (e.g. the test world's upstream) instead of answering
+   * from local data: a real DNSSEC-capable recursive upstream that a test can kill and restart.
+   */
+  readonly forwardAll?: { readonly address: string; readonly port: number };
 }
 
 /** A free port on `address`, for both UDP and TCP, chosen by the kernel and above 10000. */
@@ -94,7 +100,9 @@ export class UnboundFixture {
 
   private config(opts: UnboundOptions): string {
     const q = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-    const zones = opts.localZones ?? [['test.', 'static']];
+    // Forwarding: "test." is an RFC 6761 name Unbound answers locally by default; the world needs it forwarded.
+    const zones = opts.localZones ?? (opts.forwardAll ? [['test.', 'nodefault']] : [['test.', 'static']]);
+    const forwards = [...(opts.forwardZones ?? []), ...(opts.forwardAll ? [{ name: '.', ...opts.forwardAll }] : [])];
     return [
       'server:',
       `  interface: ${this.address}@${this.port}`,
@@ -118,11 +126,11 @@ export class UnboundFixture {
       '  so-reuseport: no',
       '  verbosity: 1',
       '  log-queries: yes',
-      '  local-zone: "." static',
+      ...(opts.forwardAll ? [] : ['  local-zone: "." static']),
       ...zones.map(([z, t]) => `  local-zone: ${q(z)} ${t}`),
       // Single quotes keep the double quotes of TXT data intact (Unbound does not unescape \").
       ...(opts.localData ?? []).map((d) => `  local-data: ${d.includes("'") ? q(d) : `'${d}'`}`),
-      ...(opts.forwardZones ?? []).flatMap((z) => {
+      ...forwards.flatMap((z) => {
         assertLoopback(z.address);
         return ['forward-zone:', `  name: ${q(z.name)}`, `  forward-addr: ${z.address}@${z.port}`];
       }),

@@ -1,0 +1,226 @@
+/**
+ * The caching resolver: the answer cache in front of the validating resolver.
+ *
+ * - A hit (fresh entry) is answered from the entry alone: never re-validated, never asked upstream.
+ *   `fastPath` does that from the raw query bytes before the server parses anything; `handler` does
+ *   it for what the fast path leaves (truncation, unusual queries) and resolves misses.
+ * - Misses for one key are resolved once (concurrent ones join), then stored with their status.
+ * - When the resolution fails (no upstream answered, or INDETERMINATE: any resolution that is neither
+ *   'answer' nor 'unchecked' counts as an upstream failure) and the key holds validated data that
+ *   expired less than `staleWindow` ago, that data is served with TTL `staleTtl` and EDE 3 (RFC 8767),
+ *   and for the next `failureTtl` seconds without trying again. BOGUS data is never served stale.
+ * - Prefetch: a hit in the last 10% of an entry's TTL starts one background refresh.
+ * - flush(): the whole cache or one subtree, with the chain of trust's key cache.
+ */
+import type { Clock } from '../clock.js';
+import type { CacheConfig } from '../config/schema.js';
+import { encodeEntry, entryOutcome, questionWire, type CacheEntry } from '../cache/entry.js';
+import { keyNameText, keyUnder, nameKeyPart, questionKey } from '../cache/key.js';
+import { renderReply, udpLimit, viewQuery, type QueryView } from '../cache/render.js';
+import { AnswerCache } from '../cache/store.js';
+import { outcomeTtl } from '../cache/ttl.js';
+import type { Answer, ClientInfo, EdeEntry, FastPath, FastReply, Logger, QueryHandler } from '../server/types.js';
+import { EdeCode, Name, WireReader, rcodeToText, typeToText, type Message, type Question } from '../wire/index.js';
+import { answerTtl, outcomeOf, shapeOutcome, verdictSummary } from './handler.js';
+import type { Resolution } from './resolve.js';
+
+export interface CachingDeps {
+  resolver: { resolve(q: Question, opts: { checkingDisabled?: boolean }): Promise<Resolution> };
+  /** The chain of trust (its key cache is flushed with the answers). */
+  keys?: { flush(name?: Name): void };
+  config: CacheConfig;
+  clock: Clock;
+  logger?: Logger;
+}
+
+/** What a client is served: an entry, fresh (TTL counting down) or stale (RFC 8767). */
+type Served = { mode: 'fresh'; entry: CacheEntry; ttl: number } | { mode: 'stale'; entry: CacheEntry };
+
+export interface CacheStats {
+  entries: number;
+  /** Bytes charged against maxBytes. */
+  bytes: number;
+  maxBytes: number;
+  /** Fresh hits (fast path included). */
+  hits: number;
+  /** Hits answered by the fast path (from bytes). */
+  fastHits: number;
+  /** Lookups that needed a resolution. */
+  misses: number;
+  /** Misses that joined a resolution already running for the same key. */
+  coalesced: number;
+  /** Stale answers served (RFC 8767). */
+  stale: number;
+  /** Background refreshes started. */
+  prefetches: number;
+}
+
+export const STALE_EDE: EdeEntry = { code: EdeCode.STALE_ANSWER, text: 'stale answer: no upstream answered' };
+
+export class CachingResolver {
+  readonly cache: AnswerCache;
+  private readonly cfg: CacheConfig;
+  private readonly clock: Clock;
+  private readonly logger: Logger | undefined;
+  private readonly inflight = new Map<string, Promise<Served>>();
+  /** Bumped by flush(): resolutions started before it do not fill the cache. */
+  private generation = 0;
+  private readonly counters = { hits: 0, fastHits: 0, misses: 0, coalesced: 0, stale: 0, prefetches: 0 };
+
+  constructor(private readonly deps: CachingDeps) {
+    this.cfg = deps.config;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.cache = new AnswerCache(deps.config, deps.clock);
+  }
+
+  stats(): CacheStats {
+    return { entries: this.cache.size, bytes: this.cache.bytes, maxBytes: this.cfg.maxBytes, ...this.counters };
+  }
+
+  /** Forget every answer, or those for `name` and below (and the key cache's knowledge of them); returns the answers dropped. */
+  flush(name?: Name): number {
+    this.generation++;
+    const suffix = name && !name.isRoot() ? nameKeyPart(name) : undefined;
+    for (const k of [...this.inflight.keys()]) if (!suffix || keyUnder(k, suffix)) this.inflight.delete(k);
+    const n = this.cache.flush(name);
+    this.deps.keys?.flush(name);
+    this.logger?.info({ name: name?.toText() ?? '(all)', entries: n }, 'answer cache flushed');
+    return n;
+  }
+
+  /** The server's fast path: fresh and stale hits straight from the entry's bytes. */
+  readonly fastPath: FastPath = (packet: Uint8Array, client: ClientInfo, udpMaxSize: number): FastReply | undefined => {
+    const view = viewQuery(packet);
+    if (!view) return undefined;
+    const now = this.clock.now();
+    const l = this.cache.lookup(view.key, now);
+    if (l.kind === 'miss') return undefined;
+    const limit = client.transport === 'udp' ? udpLimit(view, udpMaxSize) : 65535;
+    const fresh = l.kind === 'fresh';
+    const bytes = renderReply(packet, view, l.entry, fresh ? l.ttl : this.cfg.staleTtl, fresh ? undefined : STALE_EDE, udpMaxSize, limit);
+    if (!bytes) return undefined;
+    if (fresh) {
+      this.counters.hits++;
+      this.counters.fastHits++;
+      this.maybePrefetch(view.key, l.entry, now, () => packetQuestion(packet, view), (packet[3]! & 0x10) !== 0);
+    } else this.counters.stale++;
+    return { bytes, rcode: l.entry.rcode };
+  };
+
+  /** The query handler: hits from the cache, misses resolved (once per key), stored and answered. */
+  readonly handler: QueryHandler = async (query: Message, client: ClientInfo): Promise<Answer> => {
+    const q = query.question[0]!;
+    const cd = query.flags.cd;
+    const key = questionKey(q, cd);
+    const now = this.clock.now();
+    const l = this.cache.lookup(key, now);
+    let served: Served;
+    let how: 'hit' | 'stale' | 'miss';
+    switch (l.kind) {
+      case 'fresh':
+        this.counters.hits++;
+        served = { mode: 'fresh', entry: l.entry, ttl: l.ttl };
+        this.maybePrefetch(key, l.entry, now, () => q, cd);
+        how = 'hit';
+        break;
+      case 'stale':
+        this.counters.stale++;
+        served = { mode: 'stale', entry: l.entry };
+        how = 'stale';
+        break;
+      case 'miss':
+        this.counters.misses++;
+        served = await this.resolveShared(key, q, cd);
+        if (served.mode === 'stale') this.counters.stale++;
+        how = served.mode === 'stale' ? 'stale' : 'miss';
+        break;
+    }
+    const answer = serve(query, served, this.cfg.staleTtl);
+    const log = this.logger;
+    if (log && (log.isLevelEnabled?.('debug') ?? true)) {
+      const qtext = `${q.name.toText()} ${typeToText(q.type)}`;
+      log.debug(
+        {
+          client: client.address,
+          query: qtext,
+          cache: how,
+          status: served.entry.status,
+          rcode: rcodeToText(answer.rcode),
+          answers: answer.answer.length,
+          ttl: answerTtl(answer.answer.length ? answer.answer : answer.authority),
+        },
+        `${qtext} ${served.entry.status} (cache ${how})`,
+      );
+    }
+    return answer;
+  };
+
+  private resolveShared(key: string, q: Question, cd: boolean): Promise<Served> {
+    const running = this.inflight.get(key);
+    if (running) {
+      this.counters.coalesced++;
+      return running;
+    }
+    const p: Promise<Served> = this.resolveAndStore(key, q, cd).finally(() => {
+      if (this.inflight.get(key) === p) this.inflight.delete(key);
+    });
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  private async resolveAndStore(key: string, q: Question, cd: boolean): Promise<Served> {
+    const gen = this.generation;
+    const qtext = `${q.name.toText()} ${typeToText(q.type)}`;
+    const res = await this.deps.resolver.resolve(q, { checkingDisabled: cd });
+    const now = this.clock.now();
+    const current = gen === this.generation;
+    const o = outcomeOf(res, qtext);
+    this.logResolution(qtext, res);
+    if (o.kind === 'servfail' && o.status !== 'bogus' && current) {
+      // Nothing usable came back (no upstream answered, or INDETERMINATE): keep what is still good.
+      const fresh = this.cache.fresh(key, now);
+      if (fresh) return { mode: 'fresh', entry: fresh, ttl: fresh.ttlLeft(now) };
+      const stale = this.cache.staleAfterFailure(key, now);
+      if (stale) return { mode: 'stale', entry: stale };
+    }
+    const ttl = outcomeTtl(o, this.cfg);
+    const entry = encodeEntry(q.name, o, ttl, now);
+    if (current) this.cache.set(key, entry);
+    return { mode: 'fresh', entry, ttl };
+  }
+
+  /** Refresh in the background an entry asked for in the last 10% of its TTL (once per entry). */
+  private maybePrefetch(key: string, e: CacheEntry, now: number, question: () => Question, cd: boolean): void {
+    if (!this.cfg.prefetch || e.refreshing) return;
+    if (e.status !== 'secure' && e.status !== 'insecure' && e.status !== 'unchecked') return;
+    if ((e.expires - now) * 10 > e.ttl * 1000 || this.inflight.has(key)) return;
+    e.refreshing = true;
+    this.counters.prefetches++;
+    this.logger?.debug({ key: keyNameText(key), ttlLeft: e.ttlLeft(now) }, 'prefetch');
+    this.resolveShared(key, question(), cd).catch((err: unknown) => this.logger?.warn({ err, name: keyNameText(key) }, 'prefetch failed'));
+  }
+
+  private logResolution(qtext: string, res: Resolution): void {
+    const log = this.logger;
+    if (!log || !(log.isLevelEnabled?.('debug') ?? true)) return;
+    const status = res.kind === 'answer' ? verdictSummary(res.verdict) : res.kind;
+    log.debug(
+      { query: qtext, upstreams: res.upstreams, status, trail: res.kind === 'answer' ? res.verdict.trail : undefined },
+      `${qtext} resolved: ${status}`,
+    );
+  }
+}
+
+/** One client's answer from what it is served. */
+function serve(query: Message, s: Served, staleTtl: number): Answer {
+  const qw = questionWire(query.question[0]!);
+  if (s.mode === 'fresh') return shapeOutcome(query, entryOutcome(s.entry, qw, s.ttl));
+  return shapeOutcome(query, entryOutcome(s.entry, qw, staleTtl), STALE_EDE);
+}
+
+/** The question of a raw query the fast path accepted (for a prefetch). */
+function packetQuestion(packet: Uint8Array, view: QueryView): Question {
+  const name = Name.read(new WireReader(packet, 12));
+  return { name, type: view.qtype, class: (packet[view.qEnd - 2]! << 8) | packet[view.qEnd - 1]! };
+}
