@@ -87,7 +87,7 @@ export function renderReply(
     if (options) for (const o of options) optLen += 4 + o.data.length;
   }
   const out = Buffer.allocUnsafe(qEnd + records.length + optLen);
-  out.set(packet.subarray(0, qEnd), 0);
+  for (let i = 0; i < qEnd; i++) out[i] = packet[i]!;
   out[2] = 0x80 | (packet[2]! & 0x01);
   const ad = entry.status === 'secure' && (view.dnssecOk || (packet[3]! & 0x20) !== 0);
   out[3] = 0x80 | (ad ? 0x20 : 0) | (packet[3]! & 0x10) | (entry.rcode & 0x0f);

@@ -103,7 +103,7 @@ export class CachingResolver {
     if (fresh) {
       this.counters.hits++;
       this.counters.fastHits++;
-      this.maybePrefetch(view.key, l.entry, now, () => packetQuestion(packet, view), (packet[3]! & 0x10) !== 0);
+      if (this.prefetchDue(l.entry, now)) this.prefetch(view.key, l.entry, now, packetQuestion(packet, view), (packet[3]! & 0x10) !== 0);
     } else this.counters.stale++;
     return { bytes, rcode: l.entry.rcode };
   };
@@ -121,7 +121,7 @@ export class CachingResolver {
       case 'fresh':
         this.counters.hits++;
         served = { mode: 'fresh', entry: l.entry, ttl: l.ttl };
-        this.maybePrefetch(key, l.entry, now, () => q, cd);
+        if (this.prefetchDue(l.entry, now)) this.prefetch(key, l.entry, now, q, cd);
         how = 'hit';
         break;
       case 'stale':
@@ -190,15 +190,20 @@ export class CachingResolver {
     return { mode: 'fresh', entry, ttl };
   }
 
-  /** Refresh in the background an entry asked for in the last 10% of its TTL (once per entry). */
-  private maybePrefetch(key: string, e: CacheEntry, now: number, question: () => Question, cd: boolean): void {
-    if (!this.cfg.prefetch || e.refreshing) return;
-    if (e.status !== 'secure' && e.status !== 'insecure' && e.status !== 'unchecked') return;
-    if ((e.expires - now) * 10 > e.ttl * 1000 || this.inflight.has(key)) return;
+  /** Whether a hit on `e` at `now` should refresh it: data asked for in the last 10% of its TTL, not refreshed yet. */
+  private prefetchDue(e: CacheEntry, now: number): boolean {
+    if (!this.cfg.prefetch || e.refreshing) return false;
+    if (e.status !== 'secure' && e.status !== 'insecure' && e.status !== 'unchecked') return false;
+    return (e.expires - now) * 10 <= e.ttl * 1000;
+  }
+
+  /** Refresh an entry in the background (once per entry; a resolution already running for the key counts). */
+  private prefetch(key: string, e: CacheEntry, now: number, q: Question, cd: boolean): void {
     e.refreshing = true;
+    if (this.inflight.has(key)) return;
     this.counters.prefetches++;
-    this.logger?.debug({ key: keyNameText(key), ttlLeft: e.ttlLeft(now) }, 'prefetch');
-    this.resolveShared(key, question(), cd).catch((err: unknown) => this.logger?.warn({ err, name: keyNameText(key) }, 'prefetch failed'));
+    this.logger?.debug({ name: keyNameText(key), ttlLeft: e.ttlLeft(now) }, 'prefetch');
+    this.resolveShared(key, q, cd).catch((err: unknown) => this.logger?.warn({ err, name: keyNameText(key) }, 'prefetch failed'));
   }
 
   private logResolution(qtext: string, res: Resolution): void {
