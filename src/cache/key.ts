@@ -13,6 +13,13 @@ export const KEY_TAIL = 5;
 
 const scratch = Buffer.allocUnsafe(255 + KEY_TAIL);
 
+/** Node's Buffer#latin1Slice: toString('latin1') without the argument handling (hot path). */
+const latin1Slice: (this: Buffer, start: number, end: number) => string =
+  (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, start: number, end: number) => string }).latin1Slice ??
+  function (this: Buffer, start: number, end: number): string {
+    return this.toString('latin1', start, end);
+  };
+
 /** Finish a key whose lowercase name occupies scratch[0, n). */
 function finish(n: number, type: number, klass: number, cd: boolean): string {
   scratch[n] = type >> 8;
@@ -20,7 +27,7 @@ function finish(n: number, type: number, klass: number, cd: boolean): string {
   scratch[n + 2] = klass >> 8;
   scratch[n + 3] = klass & 0xff;
   scratch[n + 4] = cd ? 1 : 0;
-  return scratch.toString('latin1', 0, n + KEY_TAIL);
+  return latin1Slice.call(scratch, 0, n + KEY_TAIL);
 }
 
 /** The key of a parsed question. */
@@ -43,17 +50,18 @@ function lowerWire(name: Name): number {
 }
 
 /**
- * The key of the question of a raw query: the name at offset 12 (labels only, no compression pointer).
- * Returns undefined for anything that is not a plain, well-formed name.
+ * Scan the question name of a raw query (at offset 12: labels only, no compression pointer) into the
+ * key scratch buffer, lowercased. Returns the offset just past the name, or -1 when it is not a plain,
+ * well-formed name. Follow with `packetKey` to get the key.
  */
-export function packetKey(packet: Uint8Array, cd: boolean): { key: string; end: number; type: number; klass: number } | undefined {
+export function scanQuestionName(packet: Uint8Array): number {
   let p = 12;
   let o = 0;
   for (;;) {
-    if (p >= packet.length) return undefined;
+    if (p >= packet.length) return -1;
     const len = packet[p]!;
     if (len === 0) break;
-    if (len > 63 || o + len + 1 > 254 || p + 1 + len > packet.length) return undefined;
+    if (len > 63 || o + len + 1 > 254 || p + 1 + len > packet.length) return -1;
     scratch[o++] = len;
     for (let i = p + 1, end = p + 1 + len; i < end; i++) {
       const b = packet[i]!;
@@ -61,12 +69,13 @@ export function packetKey(packet: Uint8Array, cd: boolean): { key: string; end: 
     }
     p += 1 + len;
   }
-  scratch[o++] = 0;
-  p += 1;
-  if (p + 4 > packet.length) return undefined;
-  const type = (packet[p]! << 8) | packet[p + 1]!;
-  const klass = (packet[p + 2]! << 8) | packet[p + 3]!;
-  return { key: finish(o, type, klass, cd), end: p + 4, type, klass };
+  scratch[o] = 0;
+  return p + 1;
+}
+
+/** The key of a raw query's question right after `scanQuestionName` returned `nameEnd` (name length = nameEnd - 12). */
+export function packetKey(nameEnd: number, type: number, klass: number, cd: boolean): string {
+  return finish(nameEnd - 12, type, klass, cd);
 }
 
 /** The lowercase wire form of a name as a latin1 string (the name part of its keys). */

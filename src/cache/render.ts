@@ -13,7 +13,14 @@ import { encodeEde } from '../server/responder.js';
 import type { EdeEntry } from '../server/types.js';
 import { RRType } from '../wire/index.js';
 import { DNSSEC_TYPES, type CacheEntry } from './entry.js';
-import { packetKey } from './key.js';
+import { packetKey, scanQuestionName } from './key.js';
+
+/** Node's Buffer#latin1Write: write('...', offset, 'latin1') without the argument handling (hot path). */
+const latin1Write: (this: Buffer, s: string, offset: number) => number =
+  (Buffer.prototype as unknown as { latin1Write?: (this: Buffer, s: string, offset: number) => number }).latin1Write ??
+  function (this: Buffer, s: string, offset: number): number {
+    return this.write(s, offset, 'latin1');
+  };
 
 /** What the fast path needs from a query. */
 export interface QueryView {
@@ -41,12 +48,15 @@ export function viewQuery(packet: Uint8Array): QueryView | undefined {
   if (packet[4] !== 0 || packet[5] !== 1 || packet[6] !== 0 || packet[7] !== 0 || packet[8] !== 0 || packet[9] !== 0 || packet[10] !== 0) return undefined;
   const arcount = packet[11]!;
   if (arcount > 1) return undefined;
-  const k = packetKey(packet, (packet[3]! & 0x10) !== 0);
-  if (!k || NOT_CACHED_QTYPES.has(k.type)) return undefined;
-  let p = k.end;
+  const nameEnd = scanQuestionName(packet);
+  if (nameEnd < 0 || nameEnd + 4 > len) return undefined;
+  const qtype = (packet[nameEnd]! << 8) | packet[nameEnd + 1]!;
+  if (NOT_CACHED_QTYPES.has(qtype)) return undefined;
+  const qEnd = nameEnd + 4;
+  let p = qEnd;
   if (arcount === 0) {
     if (p !== len) return undefined;
-    return { key: k.key, qEnd: p, qtype: k.type, edns: false, dnssecOk: false, udpSize: 0 };
+    return { key: key(packet, nameEnd, qtype), qEnd, qtype, edns: false, dnssecOk: false, udpSize: 0 };
   }
   if (p + 11 > len || packet[p] !== 0 || packet[p + 1] !== 0 || packet[p + 2] !== RRType.OPT) return undefined;
   if (packet[p + 6] !== 0) return undefined; // EDNS version: BADVERS comes from the normal path
@@ -61,7 +71,11 @@ export function viewQuery(packet: Uint8Array): QueryView | undefined {
     p += 4 + ((packet[p + 2]! << 8) | packet[p + 3]!);
   }
   if (p !== optEnd) return undefined;
-  return { key: k.key, qEnd: k.end, qtype: k.type, edns: true, dnssecOk, udpSize };
+  return { key: key(packet, nameEnd, qtype), qEnd, qtype, edns: true, dnssecOk, udpSize };
+}
+
+function key(packet: Uint8Array, nameEnd: number, qtype: number): string {
+  return packetKey(nameEnd, qtype, (packet[nameEnd + 2]! << 8) | packet[nameEnd + 3]!, (packet[3]! & 0x10) !== 0);
 }
 
 /** Largest UDP reply for the query: min(max(its EDNS size, 512), ours); 512 without EDNS. */
@@ -97,7 +111,7 @@ export function renderReply(
   let ns = entry.ns;
   let ar = entry.ar;
   if (records.length > 0) {
-    out.write(records, qEnd, 'latin1');
+    latin1Write.call(out, records, qEnd);
     const end = qEnd + records.length;
     const strip = entry.dnssec && !view.dnssecOk;
     const t0 = ttl >>> 24;

@@ -63,10 +63,32 @@ export class AnswerCache {
   lookup(key: string, now = this.clock.now()): Lookup {
     const e = this.lru.get(key);
     if (!e) return { kind: 'miss', stale: undefined };
-    if (now < e.expires) return { kind: 'fresh', entry: e, ttl: e.ttlLeft(now) };
-    if (this.staleUsable(e, now)) return now < e.staleUntil ? { kind: 'stale', entry: e } : { kind: 'miss', stale: e };
-    this.lru.delete(key);
-    return { kind: 'miss', stale: undefined };
+    switch (this.state(key, e, now)) {
+      case 'fresh':
+        return { kind: 'fresh', entry: e, ttl: e.ttlLeft(now) };
+      case 'stale':
+        return { kind: 'stale', entry: e };
+      case 'candidate':
+        return { kind: 'miss', stale: e };
+      case 'gone':
+        return { kind: 'miss', stale: undefined };
+    }
+  }
+
+  /** The entry under `key` (marked recently used), whatever its state: for the fast path, with `state`. */
+  get(key: string): CacheEntry | undefined {
+    return this.lru.get(key);
+  }
+
+  /**
+   * What an entry is good for at `now`: serving (fresh), serving stale (expired, the last refresh failed
+   * moments ago), a serve-stale candidate, or nothing (then it is dropped).
+   */
+  state(key: string, e: CacheEntry, now: number): 'fresh' | 'stale' | 'candidate' | 'gone' {
+    if (now < e.expires) return 'fresh';
+    if (this.staleUsable(e, now)) return now < e.staleUntil ? 'stale' : 'candidate';
+    if (this.lru.peek(key) === e) this.lru.delete(key);
+    return 'gone';
   }
 
   /** The entry under `key` without touching its recency. */

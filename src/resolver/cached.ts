@@ -93,19 +93,21 @@ export class CachingResolver {
   readonly fastPath: FastPath = (packet: Uint8Array, client: ClientInfo, udpMaxSize: number): FastReply | undefined => {
     const view = viewQuery(packet);
     if (!view) return undefined;
+    const e = this.cache.get(view.key);
+    if (!e) return undefined;
     const now = this.clock.now();
-    const l = this.cache.lookup(view.key, now);
-    if (l.kind === 'miss') return undefined;
+    const state = this.cache.state(view.key, e, now);
+    if (state !== 'fresh' && state !== 'stale') return undefined;
     const limit = client.transport === 'udp' ? udpLimit(view, udpMaxSize) : 65535;
-    const fresh = l.kind === 'fresh';
-    const bytes = renderReply(packet, view, l.entry, fresh ? l.ttl : this.cfg.staleTtl, fresh ? undefined : STALE_EDE, udpMaxSize, limit);
+    const fresh = state === 'fresh';
+    const bytes = renderReply(packet, view, e, fresh ? e.ttlLeft(now) : this.cfg.staleTtl, fresh ? undefined : STALE_EDE, udpMaxSize, limit);
     if (!bytes) return undefined;
     if (fresh) {
       this.counters.hits++;
       this.counters.fastHits++;
-      if (this.prefetchDue(l.entry, now)) this.prefetch(view.key, l.entry, now, packetQuestion(packet, view), (packet[3]! & 0x10) !== 0);
+      if (this.prefetchDue(e, now)) this.prefetch(view.key, e, now, packetQuestion(packet, view), (packet[3]! & 0x10) !== 0);
     } else this.counters.stale++;
-    return { bytes, rcode: l.entry.rcode };
+    return { bytes, rcode: e.rcode };
   };
 
   /** The query handler: hits from the cache, misses resolved (once per key), stored and answered. */

@@ -9,7 +9,7 @@ import {
   type QueryEcho,
 } from './responder.js';
 import type { ServerCounters } from './stats.js';
-import type { Answer, ClientInfo, DropReason, FastPath, Logger, QueryHandler } from './types.js';
+import type { Answer, ClientInfo, DropReason, FastPath, FastReply, Logger, QueryHandler } from './types.js';
 
 export interface QueryContext {
   readonly handler: QueryHandler;
@@ -101,7 +101,7 @@ function screen(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Scre
  * The fast path, synchronously: a reply for a query the FastPath can answer in full, else undefined
  * (then processQuery takes it). Only allowed clients' queries (QR=0, a header at least) are offered.
  */
-export function fastReply(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Outcome | undefined {
+export function fastReply(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): FastReply | undefined {
   const fast = ctx.fastPath;
   if (!fast || packet.length < 12 || (packet[2]! & 0x80) !== 0 || !ctx.acl.allows(client.address)) return undefined;
   let r;
@@ -125,7 +125,7 @@ export function fastReply(ctx: QueryContext, packet: Uint8Array, client: ClientI
       fast: true,
     }, 'query');
   }
-  return { kind: 'reply', bytes: r.bytes, rcode: r.rcode };
+  return r;
 }
 
 /**

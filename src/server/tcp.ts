@@ -109,7 +109,7 @@ class TcpConnection {
     this.inFlight++;
     this.ctx.stats.query('tcp');
     const fast = fastReply(this.ctx, msg, this.client);
-    (fast ? Promise.resolve(fast) : processQuery(this.ctx, msg, this.client))
+    (fast ? Promise.resolve({ kind: 'reply' as const, bytes: fast.bytes, rcode: fast.rcode }) : processQuery(this.ctx, msg, this.client))
       .then((out) => {
         if (out.kind === 'drop') return this.settle();
         if (this.closed || this.socket.destroyed || this.socket.writableEnded) {
