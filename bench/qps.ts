@@ -25,7 +25,7 @@
  * long run and are asked again, by Unbound as well.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -234,6 +234,7 @@ async function main(): Promise<void> {
   } finally {
     for (const s of servers) await stop(s.proc);
     await stopWorld();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
