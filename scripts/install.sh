@@ -37,6 +37,8 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
+# A larger young generation keeps GC pauses out of the answer latency tail (see bench/RESULTS.md).
+Environment=NODE_OPTIONS=--max-semi-space-size=4
 ExecStart=$(command -v node) $here/bin/dnssec-stubd.js serve --config /etc/dnssec-stubd/config.yaml
 Restart=on-failure
 DynamicUser=yes
@@ -53,7 +55,7 @@ else
   if [ -f /run/dnssec-stubd.pid ] && kill -0 "$(cat /run/dnssec-stubd.pid)" 2>/dev/null; then
     kill "$(cat /run/dnssec-stubd.pid)"; sleep 1
   fi
-  nohup "${cmd[@]}" >>/var/log/dnssec-stubd.log 2>&1 &
+  NODE_OPTIONS=--max-semi-space-size=4 nohup "${cmd[@]}" >>/var/log/dnssec-stubd.log 2>&1 &
   echo $! > /run/dnssec-stubd.pid
 fi
 

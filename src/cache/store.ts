@@ -119,6 +119,17 @@ export class AnswerCache {
     return e && now < e.expires ? e : undefined;
   }
 
+  /**
+   * Forget the cached failures (no upstream answered, INDETERMINATE), e.g. when an upstream becomes
+   * DNSSEC-capable again: they must not outlive the outage. Returns the count.
+   */
+  flushFailures(): number {
+    const doomed: string[] = [];
+    for (const [k, e] of this.lru.entries()) if (e.status === 'failure' || e.status === 'indeterminate') doomed.push(k);
+    for (const k of doomed) this.lru.delete(k);
+    return doomed.length;
+  }
+
   /** Forget everything, or `name` and every name below it (all types, classes and CD); returns the count. */
   flush(name?: Name): number {
     if (!name || name.isRoot()) {

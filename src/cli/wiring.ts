@@ -51,11 +51,14 @@ export function buildResolver(cfg: Config, upstreams: UpstreamConfig[], log: Log
   const { skew, ...limits } = cfg.validation;
   const policy = { bogusConfirmations: confirmations, insecureFallback: cfg.upstream.insecureFallback, negativeTrustAnchors: ntas };
   const resolver = new Resolver({ pool: router, keys: chain, crypto, clock, limits, skew, policy });
-  // An upstream DNSSEC-capable again: what failed while none was deserves a new walk.
+  const cached = new CachingResolver({ resolver, keys: chain, config: cfg.cache, clock, logger: log });
+  // An upstream DNSSEC-capable again: what failed while none was deserves a new walk and a new answer.
   router.onChange((c) => {
-    if (c.to.kind === 'capable' && c.from.kind !== 'capable') chain.flushFailures();
+    if (c.to.kind === 'capable' && c.from.kind !== 'capable') {
+      chain.flushFailures();
+      cached.flushFailures();
+    }
   });
   void router.start();
-  const cached = new CachingResolver({ resolver, keys: chain, config: cfg.cache, clock, logger: log });
   return { pool: router.global.pool, router, stop: () => router.stop(), chain, resolver, cached, anchors };
 }

@@ -89,6 +89,11 @@ export class CachingResolver {
     return n;
   }
 
+  /** Drop cached failures (an upstream recovered); returns the count. */
+  flushFailures(): number {
+    return this.cache.flushFailures();
+  }
+
   /** The server's fast path: fresh and stale hits straight from the entry's bytes. */
   readonly fastPath: FastPath = (packet: Uint8Array, client: ClientInfo, udpMaxSize: number): FastReply | undefined => {
     const view = viewQuery(packet);

@@ -142,3 +142,10 @@ test('--upstream-for groups by suffix; --negative-trust-anchor and --insecure-fa
   expectField(() => loadConfig({ upstreamFor: ['127.0.0.5'] }, checkers), '--upstream-for', /SUFFIX=ADDR/);
   expectField(() => loadConfig({ upstreamFor: ['corp.example=host.example'] }, checkers), '--upstream-for');
 });
+
+test('examples/config.yaml (what install.sh installs) is a valid configuration', () => {
+  const file = new URL('../../../examples/config.yaml', import.meta.url).pathname;
+  const c = loadConfig({ config: file }, checkers);
+  assert.deepEqual(c.listen, [{ address: '127.0.0.1', port: 5353 }]);
+  assert.equal(c.cache.staleTtl, 30);
+});

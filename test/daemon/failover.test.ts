@@ -38,8 +38,8 @@ function config(order: 'primary-first' | 'pdns-first', extra: { insecureFallback
   return {
     upstreams: order === 'primary-first' ? [{ ...p, priority: 1 }, { ...s, priority: 2 }] : [{ ...s, priority: 1 }, { ...p, priority: 2 }],
     upstream: { probeIntervalMs: PROBE_INTERVAL_MS, timeoutMs: 400, deadlineMs: 2000, ...extra },
-    // Failures are not cached here: what is asserted is that the resolver itself recovers.
-    cache: { failureTtl: 0 },
+    // The default failureTtl (5 s) is kept: failures cached during the outage must be dropped when the
+    // primary is DNSSEC-capable again (wiring: router.onChange -> cache.flushFailures).
   };
 }
 

@@ -20,6 +20,16 @@ async function ourStatus(q: QueryCase): Promise<{ status: Status | 'error'; rcod
   return { status, rcode: r.status, ede: r.ede };
 }
 
+/**
+ * The validating Unbound's answer. Unbound 1.17 sometimes drops the first query for a very deep name in an
+ * NSEC3 zone with 150 iterations (see test/world/README.md, nsec3-flood): a reference that did not answer
+ * at all is asked once more; its verdict is never retried.
+ */
+async function referenceUnbound(q: QueryCase) {
+  const first = await worldDig(env.world.validatingUnbound, q.name, q.type, { dnssec: true });
+  return first.status === 'TIMEOUT' ? worldDig(env.world.validatingUnbound, q.name, q.type, { dnssec: true }) : first;
+}
+
 const EXPECTED_EDE: Record<string, RegExp> = {
   'bogus-expired.test.': /EDE: 7 /,
   'bogus-future.test.': /EDE: 8 /,
@@ -33,7 +43,7 @@ for (const z of Object.values(ZONES)) {
         const [ours, dv, val] = await Promise.all([
           ourStatus(q),
           delv(env.world, q.name, q.type),
-          worldDig(env.world.validatingUnbound, q.name, q.type, { dnssec: true }),
+          referenceUnbound(q),
         ]);
         const refs = { delv: dv.status, validatingUnbound: validatorVerdict(val) };
         const ctx = `ours=${ours.status} (${ours.rcode} ${ours.ede.join(' ')}) delv=${refs.delv} (${dv.reason}) unbound=${refs.validatingUnbound}`;
