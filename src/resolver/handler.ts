@@ -106,7 +106,9 @@ export function outcomeOf(res: Resolution, qtext: string): Outcome {
         rcode: res.rcode,
         answer: res.answer,
         authority: res.authority,
-        additional: res.additional,
+        // The validator vouches for the answer and authority sections only: under AD, unvalidated additional
+        // records (glue-like addresses of other zones) are left out, as Unbound's val-clean-additional does.
+        additional: v.security === 'secure' ? [] : res.additional,
         ede: v.security === 'insecure' && CANNOT_CHECK.has(v.reason.kind) ? [edeFor(v.reason)] : [],
         ttlCap: v.ttlCap,
       };

@@ -1,0 +1,38 @@
+/** Resolution -> Outcome: what each verdict lets through to clients. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { outcomeOf } from '../../src/resolver/handler.js';
+import type { Resolution } from '../../src/resolver/resolve.js';
+import type { Verdict } from '../../src/validator/types.js';
+import { Name, RRType, makeRR } from '../../src/wire/index.js';
+
+const mx = makeRR(Name.fromText('example.test.'), RRType.MX, 300, { preference: 10, exchange: Name.fromText('mail.other.test.') });
+const glue = makeRR(Name.fromText('mail.other.test.'), RRType.A, 300, { address: '127.54.100.25' });
+
+function answer(verdict: Verdict): Resolution {
+  return { kind: 'answer', rcode: 0, answer: [mx], authority: [], additional: [glue], verdict, upstreams: ['127.54.1.1:53'] };
+}
+
+describe('outcomeOf', () => {
+  it('a secure answer keeps its answer section but not unvalidated additional records', () => {
+    const o = outcomeOf(answer({ security: 'secure', kind: 'positive', trail: [], ttlCap: 300 }), 'example.test. MX');
+    assert.equal(o.kind, 'data');
+    if (o.kind !== 'data') return;
+    assert.equal(o.status, 'secure');
+    assert.deepEqual(o.answer, [mx]);
+    assert.deepEqual(o.additional, []);
+  });
+
+  it('an insecure answer keeps its additional records (no AD claims them)', () => {
+    const o = outcomeOf(answer({ security: 'insecure', kind: 'positive', reason: { kind: 'no-ds', zone: 'test.' }, trail: [], ttlCap: 300 }), 'example.test. MX');
+    assert.ok(o.kind === 'data' && o.additional.length === 1);
+  });
+
+  it('a bogus answer is a SERVFAIL whose EDE names the query and the reason', () => {
+    const o = outcomeOf(answer({ security: 'bogus', kind: 'positive', reason: { kind: 'rrsigs-missing', name: 'example.test.', type: 'MX' }, trail: [] }), 'example.test. MX');
+    assert.equal(o.kind, 'servfail');
+    if (o.kind !== 'servfail') return;
+    assert.equal(o.ede[0]!.code, 10);
+    assert.match(o.ede[0]!.text ?? '', /example\.test\. MX/);
+  });
+});
