@@ -6,7 +6,7 @@
  * its root hints name only the test world's root, and the security poll is off: nothing ever leaves
  * loopback.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { ChildServer } from '../support/child-server.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,14 +26,13 @@ export interface PdnsOptions {
 }
 
 const LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class PdnsRecursorFixture {
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  private output = '';
+  private readonly proc: ChildServer;
 
-  private constructor(readonly address: string, readonly port: number, readonly dir: string) {}
+  private constructor(readonly address: string, readonly port: number, readonly dir: string) {
+    this.proc = new ChildServer('pdns_recursor', `${address}:${port}`);
+  }
 
   static async start(opts: PdnsOptions): Promise<PdnsRecursorFixture> {
     for (const a of [opts.address, opts.forwardTo.address]) if (!LOOPBACK.test(a)) throw new Error(`test servers must use 127.0.0.0/8, not ${a}`);
@@ -70,44 +69,25 @@ export class PdnsRecursorFixture {
   }
 
   get log(): string {
-    return this.output;
+    return this.proc.output;
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return this.proc.running;
   }
 
   private async launch(): Promise<void> {
-    const child = spawn(PDNS_RECURSOR, [`--config-dir=${this.dir}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { this.output += d; });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.output += d; });
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    let gone = false;
-    void this.exited.then(() => { gone = true; });
-    const until = Date.now() + 10_000;
-    while (Date.now() < until) {
-      if (gone) throw new Error(`pdns_recursor exited during startup:\n${this.output}`);
-      if ((await probe(this.address, this.port, '.', 'SOA', { rd: true, timeoutMs: 300 })) !== null) return;
-      await sleep(50);
-    }
-    await this.stop();
-    throw new Error(`pdns_recursor on ${this.label} did not answer within 10 s:\n${this.output}`);
+    await this.proc.start(PDNS_RECURSOR, [`--config-dir=${this.dir}`],
+      async () => (await probe(this.address, this.port, '.', 'SOA', { rd: true, timeoutMs: 300 })) !== null);
   }
 
   /** SIGKILL, as a crash would. */
   async kill(): Promise<void> {
-    if (this.running) this.child!.kill('SIGKILL');
-    await this.exited;
+    await this.proc.kill();
   }
 
   async stop(): Promise<void> {
-    if (this.running) {
-      this.child!.kill('SIGTERM');
-      const t = setTimeout(() => this.child?.kill('SIGKILL'), 3000);
-      await this.exited;
-      clearTimeout(t);
-    }
+    await this.proc.terminate();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,7 @@
  * recurses (the root zone is a static local zone) and only ever talks on loopback. With `forwardAll`
  * it forwards everything to a loopback resolver instead (a DNSSEC-capable upstream tests can kill).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { ChildServer } from '../support/child-server.js';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -66,7 +66,6 @@ function assertLoopback(address: string): void {
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)) throw new Error(`test servers must use 127.0.0.0/8, not ${address}`);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class UnboundFixture {
   readonly address: string;
@@ -74,11 +73,10 @@ export class UnboundFixture {
   readonly controlPort: number;
   readonly dir: string;
   readonly confPath: string;
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  private output = '';
+  private readonly proc: ChildServer;
 
   private constructor(address: string, port: number, controlPort: number, dir: string) {
+    this.proc = new ChildServer('unbound', `${address}:${port}`);
     this.address = address;
     this.port = port;
     this.controlPort = controlPort;
@@ -144,22 +142,9 @@ export class UnboundFixture {
   }
 
   private async launch(): Promise<void> {
-    const child = spawn(UNBOUND, ['-d', '-c', this.confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { this.output += d; });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.output += d; });
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    let gone = false;
-    void this.exited.then(() => { gone = true; });
-    const until = Date.now() + 10_000;
-    while (Date.now() < until) {
-      if (gone) throw new Error(`unbound exited during startup:\n${this.output}`);
-      if (await this.answers()) return;
-      await sleep(50);
-    }
-    await this.stop();
-    throw new Error(`unbound on ${this.address}:${this.port} did not answer within 10 s:\n${this.output}`);
+    await this.proc.start(UNBOUND, ['-d', '-c', this.confPath], () => this.answers());
   }
+
 
   /** Whether the server answers a query over UDP right now (any rcode). */
   private answers(): Promise<boolean> {
@@ -186,31 +171,30 @@ export class UnboundFixture {
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.proc.pid;
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return this.proc.running;
   }
 
   /** Everything Unbound printed (log-queries lines included). */
   get log(): string {
-    return this.output;
+    return this.proc.output;
   }
 
   /** Kill the process (SIGKILL, as a crash would) and wait for it to be gone. Config stays for restart(). */
   async kill(): Promise<void> {
-    if (this.running) this.child!.kill('SIGKILL');
-    await this.exited;
+    await this.proc.kill();
   }
 
   /** Freeze the process: its sockets stay open but nothing is answered (for timeouts). */
   pause(): void {
-    if (this.running) this.child!.kill('SIGSTOP');
+    this.proc.signal('SIGSTOP');
   }
 
   resume(): void {
-    if (this.running) this.child!.kill('SIGCONT');
+    this.proc.signal('SIGCONT');
   }
 
   /** Start again with the same address, port and configuration. */
@@ -237,13 +221,7 @@ export class UnboundFixture {
 
   /** Stop for good: terminate, wait, remove the temporary directory. */
   async stop(): Promise<void> {
-    if (this.running) {
-      this.child!.kill('SIGCONT');
-      this.child!.kill('SIGTERM');
-      const t = setTimeout(() => this.child?.kill('SIGKILL'), 3000);
-      await this.exited;
-      clearTimeout(t);
-    }
+    await this.proc.terminate();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
