@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { upstreamsFromCli } from '../upstream/config.js';
+import { parseUpstreamSpec, upstreamsFromCli } from '../upstream/config.js';
 import { oneOf } from './checks.js';
 import { ConfigError, LOG_LEVELS, defaultConfig, type AddressCheckers, type Config } from './schema.js';
 import { cryptoChoice, isDomainName, validateConfig } from './validate.js';
@@ -42,28 +41,14 @@ export function forwardZonesFromCli(specs: readonly string[]): Config['forwardZo
 }
 
 /**
- * Parse "ADDR", "ADDR:PORT", "[V6]:PORT" or a bare IPv6 address.
- * Throws ConfigError naming `field` when malformed.
+ * Parse "ADDR", "ADDR:PORT", "[V6]:PORT" or a bare IPv6 address (the upstream parser, with port 0
+ * allowed for listeners). Throws ConfigError naming `field` when malformed.
  */
 export function parseHostPort(s: string, defaultPort: number, field: string): { address: string; port: number } {
-  let address = s;
-  let port = defaultPort;
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-  if (bracket) {
-    address = bracket[1]!;
-    if (bracket[2] !== undefined) port = Number(bracket[2]);
-  } else if (isIP(s) === 6) {
-    address = s;
-  } else {
-    const m = /^([^:]+):(\d+)$/.exec(s);
-    if (m) {
-      address = m[1]!;
-      port = Number(m[2]);
-    }
-  }
-  if (!isIP(address)) throw new ConfigError(field, `expected ADDR[:PORT] with an IP address, got ${JSON.stringify(s)}`);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(field, `port out of range in ${JSON.stringify(s)}`);
-  return { address, port };
+  const r = parseUpstreamSpec(s, { defaultPort, allowPortZero: true });
+  if (r.ok) return { address: r.address, port: r.port };
+  if (r.problem.kind === 'bad-port') throw new ConfigError(field, `port out of range in ${JSON.stringify(s)}`);
+  throw new ConfigError(field, `expected ADDR[:PORT] with an IP address, got ${JSON.stringify(s)}`);
 }
 
 /** Read and parse a YAML or JSON config file; syntax errors name the file and position. */

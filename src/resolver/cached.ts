@@ -21,7 +21,7 @@ import { AnswerCache } from '../cache/store.js';
 import { outcomeTtl } from '../cache/ttl.js';
 import type { Answer, ClientInfo, EdeEntry, FastPath, FastReply, Logger, QueryHandler } from '../server/types.js';
 import { EdeCode, Name, WireReader, rcodeToText, typeToText, type Message, type Question } from '../wire/index.js';
-import { answerTtl, outcomeOf, shapeOutcome, verdictSummary } from './handler.js';
+import { answerTtl, outcomeOf, questionText, shapeOutcome, verdictSummary } from './handler.js';
 import type { Resolution } from './resolve.js';
 
 export interface CachingDeps {
@@ -146,7 +146,7 @@ export class CachingResolver {
     const answer = serve(query, served, this.cfg.staleTtl);
     const log = this.logger;
     if (log && (log.isLevelEnabled?.('debug') ?? true)) {
-      const qtext = `${q.name.toText()} ${typeToText(q.type)}`;
+      const qtext = questionText(query);
       log.debug(
         {
           client: client.address,

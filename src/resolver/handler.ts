@@ -7,13 +7,13 @@
  * Two steps: `outcomeOf` says what a resolution means for every client (what the cache stores), and
  * `shapeOutcome` applies one client's DO and AD bits to it.
  */
-import type { Answer, ClientInfo, EdeEntry, Logger, QueryHandler } from '../server/types.js';
+import type { Answer, EdeEntry } from '../server/types.js';
 import { stripDnssec } from '../server/responder.js';
 import { describeReason, edeFor } from '../validator/ede.js';
 import type { Verdict } from '../validator/types.js';
-import { EdeCode, Rcode, RRType, rcodeToText, typeToText, type Message, type RR } from '../wire/index.js';
+import { EdeCode, Rcode, RRType, typeToText, type Message, type RR } from '../wire/index.js';
 import { failureEde, type UpstreamFailureCause } from './failure.js';
-import type { Resolution, Resolver } from './resolve.js';
+import type { Resolution } from './resolve.js';
 
 /** Lowest TTL of the records that make up the answer (for logs and the cache). */
 export function answerTtl(rrs: readonly RR[]): number | undefined {
@@ -47,14 +47,6 @@ export type OutcomeStatus = Outcome['status'];
 export function upstreamFailureEde(reason: string, q: string): EdeEntry {
   const code = reason === 'timeout' || reason === 'no-upstreams' ? EdeCode.NO_REACHABLE_AUTHORITY : EdeCode.NETWORK_ERROR;
   return { code, text: `no upstream answered ${q}: ${reason}` };
-}
-
-function servfail(ede: EdeEntry): Answer {
-  return { rcode: Rcode.SERVFAIL, answer: [], authority: [], additional: [], ede: [ede] };
-}
-
-export function upstreamFailureAnswer(reason: string, q: string): Answer {
-  return servfail(upstreamFailureEde(reason, q));
 }
 
 /** One line for logs: status and why. */
@@ -137,38 +129,8 @@ export function shapeOutcome(query: Message, o: Outcome, extraEde?: EdeEntry): A
 }
 
 /** Shape a resolution for one client. */
-export function answerFor(query: Message, res: Resolution, qtext: string): Answer {
-  return shapeOutcome(query, outcomeOf(res, qtext));
-}
-
 /** "name TYPE" as logs and EDE texts show a question. */
 export function questionText(query: Message): string {
   const q = query.question[0]!;
   return `${q.name.toText()} ${typeToText(q.type)}`;
-}
-
-export function validatingHandler(resolver: Resolver, logger?: Logger): QueryHandler {
-  return async (query: Message, client: ClientInfo): Promise<Answer> => {
-    const q = query.question[0]!;
-    const qtext = questionText(query);
-    const res = await resolver.resolve(q, { checkingDisabled: query.flags.cd });
-    const answer = answerFor(query, res, qtext);
-    if (logger) {
-      const status = res.kind === 'answer' ? verdictSummary(res.verdict) : res.kind;
-      logger.debug(
-        {
-          client: client.address,
-          query: qtext,
-          upstreams: res.upstreams,
-          status,
-          rcode: rcodeToText(answer.rcode),
-          answers: answer.answer.length,
-          ttl: answerTtl(answer.answer.length ? answer.answer : answer.authority),
-          trail: res.kind === 'answer' ? res.verdict.trail : undefined,
-        },
-        `${qtext} ${status}`,
-      );
-    }
-    return answer;
-  };
 }

@@ -57,17 +57,17 @@ export function isIpLiteral(s: string): boolean {
   return isIP(s.slice(0, pct)) === 6 && /^[A-Za-z0-9_.-]+$/.test(zone);
 }
 
-function parsePort(s: string): number | undefined {
+function parsePort(s: string, min: number): number | undefined {
   if (!/^[0-9]{1,5}$/.test(s)) return undefined;
   const n = Number(s);
-  return n >= 1 && n <= 65535 ? n : undefined;
+  return n >= min && n <= 65535 ? n : undefined;
 }
 
 /**
  * Parse `ADDR[:PORT]`: `192.0.2.1`, `192.0.2.1:5353`, `[2001:db8::1]:53`, `[::1]`, or a bare
  * IPv6 address `::1` (a bare IPv6 address never carries a port: its last group is not one).
  */
-export function parseUpstreamSpec(input: string): UpstreamSpecResult {
+export function parseUpstreamSpec(input: string, opts: { defaultPort?: number; allowPortZero?: boolean } = {}): UpstreamSpecResult {
   const s = input.trim();
   const fail = (problem: UpstreamSpecProblem): UpstreamSpecResult => ({ ok: false, input, problem });
   if (s === '') return fail({ kind: 'empty' });
@@ -94,9 +94,9 @@ export function parseUpstreamSpec(input: string): UpstreamSpecResult {
     }
   }
   if (address === '' || !isIpLiteral(address)) return fail({ kind: 'bad-address', address });
-  let port = DEFAULT_DNS_PORT;
+  let port = opts.defaultPort ?? DEFAULT_DNS_PORT;
   if (portText !== undefined) {
-    const p = parsePort(portText);
+    const p = parsePort(portText, opts.allowPortZero ? 0 : 1);
     if (p === undefined) return fail({ kind: 'bad-port', port: portText });
     port = p;
   }

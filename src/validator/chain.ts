@@ -43,7 +43,6 @@ import type { Clock } from '../clock.js';
 import { STRIP_REASONS, type StripEvidence } from '../upstream/capability.js';
 import type { PoolRoutes, RoutedPool } from '../upstream/pool.js';
 import { RRClass, RRType, keyTag, typeToText, type Name } from '../wire/index.js';
-import { anchorsFromZoneText } from '../anchors/load.js';
 import { createBudget } from './budget.js';
 import { BOGUS_TTL_MS, KeyCache, nodeTrail, type ChainNode } from './keycache.js';
 import type { NegativeTrustAnchors } from './nta.js';
@@ -319,9 +318,4 @@ export class ChainOfTrust implements KeySource {
       steps: nodeTrail(node).length,
     }, 'chain node');
   }
-}
-
-/** Trust anchors from zone-file text: DS and DNSKEY records (a missing TTL is fine), grouped by owner. */
-export function loadAnchorsFromText(text: string): TrustAnchor[] {
-  return anchorsFromZoneText(text);
 }

@@ -9,7 +9,8 @@ import { systemClock, type Clock } from '../../src/clock.js';
 import { createVerifier } from '../../src/crypto/index.js';
 import { UpstreamPool } from '../../src/upstream/pool.js';
 import { createBudget } from '../../src/validator/budget.js';
-import { ChainOfTrust, loadAnchorsFromText, poolFetcher, type FetchResult, type Fetcher } from '../../src/validator/chain.js';
+import { anchorsFromZoneText } from '../../src/anchors/load.js';
+import { ChainOfTrust, poolFetcher, type FetchResult, type Fetcher } from '../../src/validator/chain.js';
 import { DEFAULT_LIMITS, DEFAULT_SKEW, type TrustAnchor, type ValidationContext, type ZoneKeys } from '../../src/validator/types.js';
 import { Name, typeToText } from '../../src/wire/index.js';
 import type { WorldInfo } from '../world/index.js';
@@ -85,7 +86,7 @@ export interface ChainEnv {
 
 export function chainEnv(world: WorldInfo): ChainEnv {
   const pool = new UpstreamPool([{ address: world.upstream.host, port: world.upstream.port, priority: 1 }]);
-  const anchors = loadAnchorsFromText(readFileSync(world.rootAnchorFile, 'utf8'));
+  const anchors = anchorsFromZoneText(readFileSync(world.rootAnchorFile, 'utf8'));
   return {
     pool,
     anchors,

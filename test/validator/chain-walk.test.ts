@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { ManualClock } from '../../src/clock.js';
 import { UpstreamPool } from '../../src/upstream/pool.js';
-import { ChainOfTrust, loadAnchorsFromText, poolFetcher } from '../../src/validator/chain.js';
+import { anchorsFromZoneText } from '../../src/anchors/load.js';
+import { ChainOfTrust, poolFetcher } from '../../src/validator/chain.js';
 import { RRType } from '../../src/wire/index.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { chainEnv, context, describeKeys, n, type ChainEnv } from './chain-support.js';
@@ -178,7 +179,7 @@ describe('upstream failures are indeterminate, never bogus', () => {
   it('no upstream at all', async () => {
     // A loopback address of the world's range where nothing listens.
     const dead = new UpstreamPool([{ address: '127.54.9.9', port: 53, priority: 1 }], { attemptTimeoutsMs: [200], totalTimeoutMs: 600, maxRounds: 1 });
-    const anchors = loadAnchorsFromText(`. IN DS 1 8 2 ${'00'.repeat(32)}`);
+    const anchors = anchorsFromZoneText(`. IN DS 1 8 2 ${'00'.repeat(32)}`);
     const chain = new ChainOfTrust(anchors, poolFetcher(dead), { clock: { now: () => Date.now() } });
     const k = await chain.keysForZone(n('alg8.test.'), context());
     assert.equal(k.security, 'indeterminate', describeKeys(k));
@@ -201,9 +202,9 @@ describe('upstream failures are indeterminate, never bogus', () => {
   });
 });
 
-describe('loadAnchorsFromText', () => {
+describe('anchorsFromZoneText', () => {
   it('groups DS and DNSKEY records by owner; a TTL is optional', () => {
-    const a = loadAnchorsFromText(`
+    const a = anchorsFromZoneText(`
 . 3600 IN DS 60097 8 2 1676A9C99034D6AA72D4CEC71186052E0BE566BA0C855CD67862317949C8C2DF
 example. IN DS 1 13 2 ${'AB'.repeat(32)}
 example. IN DNSKEY 257 3 13 ${Buffer.alloc(64, 1).toString('base64')}
