@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { readAnchorFile, mergeAnchors, AnchorFileError } from '../anchors/load.js';
+import { AggressiveCache } from '../cache/aggressive.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ConfigError, type Config } from '../config/schema.js';
 import { createVerifier, memoizingVerifier } from '../crypto/index.js';
@@ -38,6 +39,8 @@ export interface Wiring {
   resolver: Resolver;
   /** The answer cache in front of `resolver` (what the daemon serves from). */
   cached: CachingResolver;
+  /** The validated NSEC/NSEC3/wildcard store of RFC 8198 (absent when cache.aggressiveNsec is off). */
+  aggressive: AggressiveCache | undefined;
   anchors: TrustAnchor[];
 }
 
@@ -50,8 +53,10 @@ export function buildResolver(cfg: Config, upstreams: UpstreamConfig[], log: Log
   const chain = new ChainOfTrust(anchors, poolFetcher(router), { clock, logger: log, confirmations, negativeTrustAnchors: ntas });
   const { skew, ...limits } = cfg.validation;
   const policy = { bogusConfirmations: confirmations, insecureFallback: cfg.upstream.insecureFallback, negativeTrustAnchors: ntas };
-  const resolver = new Resolver({ pool: router, keys: chain, crypto, clock, limits, skew, policy });
-  const cached = new CachingResolver({ resolver, keys: chain, config: cfg.cache, clock, logger: log });
+  // Validated NSEC/NSEC3 and wildcards for RFC 8198, in 1/8 of the cache's memory bound.
+  const aggressive = cfg.cache.aggressiveNsec ? new AggressiveCache(cfg.cache.maxBytes / 8) : undefined;
+  const resolver = new Resolver({ pool: router, keys: chain, crypto, clock, limits, skew, policy, ...(aggressive ? { aggressive } : {}) });
+  const cached = new CachingResolver({ resolver, keys: chain, ...(aggressive ? { proofs: aggressive } : {}), config: cfg.cache, clock, logger: log });
   // An upstream DNSSEC-capable again: what failed while none was deserves a new walk and a new answer.
   router.onChange((c) => {
     if (c.to.kind === 'capable' && c.from.kind !== 'capable') {
@@ -60,5 +65,5 @@ export function buildResolver(cfg: Config, upstreams: UpstreamConfig[], log: Log
     }
   });
   void router.start();
-  return { pool: router.global.pool, router, stop: () => router.stop(), chain, resolver, cached, anchors };
+  return { pool: router.global.pool, router, stop: () => router.stop(), chain, resolver, cached, anchors, aggressive };
 }

@@ -40,6 +40,12 @@ export interface CacheConfig {
   staleTtl: number;
   /** Refresh entries asked for in the last 10% of their TTL. */
   prefetch: boolean;
+  /**
+   * Aggressive use of validated NSEC/NSEC3 (RFC 8198): answer NXDOMAIN, NODATA and wildcard expansions
+   * from validated proofs and wildcards already held, without asking upstream (like Unbound's
+   * aggressive-nsec, on by default). Their store takes up to 1/8 of maxBytes.
+   */
+  aggressiveNsec: boolean;
 }
 
 export interface Config {
@@ -109,6 +115,7 @@ export function defaultConfig(): Config {
       staleWindow: 86_400,
       staleTtl: 30,
       prefetch: true,
+      aggressiveNsec: true,
     },
   };
 }

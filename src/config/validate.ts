@@ -89,7 +89,7 @@ function upstream(v: unknown, cfg: Config): void {
 }
 
 function cache(v: unknown, cfg: Config): void {
-  const c = obj(v, 'cache', ['maxBytes', 'maxTtl', 'minTtl', 'bogusTtl', 'failureTtl', 'staleWindow', 'staleTtl', 'prefetch']);
+  const c = obj(v, 'cache', ['maxBytes', 'maxTtl', 'minTtl', 'bogusTtl', 'failureTtl', 'staleWindow', 'staleTtl', 'prefetch', 'aggressiveNsec']);
   const t = cfg.cache;
   if (c.maxBytes !== undefined) t.maxBytes = int(c.maxBytes, 'cache.maxBytes', 65_536, 2 ** 40);
   if (c.maxTtl !== undefined) t.maxTtl = int(c.maxTtl, 'cache.maxTtl', 0, 7 * 86_400);
@@ -99,6 +99,7 @@ function cache(v: unknown, cfg: Config): void {
   if (c.staleWindow !== undefined) t.staleWindow = int(c.staleWindow, 'cache.staleWindow', 0, 7 * 86_400);
   if (c.staleTtl !== undefined) t.staleTtl = int(c.staleTtl, 'cache.staleTtl', 1, 3600);
   if (c.prefetch !== undefined) t.prefetch = bool(c.prefetch, 'cache.prefetch');
+  if (c.aggressiveNsec !== undefined) t.aggressiveNsec = bool(c.aggressiveNsec, 'cache.aggressiveNsec');
   if (t.minTtl > t.maxTtl) throw new ConfigError('cache.minTtl', `must not exceed cache.maxTtl (${t.maxTtl})`);
 }
 

@@ -28,6 +28,8 @@ export interface CachingDeps {
   resolver: { resolve(q: Question, opts: { checkingDisabled?: boolean }): Promise<Resolution> };
   /** The chain of trust (its key cache is flushed with the answers). */
   keys?: { flush(name?: Name): void };
+  /** The validated NSEC/NSEC3/wildcard store (RFC 8198), flushed with the answers. */
+  proofs?: { flush(name?: Name): void };
   config: CacheConfig;
   clock: Clock;
   logger?: Logger;
@@ -85,6 +87,7 @@ export class CachingResolver {
     for (const k of [...this.inflight.keys()]) if (!suffix || keyUnder(k, suffix)) this.inflight.delete(k);
     const n = this.cache.flush(name);
     this.deps.keys?.flush(name);
+    this.deps.proofs?.flush(name);
     this.logger?.info({ name: name?.toText() ?? '(all)', entries: n }, 'answer cache flushed');
     return n;
   }

@@ -20,7 +20,9 @@ import { createBudget } from '../validator/budget.js';
 import type { NegativeTrustAnchors } from '../validator/nta.js';
 import { validateResponse, weakest, type ResponseValidation } from '../validator/response.js';
 import type { AnswerKind, InsecureReason, KeySource, SkewPolicy, ValidationContext, ValidatorLimits, Verdict } from '../validator/types.js';
-import { Name, RRType, Rcode, typeToText, type Message, type Question, type RR } from '../wire/index.js';
+import { synthesize, type DenialView } from '../validator/aggressive.js';
+import type { Learned } from '../validator/learned.js';
+import { Name, RRType, Rcode, emptyFlags, typeToText, type Message, type Question, type RR } from '../wire/index.js';
 import { causeOf, unreachableCause, type UpstreamFailureCause } from './failure.js';
 
 export type { UpstreamFailureCause } from './failure.js';
@@ -76,6 +78,8 @@ export interface ResolverDeps {
   limits: ValidatorLimits;
   skew: SkewPolicy;
   policy?: ResolverPolicy;
+  /** Validated NSEC/NSEC3/wildcards for aggressive use (RFC 8198); without it every question goes upstream. */
+  aggressive?: DenialView & { learn(l: Learned, now: number): void };
 }
 
 /** Counters for metrics. */
@@ -90,6 +94,8 @@ export interface ResolverStats {
   reaskRescued: number;
   /** Questions that ended as 'upstream-failure'. */
   upstreamFailures: number;
+  /** Questions (chain links included) answered from cached validated NSEC/NSEC3 and wildcards (RFC 8198), not asked upstream. */
+  aggressiveAnswers: number;
 }
 
 type Link =
@@ -100,7 +106,7 @@ type Link =
 const FINAL_REASONS: ReadonlySet<string> = new Set(['budget-exceeded', 'chain-too-long']);
 
 export class Resolver {
-  private readonly counters: ResolverStats = { insecureFallbackAnswers: 0, negativeTrustAnchorAnswers: 0, reasked: 0, reaskRescued: 0, upstreamFailures: 0 };
+  private readonly counters: ResolverStats = { insecureFallbackAnswers: 0, negativeTrustAnchorAnswers: 0, reasked: 0, reaskRescued: 0, upstreamFailures: 0, aggressiveAnswers: 0 };
   private readonly confirmations: number;
   private readonly fallbackDomains: Name[];
 
@@ -171,6 +177,8 @@ export class Resolver {
    * non-bogus answer wins (and the ones before it get a strike when their answer lacked records).
    */
   private async link(q: Question, ctx: ValidationContext): Promise<Link> {
+    const cached = this.synthesized(q, ctx);
+    if (cached) return cached;
     const pool = this.route(q.name, q.type);
     const tried = new Set<string>();
     let bogus: Extract<Link, { kind: 'link' }> | undefined;
@@ -184,6 +192,7 @@ export class Resolver {
       if (bogus) this.counters.reasked++;
       const result = await validateResponse(q, r.message, this.deps.keys, ctx);
       const v = result.verdict;
+      if (result.learned) this.deps.aggressive?.learn(result.learned, this.deps.clock.now());
       if (v.security !== 'bogus') {
         if (v.security === 'indeterminate' && bogus) continue;
         if (bogus) this.rescued(pool, q, bogus, r.upstream);
@@ -194,6 +203,20 @@ export class Resolver {
       if (FINAL_REASONS.has(v.reason.kind)) return bogus;
     }
     return bogus!;
+  }
+
+  /** The question answered from cached validated records (RFC 8198), as if an upstream had said it. */
+  private synthesized(q: Question, ctx: ValidationContext): Extract<Link, { kind: 'link' }> | undefined {
+    const view = this.deps.aggressive;
+    if (!view) return undefined;
+    const s = synthesize(q, view, ctx);
+    if (!s) return undefined;
+    this.counters.aggressiveAnswers++;
+    const flags = { ...emptyFlags(), qr: true, rd: true, ra: true };
+    const message: Message = { id: 0, opcode: 0, flags, rcode: s.rcode, question: [q], answer: s.answer, authority: s.authority, additional: [] };
+    const result: ResponseValidation = { verdict: s.verdict };
+    if (s.verdict.ttlCap !== undefined) result.ttl = s.verdict.ttlCap;
+    return { kind: 'link', message, result, upstreams: [] };
   }
 
   /** Another upstream's answer validated: the bogus ones before it lacked something (a strike each). */

@@ -4,8 +4,8 @@
  * from the upstream's address and port, parses, and carries our ID and our question; anything else
  * is counted and ignored while we keep waiting until the timeout.
  */
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { isIPv6, Socket as TcpSocket } from 'node:net';
+import { createSocket, type RemoteInfo, type SocketOptions, type Socket as UdpSocket } from 'node:dgram';
+import { isIP, isIPv6, Socket as TcpSocket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Message } from '../wire/index.js';
 import { canonicalAddress } from './config.js';
@@ -50,6 +50,13 @@ export interface ExchangeOptions {
   readonly deadline?: number;
   /** Skip UDP and ask over TCP directly. */
   readonly tcpOnly?: boolean;
+}
+
+/** dgram's address lookup for IP literals (upstream addresses are validated as such): answered at once. */
+function literalOnly(address: string, family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
+  const f = isIP(address);
+  if (f === 0) cb(Object.assign(new Error(`not an IP address: ${address}`), { code: 'EINVAL' }), address, 0);
+  else cb(null, address, f);
 }
 
 function errorOf(e: unknown, phase: NetworkPhase): NetworkFailure {
@@ -100,7 +107,8 @@ export function udpLeg(up: UpstreamEndpoint, q: UpstreamQuestion, query: BuiltQu
     timer = setTimeout(() => finish({ kind: 'timeout', transport: 'udp', elapsedMs: elapsed(), ignored }), timeoutMs);
     const v6 = isIPv6(up.address.replace(/%.*$/, ''));
     try {
-      socket = createSocket({ type: v6 ? 'udp6' : 'udp4' });
+      // Literal addresses only (bind to the wildcard, connect to the upstream's IP): skip dns.lookup's extra tick.
+      socket = createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: literalOnly as unknown as SocketOptions['lookup'] });
     } catch (e) {
       fail(e, 'socket');
       return;

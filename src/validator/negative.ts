@@ -5,10 +5,11 @@
  * zone whose records must prove it, verifies their RRSIGs with that zone's keys and reads the result.
  */
 import { RRType, typeToText, type Name, type SOAData } from '../wire/index.js';
+import { wildcardAt } from './proof.js';
 import { trustName } from './classify.js';
 import { proveNoDs, proveNodata, proveNxdomain, proveWildcardAnswer, type DenialResult } from './denial.js';
 import type { DenialRecords, Run, SecureCheck, SecureKeys } from './trust.js';
-import type { ProofKind } from './types.js';
+import type { ProofKind, SignedRRset } from './types.js';
 
 /** Read a denial result into the tally. */
 function record(run: Run, res: DenialResult, recs: DenialRecords): void {
@@ -37,11 +38,19 @@ function missing(run: Run, recs: DenialRecords, name: Name, type: number, proof:
  * RFC 4035 §5.3.4 / RFC 5155 §8.8: an answer synthesized from a wildcard must come with the proof that
  * `name` itself does not exist (and no closer match), made by the zone that signed the answer.
  */
-export async function proveWildcard(run: Run, name: Name, type: number, keys: SecureKeys, check: SecureCheck): Promise<void> {
+export async function proveWildcard(run: Run, set: SignedRRset, keys: SecureKeys, check: SecureCheck): Promise<void> {
+  const { name, type } = set;
   const zone = check.signer;
   const recs = run.denialRecords(zone, keys);
   if (recs.records.length === 0) return missing(run, recs, name, type, 'wildcard');
-  record(run, proveWildcardAnswer(name, check.wildcard!.closestEncloser, recs.records, zone, run.ctx), recs);
+  const res = proveWildcardAnswer(name, check.wildcard!.closestEncloser, recs.records, zone, run.ctx);
+  record(run, res, recs);
+  if (res.security === 'secure') {
+    // The wildcard RRset itself (as signed, at "*.<closest encloser>") answers other names below it later.
+    const source = wildcardAt(check.wildcard!.closestEncloser);
+    const sigs = set.sigs.filter((s) => s.data.signer.equals(zone));
+    run.learned.wildcards.push({ zone, set: { ...set, name: source, rrs: set.rrs.map((r) => ({ ...r, name: source })), sigs }, ttl: check.ttl });
+  }
 }
 
 /**
@@ -96,6 +105,10 @@ async function checkSoa(run: Run, name: Name, strictlyAbove: boolean): Promise<v
   if (soa.sigs.length > 0) {
     const r = await run.checkRRset(soa);
     if (r.security !== 'secure' && r.security !== 'insecure') return;
+    if (r.security === 'secure') {
+      const zone = r.check.signer;
+      run.learned.soa.push({ zone, set: { ...soa, sigs: soa.sigs.filter((s) => s.data.signer.equals(zone)) }, ttl: r.check.ttl });
+    }
   }
   for (const rr of soa.rrs) run.tally.noteTtl(Math.min(rr.ttl, (rr.data as SOAData).minimum));
 }

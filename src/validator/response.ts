@@ -28,6 +28,7 @@
 import { RRType, Rcode, typeToText, type Message, type Name, type Question } from '../wire/index.js';
 import { walkChain, type ChainWalk } from './alias.js';
 import { SectionIndex, precheck } from './classify.js';
+import type { Learned } from './learned.js';
 import { proveNegative, proveReferral, proveWildcard } from './negative.js';
 import { Run } from './trust.js';
 import type { AnswerKind, KeySource, SignedRRset, Security, ValidationContext, Verdict } from './types.js';
@@ -38,11 +39,14 @@ export interface ResponseValidation {
   chase?: { name: Name; type: number };
   /** Records that passed (for the cache/TTL): the minimum verified TTL over everything used. */
   ttl?: number;
+  /** With a SECURE verdict: validated NSEC/NSEC3, wildcard and SOA RRsets for aggressive use (RFC 8198). */
+  learned?: Learned;
 }
 
-function done(verdict: Verdict, chase?: { name: Name; type: number }): ResponseValidation {
+function done(verdict: Verdict, chase?: { name: Name; type: number }, learned?: Learned): ResponseValidation {
   const out: ResponseValidation = { verdict };
   if (chase) out.chase = chase;
+  if (learned && verdict.security === 'secure' && (learned.denial.length || learned.wildcards.length || learned.soa.length)) out.learned = learned;
   if ((verdict.security === 'secure' || verdict.security === 'insecure') && verdict.ttlCap !== undefined) out.ttl = verdict.ttlCap;
   return out;
 }
@@ -106,15 +110,16 @@ export async function validateResponse(question: Question, msg: Message, keys: K
     for (const set of walk.answer) {
       if (!(await validateSet(run, set))) break;
     }
-    return done(tally.verdict('positive'));
+    return done(tally.verdict('positive'), undefined, run.learned);
   }
-  return done(...(await negativeEnd(run, walk, qtype, msg.rcode)));
+  const [verdict, chase] = await negativeEnd(run, walk, qtype, msg.rcode);
+  return done(verdict, chase, run.learned);
 }
 
 /** Validate one RRset, with the wildcard proof when it was synthesized; false once the run has stopped. */
 async function validateSet(run: Run, set: SignedRRset): Promise<boolean> {
   const r = await run.checkRRset(set);
-  if (r.security === 'secure' && r.check.wildcard) await proveWildcard(run, set.name, set.type, r.keys, r.check);
+  if (r.security === 'secure' && r.check.wildcard) await proveWildcard(run, set, r.keys, r.check);
   return !run.tally.stopped;
 }
 

@@ -8,6 +8,7 @@
  */
 import { RRType, typeToText, type Name, type RR, type RRSIGData } from '../wire/index.js';
 import { deepestFirst, signerMayCover, trustName, type SectionIndex } from './classify.js';
+import { emptyLearned, type Learned } from './learned.js';
 import { verifyRRset, type RRsetCheck } from './rrsig.js';
 import type {
   AnswerKind, BogusReason, InsecureReason, KeySource, SignedRRset, TrailStep, ValidationContext, Verdict, ZoneKeys,
@@ -88,6 +89,8 @@ export interface DenialRecords {
 
 export class Run {
   readonly tally = new Tally();
+  /** Validated records worth keeping for aggressive use (RFC 8198); meaningful only if the verdict is secure. */
+  readonly learned: Learned = emptyLearned();
   private readonly keyMemo = new Map<string, ZoneKeys>();
   private readonly zoneMemo = new Map<string, ZoneKeys>();
   private readonly checked = new Map<string, LinkResult>();
@@ -254,6 +257,7 @@ export class Run {
         this.tally.step(check.step);
         this.tally.noteTtl(check.ttl);
         out.records.push(...set.rrs);
+        this.learned.denial.push({ zone, set: { ...set, sigs }, ttl: check.ttl });
       } else if (!out.failure) {
         out.failure = check.security === 'bogus'
           ? { reason: check.reason, step: check.step }
