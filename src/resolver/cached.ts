@@ -22,10 +22,10 @@ import { outcomeTtl } from '../cache/ttl.js';
 import type { Answer, ClientInfo, EdeEntry, FastPath, FastReply, Logger, QueryHandler } from '../server/types.js';
 import { EdeCode, Name, WireReader, rcodeToText, typeToText, type Message, type Question } from '../wire/index.js';
 import { answerTtl, outcomeOf, questionText, shapeOutcome, verdictSummary } from './handler.js';
-import type { Resolution } from './resolve.js';
+import type { Resolution, ResolveOptions } from './resolve.js';
 
 export interface CachingDeps {
-  resolver: { resolve(q: Question, opts: { checkingDisabled?: boolean }): Promise<Resolution> };
+  resolver: { resolve(q: Question, opts: ResolveOptions): Promise<Resolution> };
   /** The chain of trust (its key cache is flushed with the answers). */
   keys?: { flush(name?: Name): void };
   /** The validated NSEC/NSEC3/wildcard store (RFC 8198), flushed with the answers. */
@@ -166,23 +166,24 @@ export class CachingResolver {
     return answer;
   };
 
-  private resolveShared(key: string, q: Question, cd: boolean): Promise<Served> {
+  /** `refresh`: a prefetch, which must reach upstream (not be answered from the proofs held, RFC 8198, that expire with the entry). */
+  private resolveShared(key: string, q: Question, cd: boolean, refresh = false): Promise<Served> {
     const running = this.inflight.get(key);
     if (running) {
       this.counters.coalesced++;
       return running;
     }
-    const p: Promise<Served> = this.resolveAndStore(key, q, cd).finally(() => {
+    const p: Promise<Served> = this.resolveAndStore(key, q, cd, refresh).finally(() => {
       if (this.inflight.get(key) === p) this.inflight.delete(key);
     });
     this.inflight.set(key, p);
     return p;
   }
 
-  private async resolveAndStore(key: string, q: Question, cd: boolean): Promise<Served> {
+  private async resolveAndStore(key: string, q: Question, cd: boolean, refresh: boolean): Promise<Served> {
     const gen = this.generation;
     const qtext = `${q.name.toText()} ${typeToText(q.type)}`;
-    const res = await this.deps.resolver.resolve(q, { checkingDisabled: cd });
+    const res = await this.deps.resolver.resolve(q, { checkingDisabled: cd, ...(refresh ? { upstreamOnly: true } : {}) });
     const now = this.clock.now();
     const current = gen === this.generation;
     const o = outcomeOf(res, qtext);
@@ -213,7 +214,7 @@ export class CachingResolver {
     if (this.inflight.has(key)) return;
     this.counters.prefetches++;
     this.logger?.debug({ name: keyNameText(key), ttlLeft: e.ttlLeft(now) }, 'prefetch');
-    this.resolveShared(key, q, cd).catch((err: unknown) => this.logger?.warn({ err, name: keyNameText(key) }, 'prefetch failed'));
+    this.resolveShared(key, q, cd, true).catch((err: unknown) => this.logger?.warn({ err, name: keyNameText(key) }, 'prefetch failed'));
   }
 
   private logResolution(qtext: string, res: Resolution): void {

@@ -59,6 +59,13 @@ export type Resolution =
       upstreams: string[];
     };
 
+export interface ResolveOptions {
+  /** CD=1 from the client: the data as received, not validated. */
+  checkingDisabled?: boolean;
+  /** Ask upstream even when held NSEC/NSEC3 proofs could answer (RFC 8198): a prefetch wants fresh data. */
+  upstreamOnly?: boolean;
+}
+
 export interface ResolverPolicy {
   /** DNSSEC-capable upstreams that must agree before an answer is BOGUS (default 1). */
   bogusConfirmations?: number;
@@ -125,11 +132,11 @@ export class Resolver {
     return { ...this.counters };
   }
 
-  async resolve(q: Question, opts: { checkingDisabled?: boolean } = {}): Promise<Resolution> {
+  async resolve(q: Question, opts: ResolveOptions = {}): Promise<Resolution> {
     const nta = this.deps.policy?.negativeTrustAnchors?.covering(q.name);
     if (opts.checkingDisabled || nta) return this.unvalidated(q, opts.checkingDisabled === true, nta);
     const ctx = this.context();
-    const first = await this.link(q, ctx);
+    const first = await this.link(q, ctx, opts.upstreamOnly === true);
     if (first.kind === 'failure') return this.failed(q, causeOf(first.failure, true), first.failure.reason, first.upstreams);
     const upstreams = [...first.upstreams];
     let msg: Message = first.message;
@@ -176,8 +183,8 @@ export class Resolver {
    * again from the next upstream not asked yet, up to `confirmations` upstreams; the first
    * non-bogus answer wins (and the ones before it get a strike when their answer lacked records).
    */
-  private async link(q: Question, ctx: ValidationContext): Promise<Link> {
-    const cached = this.synthesized(q, ctx);
+  private async link(q: Question, ctx: ValidationContext, upstreamOnly = false): Promise<Link> {
+    const cached = upstreamOnly ? undefined : this.synthesized(q, ctx);
     if (cached) return cached;
     const pool = this.route(q.name, q.type);
     const tried = new Set<string>();
