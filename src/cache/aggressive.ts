@@ -154,6 +154,20 @@ class ZoneRecords implements ZoneDenialView {
   }
 }
 
+/**
+ * Index in a name key (lowercase presentation form, "a.b.c." or "." for the root) where the label after
+ * the one starting at `i` starts: past the next unescaped dot (a "\\." or "\\DDD" escape is part of a label).
+ * At the last label this returns the index of the root's key (the final ".").
+ */
+function nextLabel(key: string, i: number): number {
+  for (let j = i; j < key.length; j++) {
+    const c = key.charCodeAt(j);
+    if (c === 0x5c) j++; // backslash: the next character is escaped (\DDD: digits are no dots anyway)
+    else if (c === 0x2e) return j + 1 < key.length ? j + 1 : j;
+  }
+  return key.length - 1;
+}
+
 export interface AggressiveStats {
   zones: number;
   /** RRsets held (NSEC, NSEC3, wildcards, SOA). */
@@ -193,11 +207,14 @@ export class AggressiveCache implements DenialView {
 
   zoneFor(name: Name, now: number): ZoneDenialView | undefined {
     if (this.zones.size === 0) return undefined;
-    for (let n = name.labelCount; n >= 0; n--) {
-      const z = this.zones.get(n === name.labelCount ? name.key : name.suffix(n).key);
+    // The keys of `name` and its ancestors, deepest first, are suffixes of its key at label boundaries.
+    const key = name.key;
+    for (let i = 0; ; ) {
+      const z = this.zones.get(i === 0 ? key : key.slice(i));
       if (z && (z.sets > 1 || (z.sets === 1 && !z.soa(now)))) return z;
+      if (i >= key.length - 1) return undefined;
+      i = nextLabel(key, i);
     }
-    return undefined;
   }
 
   /** Forget everything, or the zones at, below or above `name` (their records may speak for it). */

@@ -19,7 +19,7 @@ import { keyNameText, keyUnder, nameKeyPart, questionKey } from '../cache/key.js
 import { renderReply, udpLimit, viewQuery, type QueryView } from '../cache/render.js';
 import { AnswerCache } from '../cache/store.js';
 import { outcomeTtl } from '../cache/ttl.js';
-import type { Answer, ClientInfo, EdeEntry, FastPath, FastReply, Logger, QueryHandler } from '../server/types.js';
+import type { Answer, CachedAnswer, ClientInfo, EdeEntry, FastPath, FastReply, Logger, QueryHandler } from '../server/types.js';
 import { EdeCode, Name, WireReader, rcodeToText, typeToText, type Message, type Question } from '../wire/index.js';
 import { answerTtl, outcomeOf, questionText, shapeOutcome, verdictSummary } from './handler.js';
 import type { Resolution, ResolveOptions } from './resolve.js';
@@ -119,7 +119,7 @@ export class CachingResolver {
   };
 
   /** The query handler: hits from the cache, misses resolved (once per key), stored and answered. */
-  readonly handler: QueryHandler = async (query: Message, client: ClientInfo): Promise<Answer> => {
+  readonly handler: QueryHandler = async (query: Message, client: ClientInfo): Promise<Answer | CachedAnswer> => {
     const q = query.question[0]!;
     const cd = query.flags.cd;
     const key = questionKey(q, cd);
@@ -146,9 +146,10 @@ export class CachingResolver {
         how = served.mode === 'stale' ? 'stale' : 'miss';
         break;
     }
-    const answer = serve(query, served, this.cfg.staleTtl);
+    const staleTtl = this.cfg.staleTtl;
     const log = this.logger;
     if (log && (log.isLevelEnabled?.('debug') ?? true)) {
+      const answer = serve(query, served, staleTtl);
       const qtext = questionText(query);
       log.debug(
         {
@@ -163,7 +164,12 @@ export class CachingResolver {
         `${qtext} ${served.entry.status} (cache ${how})`,
       );
     }
-    return answer;
+    // The entry is what this client gets: the server renders it from the raw query like a fast-path hit.
+    return {
+      cached: true,
+      render: (packet, client, udpMaxSize) => renderServed(packet, client, udpMaxSize, key, served, staleTtl),
+      toAnswer: () => serve(query, served, staleTtl),
+    } satisfies CachedAnswer;
   };
 
   /** `refresh`: a prefetch, which must reach upstream (not be answered from the proofs held, RFC 8198, that expire with the entry). */
@@ -226,6 +232,16 @@ export class CachingResolver {
       `${qtext} resolved: ${status}`,
     );
   }
+}
+
+/** The reply bytes for `packet` from what it is served (undefined when the fast-path renderer cannot make it). */
+function renderServed(packet: Uint8Array, client: ClientInfo, udpMaxSize: number, key: string, s: Served, staleTtl: number): FastReply | undefined {
+  const view = viewQuery(packet);
+  if (!view || view.key !== key) return undefined;
+  const limit = client.transport === 'udp' ? udpLimit(view, udpMaxSize) : 65535;
+  const fresh = s.mode === 'fresh';
+  const bytes = renderReply(packet, view, s.entry, fresh ? s.ttl : staleTtl, fresh ? undefined : STALE_EDE, udpMaxSize, limit);
+  return bytes ? { bytes, rcode: s.entry.rcode } : undefined;
 }
 
 /** One client's answer from what it is served. */

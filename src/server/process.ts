@@ -9,7 +9,7 @@ import {
   type QueryEcho,
 } from './responder.js';
 import type { ServerCounters } from './stats.js';
-import type { Answer, ClientInfo, DropReason, FastPath, FastReply, Logger, QueryHandler } from './types.js';
+import { isCachedAnswer, type Answer, type CachedAnswer, type ClientInfo, type DropReason, type FastPath, type FastReply, type Logger, type QueryHandler } from './types.js';
 
 export interface QueryContext {
   readonly handler: QueryHandler;
@@ -41,9 +41,10 @@ function describe(client: ClientInfo): string {
   return client.address.includes(':') ? `[${client.address}]:${client.port}` : `${client.address}:${client.port}`;
 }
 
-async function askHandler(ctx: QueryContext, query: Message, client: ClientInfo): Promise<Answer> {
+async function askHandler(ctx: QueryContext, query: Message, client: ClientInfo): Promise<Answer | CachedAnswer> {
   try {
     const ans = await ctx.handler(query, client);
+    if (typeof ans === 'object' && ans !== null && isCachedAnswer(ans)) return ans;
     if (typeof ans !== 'object' || ans === null || !Array.isArray(ans.answer) || !Array.isArray(ans.authority) || !Array.isArray(ans.additional)) {
       throw new TypeError('handler returned a malformed answer');
     }
@@ -95,6 +96,27 @@ function screen(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Scre
     return { verdict: { kind: 'notimp', why: `QTYPE ${typeToText(qtype)}` }, echo: echoQuery(query), query };
   }
   return { verdict: { kind: 'handler' }, echo: echoQuery(query), query };
+}
+
+/** A cached answer rendered from the raw query, or undefined (then its records are serialized). */
+function renderCached(ctx: QueryContext, a: CachedAnswer, packet: Uint8Array, client: ClientInfo): FastReply | undefined {
+  try {
+    return a.render(packet, client, ctx.udpMaxSize);
+  } catch (err) {
+    ctx.logger?.error({ err, client: describe(client) }, 'rendering a cached answer failed; taking the normal path');
+    return undefined;
+  }
+}
+
+function answerOf(ctx: QueryContext, a: CachedAnswer, query: Message, client: ClientInfo): Answer {
+  try {
+    return a.toAnswer();
+  } catch (err) {
+    ctx.stats.handlerError();
+    const q = query.question[0];
+    ctx.logger?.error({ err, client: describe(client), qname: q?.name.toText(), qtype: q ? typeToText(q.type) : undefined }, 'query handler failed');
+    return errorAnswer(Rcode.SERVFAIL);
+  }
 }
 
 /**
@@ -162,9 +184,23 @@ export async function processQuery(ctx: QueryContext, packet: Uint8Array, client
     case 'badvers':
       ans = errorAnswer(Rcode.BADVERS);
       break;
-    case 'handler':
-      ans = await askHandler(ctx, query!, client);
+    case 'handler': {
+      const a = await askHandler(ctx, query!, client);
+      if (!isCachedAnswer(a)) {
+        ans = a;
+        break;
+      }
+      const fast = renderCached(ctx, a, packet, client);
+      if (fast) {
+        log?.debug({
+          client: describe(client), transport: client.transport, id: echo.id, rcode: rcodeToText(fast.rcode),
+          answers: (fast.bytes[6]! << 8) | fast.bytes[7]!, size: fast.bytes.length, ms: Date.now() - started, cached: true,
+        }, 'query');
+        return { kind: 'reply', bytes: fast.bytes, rcode: fast.rcode };
+      }
+      ans = answerOf(ctx, a, query!, client);
       break;
+    }
   }
   const limit = client.transport === 'udp' ? udpReplyLimit(query, ctx.udpMaxSize) : TCP_MAX;
   let bytes: Uint8Array;

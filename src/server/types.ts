@@ -46,7 +46,22 @@ export interface Answer {
  * from an allowed client, not a zone transfer. A rejected promise becomes SERVFAIL.
  */
 export interface QueryHandler {
-  (query: Message, client: ClientInfo): Promise<Answer>;
+  (query: Message, client: ClientInfo): Promise<Answer | CachedAnswer>;
+}
+
+/**
+ * A handler's answer that the answer cache now holds: the server renders the reply from the raw query
+ * the way the fast path does (no records decoded, nothing re-encoded), and asks for the records only
+ * when that cannot be done (e.g. the reply must be truncated).
+ */
+export interface CachedAnswer {
+  readonly cached: true;
+  render(packet: Uint8Array, client: ClientInfo, udpMaxSize: number): FastReply | undefined;
+  toAnswer(): Answer;
+}
+
+export function isCachedAnswer(a: Answer | CachedAnswer): a is CachedAnswer {
+  return (a as Partial<CachedAnswer>).cached === true;
 }
 
 /** A reply built without the handler (e.g. from the answer cache). */

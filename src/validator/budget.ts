@@ -5,33 +5,42 @@
  */
 import type { Budget, ValidatorLimits } from './types.js';
 
+/** A class rather than closures: one is made per client query, on the hot path. */
+class QueryBudget implements Budget {
+  private signatures = 0;
+  private hashes = 0;
+  private signaturesGone = false;
+  private hashesGone = false;
+
+  constructor(private readonly limits: ValidatorLimits) {}
+
+  spendSignature(): boolean {
+    if (this.signaturesGone || this.signatures >= this.limits.maxSignaturesPerQuery) {
+      this.signaturesGone = true;
+      return false;
+    }
+    this.signatures++;
+    return true;
+  }
+
+  spendNsec3Hash(n = 1): boolean {
+    if (this.hashesGone || this.hashes + n > this.limits.maxNsec3HashesPerQuery) {
+      this.hashesGone = true;
+      return false;
+    }
+    this.hashes += n;
+    return true;
+  }
+
+  get signaturesUsed(): number {
+    return this.signatures;
+  }
+
+  get nsec3HashesUsed(): number {
+    return this.hashes;
+  }
+}
+
 export function createBudget(limits: ValidatorLimits): Budget {
-  let signatures = 0;
-  let hashes = 0;
-  let signaturesGone = false;
-  let hashesGone = false;
-  return {
-    spendSignature(): boolean {
-      if (signaturesGone || signatures >= limits.maxSignaturesPerQuery) {
-        signaturesGone = true;
-        return false;
-      }
-      signatures++;
-      return true;
-    },
-    spendNsec3Hash(n = 1): boolean {
-      if (hashesGone || hashes + n > limits.maxNsec3HashesPerQuery) {
-        hashesGone = true;
-        return false;
-      }
-      hashes += n;
-      return true;
-    },
-    get signaturesUsed(): number {
-      return signatures;
-    },
-    get nsec3HashesUsed(): number {
-      return hashes;
-    },
-  };
+  return new QueryBudget(limits);
 }

@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CachingResolver } from '../../src/resolver/cached.js';
 import type { Resolution } from '../../src/resolver/resolve.js';
-import type { Answer, ClientInfo } from '../../src/server/types.js';
+import { isCachedAnswer, type Answer, type ClientInfo } from '../../src/server/types.js';
 import { EdeCode, Name, RRType, Rcode, parseMessage, type Message, type Question } from '../../src/wire/index.js';
+import { echoQuery, replyMessage, serializeReply } from '../../src/server/responder.js';
 import {
-  answerRes, cacheConfig, clockAt, failureRes, positive, queryMessage, queryPacket, rrs, ScriptedResolver, secure, settle,
+  answerRes, cacheConfig, clockAt, failureRes, nxAuthority, positive, queryMessage, queryPacket, rrs, ScriptedResolver, secure, settle, type QueryOpts,
 } from './helpers.js';
 import type { CacheConfig } from '../../src/config/schema.js';
 import type { ManualClock } from '../../src/clock.js';
@@ -34,7 +35,10 @@ function env(script: (q: Question, cd: boolean) => Resolution, over: Partial<Cac
   const cached = new CachingResolver({ resolver, keys: { flush: (n?: Name) => flushed.push(n?.toText()) }, config: cacheConfig(over), clock });
   return {
     clock, resolver, cached, flushed,
-    ask: (name = QN, o = {}) => cached.handler(queryMessage(name, RRType.A, o), CLIENT),
+    ask: async (name = QN, o = {}) => {
+      const a = await cached.handler(queryMessage(name, RRType.A, o), CLIENT);
+      return isCachedAnswer(a) ? a.toAnswer() : a;
+    },
     fast: (name = QN, o = {}) => {
       const r = cached.fastPath(queryPacket(name, RRType.A, o), CLIENT, 1232);
       return r && parseMessage(r.bytes);
@@ -266,4 +270,44 @@ describe('flush', () => {
     await e.ask();
     assert.equal(e.resolver.calls.length, 2);
   });
+});
+
+describe('answers the cache holds are rendered from the raw query, the same as their records', () => {
+  const soa = 'example.test. 3600 IN SOA ns1.example.test. h.example.test. 1 3600 900 604800 120';
+  const scenarios: Array<[string, () => Resolution]> = [
+    ['secure positive', good],
+    ['insecure positive', () => answerRes({ security: 'insecure', kind: 'positive', reason: { kind: 'no-ds', zone: 'example.test.' }, trail: [], ttlCap: undefined }, positive(300))],
+    ['secure NXDOMAIN', () => answerRes(secure(undefined, 'nxdomain'), [], [...nxAuthority(), ...rrs(soa)], Rcode.NXDOMAIN)],
+    ['bogus', bogus],
+    ['upstream failure', () => failureRes('timeout')],
+  ];
+  const clients: Array<[string, QueryOpts]> = [
+    ['DO', { dnssecOk: true }], ['EDNS without DO', {}], ['no EDNS', { edns: false }], ['AD without DO', { ad: true }], ['CD', { cd: true, dnssecOk: true }],
+  ];
+  for (const [label, script] of scenarios) {
+    for (const [who, o] of clients) {
+      it(`${label}, client ${who}`, async () => {
+        const e = env(script);
+        const query = queryMessage(QN, RRType.A, { ...o, id: 777 });
+        const packet = queryPacket(QN, RRType.A, { ...o, id: 777 });
+        const a = await e.cached.handler(query, CLIENT);
+        assert.ok(isCachedAnswer(a));
+        const rendered = a.render(packet, CLIENT, 1232);
+        assert.ok(rendered, 'rendered from the entry');
+        const viaRecords = serializeReply(replyMessage(echoQuery(query), a.toAnswer(), 1232), 1232).bytes;
+        const x = parseMessage(rendered.bytes);
+        const y = parseMessage(viaRecords);
+        assert.equal(rendered.rcode, y.rcode);
+        assert.deepEqual({ ...x.flags }, { ...y.flags });
+        assert.equal(x.id, 777);
+        for (const s of ['answer', 'authority', 'additional'] as const) {
+          assert.deepEqual(x[s].map((r) => `${r.name.key} ${r.type} ${r.ttl} ${Buffer.from(r.rdata).toString('hex')}`),
+            y[s].map((r) => `${r.name.key} ${r.type} ${r.ttl} ${Buffer.from(r.rdata).toString('hex')}`), s);
+        }
+        const opts = (m: Message): string[] => (m.edns?.options ?? []).map((op) => `${op.code} ${Buffer.from(op.data).toString('hex')}`);
+        assert.deepEqual(opts(x), opts(y), 'EDE options');
+        assert.equal(x.edns?.dnssecOk, y.edns?.dnssecOk);
+      });
+    }
+  }
 });

@@ -183,6 +183,21 @@ describe('aggressive NSEC (RFC 8198) on the RFC 4035 zone', () => {
     assert.ok(big.stats().bytes > 0 && big.stats().bytes <= big.stats().maxBytes);
   });
 
+  it('finds the deepest zone held at or above a name, labels with escaped dots included', () => {
+    const st = new AggressiveCache(1 << 20);
+    const nsecIn = (zone: string): LearnedSet => {
+      const z = n(zone);
+      const rr = makeRR<NSECData>(z, RRType.NSEC, 300, { next: z, types: [RRType.SOA, RRType.NSEC] });
+      return { zone: z, set: { name: z, type: RRType.NSEC, class: 1, rrs: [rr], sigs: [] }, ttl: 300 };
+    };
+    st.learn({ denial: [nsecIn('z.'), nsecIn('b.z.')], wildcards: [], soa: [] }, AT);
+    assert.equal(st.zoneFor(n('a.b.z.'), AT)?.zone.toText(), 'b.z.');
+    assert.equal(st.zoneFor(n('b.z.'), AT)?.zone.toText(), 'b.z.');
+    assert.equal(st.zoneFor(n('a\\.b.z.'), AT)?.zone.toText(), 'z.', 'the single label "a.b" is under z., not b.z.');
+    assert.equal(st.zoneFor(n('x.b\\.z.'), AT), undefined, '"b.z" is one label under the root');
+    assert.equal(st.zoneFor(n('c.'), AT), undefined);
+  });
+
   it('the store stays within its byte bound, dropping the least recently used zones', () => {
     const small = new AggressiveCache(64 * 1024);
     for (let z = 0; z < 200; z++) {
