@@ -61,6 +61,11 @@ export interface Config {
     udpMaxSize: number;
     tcpIdleTimeoutMs: number;
     tcpMaxConnections: number;
+    /**
+     * Start-up self-test and warm-up (src/warmup): about this many queries over a freshly signed tree,
+     * through a private listener, resolver and validator, before the listeners open. 0 disables it.
+     */
+    warmupQueries: number;
   };
   upstream: {
     /** Per-attempt timeout. */
@@ -94,7 +99,7 @@ export function defaultConfig(): Config {
     forwardZones: [],
     allow: ['127.0.0.0/8', '::1/128'],
     logLevel: 'info',
-    server: { udpMaxSize: 1232, tcpIdleTimeoutMs: 10_000, tcpMaxConnections: 256 },
+    server: { udpMaxSize: 1232, tcpIdleTimeoutMs: 10_000, tcpMaxConnections: 256, warmupQueries: 3000 },
     upstream: {
       timeoutMs: 1500,
       deadlineMs: 5000,

@@ -65,10 +65,11 @@ function validation(v: unknown, cfg: Config): void {
 }
 
 function server(v: unknown, cfg: Config): void {
-  const s = obj(v, 'server', ['udpMaxSize', 'tcpIdleTimeoutMs', 'tcpMaxConnections']);
+  const s = obj(v, 'server', ['udpMaxSize', 'tcpIdleTimeoutMs', 'tcpMaxConnections', 'warmupQueries']);
   if (s.udpMaxSize !== undefined) cfg.server.udpMaxSize = int(s.udpMaxSize, 'server.udpMaxSize', 512, 65535);
   if (s.tcpIdleTimeoutMs !== undefined) cfg.server.tcpIdleTimeoutMs = int(s.tcpIdleTimeoutMs, 'server.tcpIdleTimeoutMs', 100, 3_600_000);
   if (s.tcpMaxConnections !== undefined) cfg.server.tcpMaxConnections = int(s.tcpMaxConnections, 'server.tcpMaxConnections', 1, 100_000);
+  if (s.warmupQueries !== undefined) cfg.server.warmupQueries = int(s.warmupQueries, 'server.warmupQueries', 0, 1_000_000);
 }
 
 function upstream(v: unknown, cfg: Config): void {

@@ -1,6 +1,5 @@
 /** Shared helpers for the crypto tests: vectors, a seeded PRNG, bit flips, DNSKEY encoding of node:crypto keys. */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createVerifier, type SignatureVerifier, type VerifyResult } from '../../src/crypto/index.js';
 import {
   RRType, keyTag, parseZoneText, signedData, type DNSKEYData, type RR, type RRSIGData,
@@ -84,68 +83,10 @@ export function zoneRecords(lines: readonly string[]): RR[] {
   return parseZoneText(lines.join('\n'));
 }
 
-// ---- node:crypto keys in DNSKEY form ----
+// ---- node:crypto keys in DNSKEY form (src/crypto/sign.ts) ----
 
-export interface TestKey {
-  readonly algorithm: number;
-  readonly label: string;
-  readonly privateKey: KeyObject;
-  /** DNSKEY public key field. */
-  readonly dnskey: Uint8Array;
-  /** Sign as DNSSEC does (RSA PKCS#1 v1.5, ECDSA r||s, pure EdDSA). */
-  sign(data: Uint8Array): Uint8Array;
-}
-
-const jwkBytes = (s: unknown): Buffer => Buffer.from(String(s), 'base64url');
-
-/** RFC 3110 public key field from a modulus and exponent. */
-export function rsaDnskey(exponent: Uint8Array, modulus: Uint8Array): Uint8Array {
-  const head = exponent.length < 256 ? [exponent.length] : [0, exponent.length >> 8, exponent.length & 0xff];
-  return Uint8Array.from([...head, ...exponent, ...modulus]);
-}
-
-const HASH: Record<number, string | null> = { 5: 'sha1', 7: 'sha1', 8: 'sha256', 10: 'sha512', 13: 'sha256', 14: 'sha384', 15: null, 16: null };
-
-export interface RsaPair {
-  readonly bits: number;
-  readonly e: number;
-  readonly privateKey: KeyObject;
-  readonly dnskey: Uint8Array;
-}
-
-export function rsaPair(bits: number, e: number): RsaPair {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: e });
-  const jwk = publicKey.export({ format: 'jwk' });
-  return { bits, e, privateKey, dnskey: rsaDnskey(jwkBytes(jwk.e), jwkBytes(jwk.n)) };
-}
-
-/** An RSA key pair used under one of the RSA algorithms (5, 7, 8, 10). */
-export function rsaKey(algorithm: number, pair: RsaPair): TestKey {
-  const { privateKey, dnskey } = pair;
-  return {
-    algorithm, label: `RSA-${pair.bits} e=${pair.e}`, privateKey, dnskey,
-    sign: (d) => new Uint8Array(sign(HASH[algorithm]!, d, privateKey)),
-  };
-}
-
-export function ecKey(algorithm: 13 | 14): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: algorithm === 13 ? 'P-256' : 'P-384' });
-  const jwk = publicKey.export({ format: 'jwk' });
-  const dnskey = new Uint8Array(Buffer.concat([jwkBytes(jwk.x), jwkBytes(jwk.y)]));
-  return {
-    algorithm, label: algorithm === 13 ? 'P-256' : 'P-384', privateKey, dnskey,
-    sign: (d) => new Uint8Array(sign(HASH[algorithm]!, d, { key: privateKey, dsaEncoding: 'ieee-p1363' })),
-  };
-}
-
-export function edKey(algorithm: 15 | 16): TestKey {
-  const { privateKey, publicKey } = algorithm === 15 ? generateKeyPairSync('ed25519') : generateKeyPairSync('ed448');
-  const jwk = publicKey.export({ format: 'jwk' });
-  return {
-    algorithm, label: algorithm === 15 ? 'Ed25519' : 'Ed448', privateKey, dnskey: new Uint8Array(jwkBytes(jwk.x)),
-    sign: (d) => new Uint8Array(sign(null, d, privateKey)),
-  };
-}
+export { ecKey, edKey, rsaDnskey, rsaKey, rsaPair, type RsaPair } from '../../src/crypto/sign.js';
+export type { SigningKey as TestKey } from '../../src/crypto/sign.js';
 
 /** Curve orders (SEC 2 / FIPS 186-4 D.1.2.3, D.1.2.4). */
 export const CURVE_ORDER: Record<13 | 14, bigint> = {

@@ -1,0 +1,183 @@
+/**
+ * Start-up self-test and warm-up. Before the daemon answers anyone, it resolves and validates a tree
+ * it has just signed (tree.ts: one child zone per algorithm, wildcards, NSEC denial) through the same
+ * code a client query takes: its own UDP listener, the caching resolver, the aggressive-NSEC store, the
+ * resolver, the chain of trust, the crypto backend, the upstream pool and transport, against an
+ * in-process upstream on a loopback port. Everything here is a separate instance: nothing reaches the
+ * real caches, and no packet leaves 127.0.0.1.
+ *
+ * Two purposes:
+ * - a self-test: each algorithm's answers must come out SECURE (and tampered data BOGUS would be the
+ *   validator's own tests' job); a failure is reported, so a host whose crypto refuses an algorithm is
+ *   known at start, not at the first signed domain;
+ * - a warm-up: V8 compiles JavaScript lazily and optimizes it after many calls. A fresh process runs
+ *   its first few thousand queries in slow tiers; running them here first means the first real
+ *   queries (an MTA's burst after a restart) are answered at full speed (bench/cold measures it).
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { randomInt } from 'node:crypto';
+import { AggressiveCache } from '../cache/aggressive.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import { createVerifier, memoizingVerifier } from '../crypto/index.js';
+import { CachingResolver } from '../resolver/cached.js';
+import { Resolver } from '../resolver/resolve.js';
+import { startServer } from '../server/server.js';
+import { UpstreamPool } from '../upstream/pool.js';
+import { ChainOfTrust, poolFetcher } from '../validator/chain.js';
+import {
+  Name, RRType, Rcode, emptyFlags, makeQuery, parseMessage, serializeMessage, typeToText, type Message,
+} from '../wire/index.js';
+import { WARMUP_APEX, WarmupTree } from './tree.js';
+
+export interface WarmupReport {
+  queries: number;
+  /** Answers that were not what the signed tree says (status or rcode), at most a few listed. */
+  failures: string[];
+  /** Child zones (a<algorithm>, n3 for NSEC3) whose answers all came out as expected. */
+  passed: string[];
+  /** Child zones with a failure. */
+  failed: string[];
+  ms: number;
+}
+
+const LOOPBACK = '127.0.0.1';
+
+/** The in-process upstream: answers every question from the tree, as a DNSSEC-aware resolver would. */
+async function startUpstream(tree: WarmupTree): Promise<{ port: number; close(): void }> {
+  const sock = createSocket({ type: 'udp4', lookup: ((a: string, _f: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, a, 4)) as never });
+  sock.on('message', (packet, rinfo) => {
+    let q: Message;
+    try {
+      q = parseMessage(packet);
+    } catch {
+      return;
+    }
+    const question = q.question[0];
+    if (!question) return;
+    const a = tree.answer(question);
+    const reply: Message = {
+      id: q.id, opcode: 0, flags: { ...emptyFlags(), qr: true, rd: q.flags.rd, ra: true, cd: q.flags.cd }, rcode: a.rcode,
+      question: [question], answer: a.answer, authority: a.authority, additional: [],
+      edns: { udpSize: 1232, version: 0, dnssecOk: q.edns?.dnssecOk ?? false, z: 0, options: [] },
+    };
+    sock.send(serializeMessage(reply).bytes, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(0, LOOPBACK, () => resolve());
+  });
+  return { port: sock.address().port, close: () => sock.close() };
+}
+
+interface Probe {
+  name: string;
+  type: number;
+  rcode: number;
+  /** Expected answer records of the type (0 for negative answers). */
+  data: boolean;
+}
+
+/** The questions: for every child zone, each kind of answer, with distinct names so each is a miss first. */
+function questions(children: Name[], rounds: number): Probe[] {
+  const out: Probe[] = [];
+  for (let i = 0; i < rounds; i++) {
+    for (const z of children) {
+      const zone = z.toText();
+      out.push(
+        { name: `www.${zone}`, type: RRType.A, rcode: Rcode.NOERROR, data: true },
+        { name: `h${i}.wild.${zone}`, type: RRType.A, rcode: Rcode.NOERROR, data: true },
+        { name: `nx${i}.${zone}`, type: RRType.A, rcode: Rcode.NXDOMAIN, data: false },
+        { name: `h${i}.wild.${zone}`, type: RRType.TXT, rcode: Rcode.NOERROR, data: false },
+        { name: `www.${zone}`, type: i % 2 ? RRType.AAAA : RRType.MX, rcode: Rcode.NOERROR, data: false },
+      );
+    }
+  }
+  return out;
+}
+
+/** Ask `probes` at the listener, `inFlight` at a time; returns the failures. */
+async function ask(port: number, probes: Probe[], inFlight: number): Promise<string[]> {
+  const sock: Socket = createSocket({ type: 'udp4', lookup: ((a: string, _f: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, a, 4)) as never });
+  await new Promise<void>((resolve) => sock.bind(0, LOOPBACK, () => resolve()));
+  const failures: string[] = [];
+  const waiting = new Map<number, { probe: Probe; done: () => void; timer: NodeJS.Timeout }>();
+  sock.on('message', (packet) => {
+    let m: Message;
+    try {
+      m = parseMessage(packet);
+    } catch {
+      return;
+    }
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    clearTimeout(w.timer);
+    const p = w.probe;
+    const data = m.answer.some((r) => r.type === p.type);
+    if (!m.flags.ad || m.rcode !== p.rcode || data !== p.data) {
+      failures.push(`${p.name} ${typeToText(p.type)}: rcode ${m.rcode}, AD ${m.flags.ad}, data ${data}`);
+    }
+    w.done();
+  });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < probes.length) {
+      const probe = probes[next++]!;
+      await new Promise<void>((done) => {
+        let id = randomInt(0, 65536);
+        while (waiting.has(id)) id = (id + 1) & 0xffff;
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          failures.push(`${probe.name} ${typeToText(probe.type)}: no answer`);
+          done();
+        }, 3000);
+        waiting.set(id, { probe, done, timer });
+        const q = makeQuery(Name.fromText(probe.name), probe.type, { id, ad: true, edns: { udpSize: 1232, version: 0, dnssecOk: probe.data, z: 0, options: [] } });
+        sock.send(serializeMessage(q).bytes, port, LOOPBACK);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  sock.close();
+  return failures;
+}
+
+/**
+ * Run the self-test with about `queries` client queries (several passes over the tree's kinds of
+ * answers, each pass with new names). Never throws for a failed answer: the report says.
+ */
+export async function runWarmup(cfg: Config, clock: Clock, queries: number): Promise<WarmupReport> {
+  const started = Date.now();
+  const tree = new WarmupTree(clock.now());
+  const upstream = await startUpstream(tree);
+  const pool = new UpstreamPool([{ address: LOOPBACK, port: upstream.port, priority: 1 }], { clock, attemptTimeoutsMs: [1000] });
+  const anchors = [{ zone: WARMUP_APEX, ds: [], dnskeys: [tree.anchor] }];
+  const chain = new ChainOfTrust(anchors, poolFetcher(pool), { clock });
+  const { skew, ...limits } = cfg.validation;
+  const crypto = memoizingVerifier(createVerifier(cfg.crypto));
+  const aggressive = cfg.cache.aggressiveNsec ? new AggressiveCache(1 << 20) : undefined;
+  const resolver = new Resolver({ pool, keys: chain, crypto, clock, limits, skew, ...(aggressive ? { aggressive } : {}) });
+  const cached = new CachingResolver({ resolver, keys: chain, config: { ...cfg.cache, maxBytes: 8 << 20, prefetch: false }, clock });
+  const server = await startServer({ listen: [{ address: LOOPBACK, port: 0 }], handler: cached.handler, fastPath: cached.fastPath, allow: ['127.0.0.0/8'] });
+  const failures: string[] = [];
+  let asked = 0;
+  try {
+    const port = server.addresses.find((a) => a.transport === 'udp')!.port;
+    // Each pass: 5 questions per zone; then the same again, now answered from the cache.
+    const perPass = tree.children.length * 5;
+    const passes = Math.max(1, Math.ceil(queries / (2 * perPass)));
+    const probes = questions(tree.children, passes);
+    for (const list of [probes, probes]) {
+      failures.push(...(await ask(port, list, 16)));
+      asked += list.length;
+    }
+  } finally {
+    await server.close();
+    upstream.close();
+  }
+  const label = (z: Name): string => z.toText().split('.')[0]!;
+  const failed = tree.children.filter((z) => failures.some((f) => f.split(' ')[0]!.endsWith(`.${z.toText()}`))).map(label);
+  const passed = tree.children.map(label).filter((l) => !failed.includes(l));
+  return { queries: asked, failures: failures.slice(0, 10), passed, failed, ms: Date.now() - started };
+}

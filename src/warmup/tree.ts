@@ -1,0 +1,242 @@
+/**
+ * The start-up self-test's signed tree, built in memory with fresh keys: a parent zone
+ * `warmup.invalid.` (RFC 6761: never resolvable) that delegates securely to one child per algorithm,
+ * each child holding an apex, a host, a wildcard and an NSEC chain, plus one child `n3` denied by
+ * NSEC3 (no salt, no extra iterations: RFC 9276); and `answer()`, an authoritative
+ * view of it as a DNSSEC-aware upstream would give it (RRSIGs, NSEC proofs, SOA for negative answers,
+ * wildcard expansions). Nothing here touches the network.
+ */
+import { generateSigningKey, type SigningKey } from '../crypto/sign.js';
+import { dsDigest, nsec3Hash } from '../crypto/hash.js';
+import {
+  Name, RRType, Rcode, base32hex, compareBytes, dsDigestInput, keyTag, makeRR, signedData,
+  type DNSKEYData, type DSData, type NSEC3Data, type NSECData, type Question, type RR, type RRSIGData, type SOAData,
+} from '../wire/index.js';
+
+export const WARMUP_APEX = Name.fromText('warmup.invalid.');
+
+/** Algorithms of the children (RSA at 1024 bits: its code path is the same at any size). */
+export const WARMUP_ALGORITHMS: readonly number[] = [8, 13, 14, 15, 16];
+
+interface SignedSet {
+  rrs: RR[];
+  sigs: RR<RRSIGData>[];
+}
+
+class Zone {
+  /** RRsets by owner key, then type. */
+  readonly sets = new Map<string, Map<number, SignedSet>>();
+  /** NSEC RRsets in canonical order of their owners. */
+  nsecs: SignedSet[] = [];
+  readonly dnskey: RR<DNSKEYData>;
+  readonly tag: number;
+
+  constructor(readonly apex: Name, readonly key: SigningKey, private readonly now: number) {
+    this.dnskey = makeRR<DNSKEYData>(apex, RRType.DNSKEY, 3600, { flags: 257, protocol: 3, algorithm: key.algorithm, publicKey: key.dnskey });
+    this.tag = keyTag(this.dnskey.rdata);
+  }
+
+  /** Add an RRset, signed unless `unsigned` (delegation NS). */
+  add(rrs: RR[], unsigned = false): void {
+    const first = rrs[0]!;
+    let byType = this.sets.get(first.name.key);
+    if (!byType) this.sets.set(first.name.key, (byType = new Map()));
+    byType.set(first.type, { rrs, sigs: unsigned ? [] : [this.sign(rrs)] });
+  }
+
+  sign(rrs: RR[]): RR<RRSIGData> {
+    const first = rrs[0]!;
+    const s = Math.floor(this.now / 1000);
+    const unsigned: RRSIGData = {
+      typeCovered: first.type, algorithm: this.key.algorithm,
+      labels: first.name.isWildcard() ? first.name.labelCount - 1 : first.name.labelCount,
+      originalTtl: first.ttl, expiration: s + 7 * 86400, inception: s - 3600, keyTag: this.tag, signer: this.apex,
+      signature: new Uint8Array(0),
+    };
+    const signature = this.key.sign(signedData(unsigned, rrs));
+    return makeRR<RRSIGData>(first.name, RRType.RRSIG, first.ttl, { ...unsigned, signature });
+  }
+
+  /** The NSEC chain over every owner (delegations included), signed. */
+  chain(): void {
+    const owners = [...this.sets.values()].map((m) => [...m.values()][0]!.rrs[0]!.name).sort((a, b) => a.compare(b));
+    this.nsecs = owners.map((owner, i) => {
+      const types = [...this.sets.get(owner.key)!.keys(), RRType.RRSIG, RRType.NSEC].sort((a, b) => a - b);
+      const next = owners[(i + 1) % owners.length]!;
+      const rr = makeRR<NSECData>(owner, RRType.NSEC, 300, { next, types });
+      const set = { rrs: [rr], sigs: [this.sign([rr])] };
+      this.sets.get(owner.key)!.set(RRType.NSEC, set);
+      return set;
+    });
+  }
+
+  /** NSEC3 RRsets (hash, set) sorted by hash; set for an NSEC3 zone. */
+  nsec3s: { hash: Uint8Array; set: SignedSet }[] | undefined;
+
+  /** The NSEC3 chain over every owner and empty non-terminal (RFC 5155 §7.1), signed. */
+  chain3(): void {
+    const owners = [...this.sets.values()].map((m) => [...m.values()][0]!.rrs[0]!.name);
+    const all = new Map<string, Name>();
+    for (const o of owners) for (let n = o; n.labelCount >= this.apex.labelCount; n = n.parent()) all.set(n.key, n);
+    const hashed = [...all.values()].map((n) => ({ name: n, hash: this.hash(n) })).sort((a, b) => compareBytes(a.hash, b.hash));
+    this.nsec3s = hashed.map((h, i) => {
+      const types = this.sets.has(h.name.key) ? [...this.sets.get(h.name.key)!.keys(), RRType.RRSIG] : [];
+      if (h.name.equals(this.apex)) types.push(RRType.NSEC3PARAM);
+      const owner = Name.fromText(base32hex(h.hash), this.apex);
+      const rr = makeRR<NSEC3Data>(owner, RRType.NSEC3, 300, {
+        hashAlgorithm: 1, flags: 0, iterations: 0, salt: new Uint8Array(0), nextHashed: hashed[(i + 1) % hashed.length]!.hash,
+        types: types.sort((a, b) => a - b),
+      });
+      return { hash: h.hash, set: { rrs: [rr], sigs: [this.sign([rr])] } };
+    });
+    this.add([makeRR(this.apex, RRType.NSEC3PARAM, 0, { hashAlgorithm: 1, flags: 0, iterations: 0, salt: new Uint8Array(0) })]);
+  }
+
+  hash(name: Name): Uint8Array {
+    return nsec3Hash(name.toWire(true), new Uint8Array(0), 0)!;
+  }
+
+  /** The NSEC3 matching `name`'s hash, or else the one covering it. */
+  nsec3For(name: Name): SignedSet {
+    const h = this.hash(name);
+    const list = this.nsec3s!;
+    let found = list[list.length - 1]!;
+    for (const e of list) {
+      if (compareBytes(e.hash, h) <= 0) found = e;
+      else break;
+    }
+    return found.set;
+  }
+
+  /** Whether `name` exists in the zone: an owner, or an empty non-terminal above one. */
+  exists(name: Name): boolean {
+    if (this.sets.has(name.key)) return true;
+    for (const byType of this.sets.values()) if ([...byType.values()][0]!.rrs[0]!.name.isSubdomainOf(name)) return true;
+    return false;
+  }
+
+  /** The NSEC whose owner is the last at or before `name` in canonical order. */
+  cover(name: Name): SignedSet {
+    let found = this.nsecs[this.nsecs.length - 1]!;
+    for (const n of this.nsecs) {
+      if (n.rrs[0]!.name.compare(name) <= 0) found = n;
+      else break;
+    }
+    return found;
+  }
+}
+
+const rrsOf = (s: SignedSet | undefined): RR[] => (s ? [...s.rrs, ...s.sigs] : []);
+const uniq = (rrs: RR[]): RR[] => [...new Set(rrs)];
+
+export interface TreeAnswer {
+  rcode: number;
+  answer: RR[];
+  authority: RR[];
+}
+
+export class WarmupTree {
+  private readonly zones: Zone[] = [];
+  /** The anchor: the parent zone's DNSKEY. */
+  readonly anchor: RR<DNSKEYData>;
+  /** Child zone apexes, one per algorithm. */
+  readonly children: Name[];
+
+  constructor(now: number, algorithms: readonly number[] = WARMUP_ALGORITHMS) {
+    const parent = new Zone(WARMUP_APEX, generateSigningKey(13), now);
+    this.anchor = parent.dnskey;
+    this.children = [];
+    const v4 = (a: string): { address: string } => ({ address: a });
+    const fill = (z: Zone): void => {
+      const apex = z.apex;
+      const ns = apex.prepend(new TextEncoder().encode('ns'));
+      z.add([makeRR<SOAData>(apex, RRType.SOA, 300, { mname: ns, rname: apex.prepend(new TextEncoder().encode('hostmaster')), serial: 1, refresh: 3600, retry: 900, expire: 604800, minimum: 300 })]);
+      z.add([makeRR(apex, RRType.NS, 3600, { target: ns })]);
+      z.add([z.dnskey]);
+      z.add([makeRR(ns, RRType.A, 3600, v4('192.0.2.53'))]);
+      z.add([makeRR(Name.fromText('www', apex), RRType.A, 3600, v4('192.0.2.1'))]);
+      z.add([makeRR(Name.fromText('*.wild', apex), RRType.A, 3600, v4('192.0.2.2'))]);
+    };
+    const specs = [...algorithms.map((alg) => ({ label: `a${alg}`, alg, nsec3: false })), { label: 'n3', alg: 13, nsec3: true }];
+    for (const { label, alg, nsec3 } of specs) {
+      const child = new Zone(Name.fromText(label, WARMUP_APEX), generateSigningKey(alg), now);
+      fill(child);
+      if (nsec3) child.chain3();
+      else child.chain();
+      this.zones.push(child);
+      this.children.push(child.apex);
+      const digest = dsDigest(2, dsDigestInput(child.dnskey))!;
+      parent.add([makeRR<DSData>(child.apex, RRType.DS, 3600, { keyTag: child.tag, algorithm: alg, digestType: 2, digest })]);
+      parent.add([makeRR(child.apex, RRType.NS, 3600, { target: Name.fromText('ns', child.apex) })], true);
+    }
+    fill(parent);
+    parent.chain();
+    this.zones.push(parent);
+  }
+
+  /** What a DNSSEC-aware recursive resolver would answer for `q` (DO set). */
+  answer(q: Question): TreeAnswer {
+    const zone = this.zoneFor(q.name, q.type);
+    if (!zone) return { rcode: Rcode.REFUSED, answer: [], authority: [] };
+    if (zone.nsec3s) return this.answer3(zone, q);
+    const soa = (): RR[] => rrsOf(zone.sets.get(zone.apex.key)!.get(RRType.SOA));
+    const exact = zone.sets.get(q.name.key);
+    if (exact) {
+      const set = exact.get(q.type);
+      if (set) return { rcode: Rcode.NOERROR, answer: rrsOf(set), authority: [] };
+      return { rcode: Rcode.NOERROR, answer: [], authority: [...soa(), ...rrsOf(exact.get(RRType.NSEC))] };
+    }
+    if (zone.exists(q.name)) return { rcode: Rcode.NOERROR, answer: [], authority: [...soa(), ...rrsOf(zone.cover(q.name))] };
+    // The closest encloser and its wildcard.
+    let ce = q.name.parent();
+    while (!zone.exists(ce)) ce = ce.parent();
+    const wc = ce.prepend(Uint8Array.of(0x2a));
+    const cover = rrsOf(zone.cover(q.name));
+    const atWild = zone.sets.get(wc.key);
+    if (atWild) {
+      const set = atWild.get(q.type);
+      if (set) {
+        const answer = rrsOf(set).map((r) => ({ ...r, name: q.name }));
+        return { rcode: Rcode.NOERROR, answer, authority: cover };
+      }
+      return { rcode: Rcode.NOERROR, answer: [], authority: [...soa(), ...cover, ...rrsOf(atWild.get(RRType.NSEC))] };
+    }
+    const wcCover = zone.cover(wc);
+    const authority = [...soa(), ...cover];
+    if (wcCover.rrs[0] !== zone.cover(q.name).rrs[0]) authority.push(...rrsOf(wcCover));
+    return { rcode: Rcode.NXDOMAIN, answer: [], authority };
+  }
+
+  /** The NSEC3 zone's answers (RFC 5155 §7.2). */
+  private answer3(zone: Zone, q: Question): TreeAnswer {
+    const soa = rrsOf(zone.sets.get(zone.apex.key)!.get(RRType.SOA));
+    const n3 = (n: Name): RR[] => rrsOf(zone.nsec3For(n));
+    const exact = zone.sets.get(q.name.key);
+    const set = exact?.get(q.type);
+    if (set) return { rcode: Rcode.NOERROR, answer: rrsOf(set), authority: [] };
+    if (zone.exists(q.name)) return { rcode: Rcode.NOERROR, answer: [], authority: [...soa, ...n3(q.name)] };
+    let nc = q.name;
+    let ce = q.name.parent();
+    while (!zone.exists(ce)) {
+      nc = ce;
+      ce = ce.parent();
+    }
+    const wc = ce.prepend(Uint8Array.of(0x2a));
+    const atWild = zone.sets.get(wc.key);
+    const wset = atWild?.get(q.type);
+    if (wset) return { rcode: Rcode.NOERROR, answer: rrsOf(wset).map((r) => ({ ...r, name: q.name })), authority: n3(nc) };
+    const proof = uniq([...n3(ce), ...n3(nc), ...n3(wc)]);
+    return { rcode: atWild ? Rcode.NOERROR : Rcode.NXDOMAIN, answer: [], authority: [...soa, ...proof] };
+  }
+
+  /** The zone that answers: the deepest one at or above the name (DS: the parent side of a cut). */
+  private zoneFor(name: Name, type: number): Zone | undefined {
+    let best: Zone | undefined;
+    for (const z of this.zones) {
+      if (!name.isSubdomainOf(z.apex)) continue;
+      if (type === RRType.DS && name.equals(z.apex) && !z.apex.equals(WARMUP_APEX)) continue;
+      if (!best || z.apex.labelCount > best.apex.labelCount) best = z;
+    }
+    return best;
+  }
+}
