@@ -37,6 +37,11 @@ const UNSUPPORTED_QTYPES: ReadonlySet<number> = new Set([RRType.IXFR, RRType.AXF
 
 const TCP_MAX = 65535;
 
+/** Whether debug lines are wanted: their fields are not even built otherwise (hot path). */
+function debugOn(log: Logger | undefined): boolean {
+  return log !== undefined && (log.isLevelEnabled?.('debug') ?? true);
+}
+
 function describe(client: ClientInfo): string {
   return client.address.includes(':') ? `[${client.address}]:${client.port}` : `${client.address}:${client.port}`;
 }
@@ -192,7 +197,7 @@ export async function processQuery(ctx: QueryContext, packet: Uint8Array, client
       }
       const fast = renderCached(ctx, a, packet, client);
       if (fast) {
-        log?.debug({
+        if (debugOn(log)) log!.debug({
           client: describe(client), transport: client.transport, id: echo.id, rcode: rcodeToText(fast.rcode),
           answers: (fast.bytes[6]! << 8) | fast.bytes[7]!, size: fast.bytes.length, ms: Date.now() - started, cached: true,
         }, 'query');
@@ -219,7 +224,7 @@ export async function processQuery(ctx: QueryContext, packet: Uint8Array, client
     rcode = msg.rcode;
   }
   const q = echo.question[0];
-  log?.debug({
+  if (debugOn(log)) log!.debug({
     client: describe(client),
     transport: client.transport,
     id: echo.id,

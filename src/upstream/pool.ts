@@ -49,6 +49,8 @@ export interface RoutedPool {
 /** The subset of a pino logger the pool uses. */
 export interface UpstreamLogger {
   debug(obj: object, msg?: string): void;
+  /** pino's: lets hot paths skip building debug fields nobody will see. */
+  isLevelEnabled?(level: string): boolean;
   info?(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
 }
@@ -320,7 +322,7 @@ export class UpstreamPool implements RoutedPool, PoolRoutes {
       upstream: st.label, priority: st.config.priority, transport: out.transport, tcpFallback: out.tcpFallback,
       wasHeldDown, round, timeoutMs, startedAt, elapsedMs, outcome, ignoredPackets: totalIgnored(out.ignoredTotal),
     };
-    this.logger?.debug({
+    if (this.logger && (this.logger.isLevelEnabled?.('debug') ?? true)) this.logger.debug({
       ...this.qfields(q), upstream: st.label, transport: out.transport, tcpFallback: out.tcpFallback, outcome: outcome.kind,
       rcode: message ? rcodeToText(message.rcode) : undefined, answers: message?.answer.length, rttMs: Math.round(elapsedMs * 10) / 10,
       round, wasHeldDown, ignoredPackets: attempt.ignoredPackets,

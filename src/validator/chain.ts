@@ -293,7 +293,7 @@ export class ChainOfTrust implements KeySource {
     this.counters.fetches++;
     try {
       const r = await (exclude ? this.fetcher.fetch(name, type, { exclude }) : this.fetcher.fetch(name, type));
-      this.logger?.debug({ qname: name.toText(), qtype: type, outcome: r.kind, ...(r.kind === 'failure' ? { reason: r.reason } : {}) }, 'chain fetch');
+      if (this.debugOn()) this.logger!.debug({ qname: name.toText(), qtype: type, outcome: r.kind, ...(r.kind === 'failure' ? { reason: r.reason } : {}) }, 'chain fetch');
       return r;
     } catch (e) {
       return { kind: 'failure', reason: e instanceof Error ? e.message : String(e) };
@@ -308,8 +308,12 @@ export class ChainOfTrust implements KeySource {
     return { kind: 'end', name, keys: { security: 'indeterminate', zone: name, detail, validUntil, trail: [] }, validUntil };
   }
 
+  private debugOn(): boolean {
+    return this.logger !== undefined && (this.logger.isLevelEnabled?.('debug') ?? true);
+  }
+
   private logNode(node: ChainNode): void {
-    if (!this.logger) return;
+    if (!this.logger || !this.debugOn()) return;
     const keys = node.kind === 'inside' ? node.zone : node.keys;
     this.logger.debug({
       name: node.name.toText(), kind: node.kind, security: keys.security, zone: keys.zone.toText(),

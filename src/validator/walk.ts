@@ -40,6 +40,7 @@ export interface WalkRetry {
 
 export interface WalkLogger {
   debug(o: object, m?: string): void;
+  isLevelEnabled?(level: string): boolean;
 }
 
 const emptySet = (name: Name, type: number): SignedRRset => ({ name, type, class: RRClass.IN, rrs: [], sigs: [] });
