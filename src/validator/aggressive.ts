@@ -111,15 +111,19 @@ class Synth {
     const wildcards = z.wildcardsOfType(q.type, now)
       .filter((w) => q.name.isSubdomainOf(w.set.name.parent()) && q.name.labelCount > w.set.name.labelCount - 1)
       .sort((a, b) => b.set.name.labelCount - a.set.name.labelCount);
+    // Only the NSEC3 RRsets a proof rests on go into the answer.
+    const usedBy = (res: DenialResult): HeldSet[] => {
+      const used = res.security === 'secure' ? res.used : undefined;
+      return used ? held.filter((h) => h.set.rrs.some((r) => used.includes(r))) : held;
+    };
     for (const w of wildcards) {
       const res = proveWildcardAnswer(q.name, w.set.name.parent(), records, zone, ctx);
-      if (res.security === 'secure') return this.positive(w, res, held);
+      if (res.security === 'secure') return this.positive(w, res, usedBy(res));
     }
-    // The proofs do not say which records they used, so every cached NSEC3 of the zone goes along (a
-    // client re-checking the proof finds what it needs among them); the cache bounds their number.
     const nodata = proveNodata(q.name, q.type, records, zone, ctx);
-    if (nodata.security === 'secure') return this.negative('nodata', nodata, held);
-    return this.negative('nxdomain', proveNxdomain(q.name, records, zone, ctx), held);
+    if (nodata.security === 'secure') return this.negative('nodata', nodata, usedBy(nodata));
+    const nx = proveNxdomain(q.name, records, zone, ctx);
+    return this.negative('nxdomain', nx, usedBy(nx));
   }
 
   private positive(data: HeldSet, res: DenialResult, proof: HeldSet[]): Synthesized | undefined {

@@ -60,7 +60,18 @@ export function nsec3CoversHash(owner: Uint8Array, next: Uint8Array, h: Uint8Arr
   return compareBytes(owner, h) < 0 || compareBytes(h, next) < 0;
 }
 
+/** Decoded owner hashes of records seen before (the RFC 8198 store hands the same records to every proof). */
+const ownerHashes = new WeakMap<RR<NSEC3Data>, Uint8Array | null>();
+
 function decodeOwner(rr: RR<NSEC3Data>): Uint8Array | undefined {
+  const memo = ownerHashes.get(rr);
+  if (memo !== undefined) return memo ?? undefined;
+  const h = decodeOwnerUncached(rr);
+  ownerHashes.set(rr, h ?? null);
+  return h;
+}
+
+function decodeOwnerUncached(rr: RR<NSEC3Data>): Uint8Array | undefined {
   const label = rr.name.labels[0];
   if (!label) return undefined;
   try {
@@ -172,7 +183,7 @@ export function nsec3ProveNxdomain(qname: Name, records: RR[], zone: Name, ctx: 
     if (!wcRec) return out.missing(`no NSEC3 covers the wildcard ${wc.toText()}`);
     const detail = `closest encloser ${enc.ce.toText()}, next closer ${enc.nextCloser.toText()} covered by ${ownerText(enc.ncRec)}`;
     if (optOut(enc.ncRec)) return out.insecure({ kind: 'opt-out', zone: zone.toText() }, `${detail} (Opt-Out)`);
-    return out.secure(`${detail}, ${wc.toText()} covered by ${ownerText(wcRec)}`, { closestEncloser: enc.ce });
+    return out.secure(`${detail}, ${wc.toText()} covered by ${ownerText(wcRec)}`, { closestEncloser: enc.ce, used: [enc.ceRec.rr, enc.ncRec.rr, wcRec.rr] });
   });
 }
 
@@ -183,7 +194,7 @@ export function nsec3ProveNodata(qname: Name, qtype: number, records: RR[], zone
     if (enc.kind === 'exists') {
       const problem = nodataBitmapProblem(enc.match.rr.data.types, qtype, qname);
       if (problem) return out.invalid(`NSEC3 ${ownerText(enc.match)} for ${qname.toText()}: ${problem}`);
-      return out.secure(`NSEC3 ${ownerText(enc.match)} matches ${qname.toText()} without ${typeToText(qtype)}`);
+      return out.secure(`NSEC3 ${ownerText(enc.match)} matches ${qname.toText()} without ${typeToText(qtype)}`, { used: [enc.match.rr] });
     }
     if (enc.kind !== 'proven') return encloserFailure(enc, out);
     const wc = wildcardAt(enc.ce);
@@ -199,7 +210,7 @@ export function nsec3ProveNodata(qname: Name, qtype: number, records: RR[], zone
         );
       }
       return wout.secure(`closest encloser ${enc.ce.toText()}, ${wc.toText()} matched by ${ownerText(wcRec)} without ${typeToText(qtype)}`, {
-        closestEncloser: enc.ce,
+        closestEncloser: enc.ce, used: [enc.ceRec.rr, enc.ncRec.rr, wcRec.rr],
       });
     }
     // No match for qname or the wildcard: only an Opt-Out span can explain it (§8.6 for DS; for other
@@ -227,7 +238,7 @@ export function nsec3ProveWildcardAnswer(qname: Name, ce: Name, records: RR[], z
     if (optOut(nc)) {
       return out.insecure({ kind: 'opt-out', zone: zone.toText() }, `next closer ${nextCloser.toText()} covered by Opt-Out NSEC3 ${ownerText(nc)}`);
     }
-    return out.secure(`next closer ${nextCloser.toText()} covered by ${ownerText(nc)}`, { closestEncloser: ce });
+    return out.secure(`next closer ${nextCloser.toText()} covered by ${ownerText(nc)}`, { closestEncloser: ce, used: [nc.rr] });
   });
 }
 

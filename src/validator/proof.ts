@@ -1,5 +1,5 @@
 /** Shared vocabulary of the denial-of-existence proofs (NSEC in nsec.ts, NSEC3 in nsec3.ts). */
-import { RRType, typeToText, type Name } from '../wire/index.js';
+import { RRType, typeToText, type Name, type RR } from '../wire/index.js';
 import type { BogusReason, InsecureReason, ProofKind, TrailStep } from './types.js';
 
 export type DenialResult =
@@ -8,6 +8,8 @@ export type DenialResult =
       step: TrailStep;
       /** The closest encloser the proof established (NXDOMAIN, wildcard NODATA). */
       closestEncloser?: Name;
+      /** NSEC3 proofs: the records the proof rests on (an answer built from a larger set sends only these). */
+      used?: RR[];
       /**
        * proveNoDs only: the name is proven not to be a delegation at all (no NS at it, an empty
        * non-terminal, or it does not exist) — there is no zone cut there, the parent's keys go on.
@@ -28,7 +30,7 @@ export class ProofOutcome {
     readonly qtype: number,
   ) {}
 
-  secure(detail: string, extra: { closestEncloser?: Name; notDelegation?: true } = {}): DenialResult {
+  secure(detail: string, extra: { closestEncloser?: Name; notDelegation?: true; used?: RR[] } = {}): DenialResult {
     return { security: 'secure', step: this.step('secure', detail), ...extra };
   }
 

@@ -12,7 +12,7 @@ import type { Learned, LearnedSet } from '../../src/validator/learned.js';
 import { validateResponse } from '../../src/validator/response.js';
 import { splitSignedRRsets, verifyRRset } from '../../src/validator/rrsig.js';
 import type { KeySource, SignedRRset } from '../../src/validator/types.js';
-import { RRType, Rcode, emptyFlags, makeRR, type Message, type NSECData, type Question } from '../../src/wire/index.js';
+import { RRType, Rcode, emptyFlags, makeRR, type Message, type NSECData, type Question, type RR } from '../../src/wire/index.js';
 import { findSet, loadVector, makeCtx, n, parseLines, responses, secureKeys } from './prim-helpers.js';
 
 /** One RFC zone (Appendix A) with its keys: learned sets, a store, and re-validation of synthesized answers. */
@@ -229,6 +229,8 @@ describe('aggressive NSEC3 (RFC 8198) on the RFC 5155 zone', () => {
       assert.ok(s, `${section} synthesized`);
       assert.equal(s.rcode, Rcode.NOERROR);
       assert.equal(s.verdict.kind, kind);
+      const n3 = (rrs: RR[]): string[] => rrs.filter((x) => x.type === RRType.NSEC3).map((x) => x.name.key).sort();
+      assert.deepEqual(n3(s.authority), n3(r.authority), 'only the NSEC3 the proof rests on, as the zone sent them');
       assert.equal(await z.revalidate({ name: r.qname, type: r.qtype, class: 1 }, s), `secure ${kind}`);
     });
   }
