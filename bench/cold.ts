@@ -11,7 +11,11 @@
  * in a daemon that has been running: the algorithm zones are still unseen). Upstream queries of the
  * warm-up are not counted.
  *
- *   node dist/bench/cold.js [--names 200] [--out bench/out/cold.json]
+ * Each (state, mode, server) is run `--reps` times, the servers taking turns in a rotating order, and the
+ * median wall time is reported (this machine's timing noise is ±30% run to run). dnssec-stubd runs with
+ * its default start-up self-test (src/warmup) and once more without it ('dnssec-stubd-nowarm').
+ *
+ *   node dist/bench/cold.js [--names 200] [--reps 5] [--warmup N (server.warmupQueries; default: the daemon's)] [--out bench/out/cold.json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -59,12 +63,14 @@ function stop(p: ChildProcess): Promise<void> {
   });
 }
 
-async function startOurs(world: WorldInfo): Promise<Server> {
+async function startOurs(world: WorldInfo, dir: string, warmup: boolean, warmupQueries: number | undefined): Promise<Server> {
   const port = await freePort('127.0.0.1');
-  const [c, a] = pinned(process.execPath, [join(ROOT, 'bin', 'dnssec-stubd.js'), 'serve', '--listen', `127.0.0.1:${port}`,
+  const config = join(dir, `stubd-${warmup ? 'warm' : 'nowarm'}.json`);
+  writeFileSync(config, JSON.stringify(warmup ? (warmupQueries === undefined ? {} : { server: { warmupQueries } }) : { server: { warmupQueries: 0 } }));
+  const [c, a] = pinned(process.execPath, [join(ROOT, 'bin', 'dnssec-stubd.js'), 'serve', '--config', config, '--listen', `127.0.0.1:${port}`,
     '--upstream', `${world.upstream.host}:${world.upstream.port}`, '--trust-anchor', world.rootAnchorFile, '--log-level', 'warn']);
   const proc = spawn(c, a, { stdio: 'inherit' });
-  return { label: 'dnssec-stubd', port, proc };
+  return { label: warmup ? 'dnssec-stubd' : 'dnssec-stubd-nowarm', port, proc };
 }
 
 async function startUnbound(world: WorldInfo, dir: string, aggressiveNsec: boolean): Promise<Server> {
@@ -87,7 +93,7 @@ async function upstreamQueries(world: WorldInfo): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { names: { type: 'string', default: '200' }, out: { type: 'string', default: join(ROOT, 'bench', 'out', 'cold.json') } } });
+  const { values } = parseArgs({ options: { names: { type: 'string', default: '200' }, reps: { type: 'string', default: '5' }, warmup: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'bench', 'out', 'cold.json') } } });
   const count = Number(values.names);
   const world = await getWorld();
   const dir = mkdtempSync(join(tmpdir(), 'stubd-cold-'));
@@ -110,11 +116,18 @@ async function main(): Promise<void> {
     return [[`www.${z}`, 'A'], [`mail.${z}`, 'AAAA'], [`nx${i}.${z}`, 'A'], [`w${i}.wild.${z}`, 'A']][Math.floor(i / warmZones.length) % 4]!;
   }) as [string, string][];
 
-  const results: RunResult[] = [];
+  const reps = Number(values.reps);
+  const warmupQueries = values.warmup === undefined ? undefined : Number(values.warmup);
+  const starters: Array<(w: WorldInfo) => Promise<Server>> = [
+    (w) => startOurs(w, dir, true, warmupQueries), (w) => startUnbound(w, dir, true), (w) => startOurs(w, dir, false, undefined), (w) => startUnbound(w, dir, false),
+  ];
+  const runs: RunResult[] = [];
+  for (let rep = 0; rep < reps; rep++)
   for (const state of ['fresh', 'warm'] as const)
   for (const mode of ['sequential', 'parallel-20'] as const) {
-    for (const starter of [startOurs, (w: WorldInfo) => startUnbound(w, dir, true), (w: WorldInfo) => startUnbound(w, dir, false)]) {
-      const server = await starter(world);
+    // The servers take turns, starting with a different one each repetition.
+    for (let k = 0; k < starters.length; k++) {
+      const server = await starters[(k + rep) % starters.length]!(world);
       try {
         await waitReady(server.port);
         if (state === 'warm') await inParallel(warmNames, 20, async ([n, t]) => void (await ask('127.0.0.1', server.port, n, t).catch(() => undefined)));
@@ -133,30 +146,40 @@ async function main(): Promise<void> {
         });
         const wallMs = performance.now() - t0;
         const used = (await upstreamQueries(world)) - before;
-        results.push({ server: server.label, mode, state, wallMs: Math.round(wallMs), secure, failed, upstreamQueries: used, perName: Number((used / names.length).toFixed(2)) });
+        runs.push({ server: server.label, mode, state, wallMs: Math.round(wallMs), secure, failed, upstreamQueries: used, perName: Number((used / names.length).toFixed(2)) });
       } finally {
         await stop(server.proc);
       }
     }
   }
   await stopWorld();
-  const report = { date: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`, names: names.length, results,
+  // One line per (state, mode, server): the median run by wall time (its query count with it).
+  const results: RunResult[] = [];
+  for (const state of ['fresh', 'warm'] as const) for (const mode of ['sequential', 'parallel-20'] as const) {
+    for (const label of ['dnssec-stubd', 'dnssec-stubd-nowarm', 'unbound', 'unbound-noagg']) {
+      const mine = runs.filter((r) => r.state === state && r.mode === mode && r.server === label).sort((a, b) => a.wallMs - b.wallMs);
+      if (mine.length) results.push({ ...mine[Math.floor(mine.length / 2)]!, allWallMs: mine.map((r) => r.wallMs) } as RunResult);
+    }
+  }
+  const report = { date: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`, names: names.length, reps, results, runs,
     ratios: Object.fromEntries(['fresh', 'warm'].flatMap((st) => ['sequential', 'parallel-20'].map((m) => {
       const pick = (label: string): RunResult => results.find((r) => r.state === st && r.mode === m && r.server === label)!;
       const ours = pick('dnssec-stubd');
+      const nowarm = pick('dnssec-stubd-nowarm');
       const ub = pick('unbound');
       const noagg = pick('unbound-noagg');
       return [`${st} ${m}`, {
-        wall: Number((ours.wallMs / ub.wallMs).toFixed(3)), upstreamQueries: Number((ours.upstreamQueries / ub.upstreamQueries).toFixed(3)),
+        wall: Number((ours.wallMs / ub.wallMs).toFixed(3)), wallWithoutWarmup: Number((nowarm.wallMs / ub.wallMs).toFixed(3)),
+        upstreamQueries: Number((ours.upstreamQueries / ub.upstreamQueries).toFixed(3)),
         wallVsNoAggressive: Number((ours.wallMs / noagg.wallMs).toFixed(3)), upstreamQueriesVsNoAggressive: Number((ours.upstreamQueries / noagg.upstreamQueries).toFixed(3)),
       }];
     }))) };
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, JSON.stringify(report, null, 2) + '\n');
   for (const r of results) {
-    console.log(`${r.state.padEnd(6)}${r.mode.padEnd(12)} ${r.server.padEnd(13)} ${String(r.wallMs).padStart(6)} ms  secure ${r.secure}/${names.length}  upstream queries ${r.upstreamQueries} (${r.perName}/name)`);
+    console.log(`${r.state.padEnd(6)}${r.mode.padEnd(12)} ${r.server.padEnd(20)} ${String(r.wallMs).padStart(6)} ms (${(r as RunResult & { allWallMs: number[] }).allWallMs.join('/')})  secure ${r.secure}/${names.length}  upstream queries ${r.upstreamQueries} (${r.perName}/name)`);
   }
-  for (const [m, r] of Object.entries(report.ratios)) console.log(`${m}: vs unbound wall ${r.wall}x, queries ${r.upstreamQueries}x; vs unbound without aggressive NSEC wall ${r.wallVsNoAggressive}x, queries ${r.upstreamQueriesVsNoAggressive}x`);
+  for (const [m, r] of Object.entries(report.ratios)) console.log(`${m}: vs unbound wall ${r.wall}x (without warm-up ${r.wallWithoutWarmup}x), queries ${r.upstreamQueries}x; vs unbound without aggressive NSEC wall ${r.wallVsNoAggressive}x, queries ${r.upstreamQueriesVsNoAggressive}x`);
 }
 
 await main();

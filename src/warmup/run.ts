@@ -44,7 +44,7 @@ export interface WarmupReport {
 const LOOPBACK = '127.0.0.1';
 
 /** The in-process upstream: answers every question from the tree, as a DNSSEC-aware resolver would. */
-async function startUpstream(tree: WarmupTree): Promise<{ port: number; close(): void }> {
+export async function serveTree(tree: WarmupTree): Promise<{ port: number; close(): void }> {
   const sock = createSocket({ type: 'udp4', lookup: ((a: string, _f: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, a, 4)) as never });
   sock.on('message', (packet, rinfo) => {
     let q: Message;
@@ -147,10 +147,10 @@ async function ask(port: number, probes: Probe[], inFlight: number): Promise<str
  * Run the self-test with about `queries` client queries (several passes over the tree's kinds of
  * answers, each pass with new names). Never throws for a failed answer: the report says.
  */
-export async function runWarmup(cfg: Config, clock: Clock, queries: number): Promise<WarmupReport> {
+export async function runWarmup(cfg: Config, clock: Clock, queries: number, opts: { tree?: WarmupTree } = {}): Promise<WarmupReport> {
   const started = Date.now();
-  const tree = new WarmupTree(clock.now());
-  const upstream = await startUpstream(tree);
+  const tree = opts.tree ?? new WarmupTree(clock.now());
+  const upstream = await serveTree(tree);
   const pool = new UpstreamPool([{ address: LOOPBACK, port: upstream.port, priority: 1 }], { clock, attemptTimeoutsMs: [1000] });
   const anchors = [{ zone: WARMUP_APEX, ds: [], dnskeys: [tree.anchor] }];
   const chain = new ChainOfTrust(anchors, poolFetcher(pool), { clock });

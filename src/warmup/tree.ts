@@ -31,7 +31,7 @@ class Zone {
   readonly dnskey: RR<DNSKEYData>;
   readonly tag: number;
 
-  constructor(readonly apex: Name, readonly key: SigningKey, private readonly now: number) {
+  constructor(readonly apex: Name, readonly key: SigningKey, private readonly now: number, private readonly corrupt = false) {
     this.dnskey = makeRR<DNSKEYData>(apex, RRType.DNSKEY, 3600, { flags: 257, protocol: 3, algorithm: key.algorithm, publicKey: key.dnskey });
     this.tag = keyTag(this.dnskey.rdata);
   }
@@ -54,6 +54,7 @@ class Zone {
       signature: new Uint8Array(0),
     };
     const signature = this.key.sign(signedData(unsigned, rrs));
+    if (this.corrupt) signature[signature.length >> 1]! ^= 0x01;
     return makeRR<RRSIGData>(first.name, RRType.RRSIG, first.ttl, { ...unsigned, signature });
   }
 
@@ -142,7 +143,8 @@ export class WarmupTree {
   /** Child zone apexes, one per algorithm. */
   readonly children: Name[];
 
-  constructor(now: number, algorithms: readonly number[] = WARMUP_ALGORITHMS) {
+  /** `corrupt`: a child label (e.g. "a13") whose signatures are all made invalid (for the self-test's own tests). */
+  constructor(now: number, algorithms: readonly number[] = WARMUP_ALGORITHMS, corrupt?: string) {
     const parent = new Zone(WARMUP_APEX, generateSigningKey(13), now);
     this.anchor = parent.dnskey;
     this.children = [];
@@ -159,7 +161,7 @@ export class WarmupTree {
     };
     const specs = [...algorithms.map((alg) => ({ label: `a${alg}`, alg, nsec3: false })), { label: 'n3', alg: 13, nsec3: true }];
     for (const { label, alg, nsec3 } of specs) {
-      const child = new Zone(Name.fromText(label, WARMUP_APEX), generateSigningKey(alg), now);
+      const child = new Zone(Name.fromText(label, WARMUP_APEX), generateSigningKey(alg), now, label === corrupt);
       fill(child);
       if (nsec3) child.chain3();
       else child.chain();

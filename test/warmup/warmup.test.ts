@@ -1,0 +1,125 @@
+/**
+ * The start-up self-test (src/warmup): the tree it signs is valid for BIND's delv too (an independent
+ * validator checks our signer, NSEC and NSEC3 chains and wildcard answers), every zone of it comes out
+ * secure through our own stack on both crypto backends, a zone with bad signatures is reported, and
+ * the daemon logs the outcome before its listeners open. Loopback only.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { ManualClock, systemClock } from '../../src/clock.js';
+import { startDaemon } from '../../src/cli/serve.js';
+import { defaultConfig } from '../../src/config/schema.js';
+import { WARMUP_APEX, WarmupTree } from '../../src/warmup/tree.js';
+import { runWarmup, serveTree } from '../../src/warmup/run.js';
+import { Name, RRType } from '../../src/wire/index.js';
+import { run } from '../world/proc.js';
+import { parseDelv } from '../world/tools.js';
+
+describe('the self-test tree, checked by delv', () => {
+  const tree = new WarmupTree(Date.now());
+  let server: Awaited<ReturnType<typeof serveTree>>;
+  let dir: string;
+  let anchors: string;
+  before(async () => {
+    server = await serveTree(tree);
+    dir = mkdtempSync(join(tmpdir(), 'stubd-warmup-'));
+    anchors = join(dir, 'anchors.conf');
+    const k = tree.anchor.data;
+    writeFileSync(anchors, `trust-anchors {\n\t${WARMUP_APEX.toText()} static-key ${k.flags} ${k.protocol} ${k.algorithm} "${Buffer.from(k.publicKey).toString('base64')}";\n};\n`);
+  });
+  after(() => {
+    server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const delv = async (name: string, type: string): Promise<ReturnType<typeof parseDelv>> => {
+    const r = await run('delv', [`@127.0.0.1`, '-p', String(server.port), '-a', anchors, `+root=${WARMUP_APEX.toText()}`, name, type], { timeoutMs: 30_000 });
+    return parseDelv(r.stdout + r.stderr);
+  };
+
+  for (const zone of tree.children.map((c) => c.toText())) {
+    it(`${zone}: host, wildcard expansion, NXDOMAIN, NODATA and wildcard NODATA are fully validated`, async () => {
+      for (const [name, type, negative] of [
+        [`www.${zone}`, 'A', false], [`x1.wild.${zone}`, 'A', false], [`nx.${zone}`, 'A', true],
+        [`www.${zone}`, 'MX', true], [`x2.wild.${zone}`, 'TXT', true], [`wild.${zone}`, 'A', true],
+      ] as const) {
+        const v = await delv(name, type);
+        assert.equal(v.status, 'secure', `${name} ${type}:\n${v.output}`);
+        assert.equal(v.negative, negative, `${name} ${type} negative:\n${v.output}`);
+      }
+    });
+  }
+});
+
+describe('runWarmup', () => {
+  it('every zone of a fresh tree validates through the full stack (openssl backend)', async () => {
+    const r = await runWarmup(defaultConfig(), systemClock, 300);
+    assert.deepEqual(r.failures, []);
+    assert.deepEqual(r.failed, []);
+    assert.deepEqual(r.passed, ['a8', 'a13', 'a14', 'a15', 'a16', 'n3']);
+    assert.ok(r.queries >= 300, `${r.queries} queries`);
+  });
+
+  it('and with the pure-JS crypto backend, and with aggressive NSEC off', async () => {
+    const cfg = defaultConfig();
+    cfg.crypto = 'js';
+    cfg.cache.aggressiveNsec = false;
+    const r = await runWarmup(cfg, systemClock, 100);
+    assert.deepEqual(r.failures, []);
+    assert.equal(r.passed.length, 6);
+  });
+
+  it('reports a zone whose signatures do not verify, and only that zone', async () => {
+    const tree = new WarmupTree(Date.now(), undefined, 'a15');
+    const r = await runWarmup(defaultConfig(), systemClock, 100, { tree });
+    assert.deepEqual(r.failed, ['a15']);
+    assert.deepEqual(r.passed, ['a8', 'a13', 'a14', 'a16', 'n3']);
+    assert.ok(r.failures.length > 0 && r.failures.every((f) => f.includes('.a15.warmup.invalid.')), r.failures.join('\n'));
+  });
+
+  it('the tree answers like an upstream: wildcard expansions carry their proof, NSEC3 answers only the records needed', () => {
+    const tree = new WarmupTree(Date.now());
+    const a13 = tree.children.find((c) => c.toText().startsWith('a13'))!;
+    const n3 = tree.children.find((c) => c.toText().startsWith('n3'))!;
+    const q = (name: string, zone: Name, type: number = RRType.A): ReturnType<WarmupTree['answer']> => tree.answer({ name: Name.fromText(name, zone), type, class: 1 });
+    const wild = q('h1.wild', a13);
+    assert.equal(wild.rcode, 0);
+    assert.deepEqual(wild.answer.map((r) => r.type).sort(), [RRType.A, RRType.RRSIG]);
+    assert.ok(wild.authority.some((r) => r.type === RRType.NSEC));
+    const nx = q('nx', n3);
+    assert.equal(nx.rcode, 3);
+    assert.ok(nx.authority.filter((r) => r.type === RRType.NSEC3).length <= 3);
+  });
+});
+
+describe('the daemon runs the self-test before it listens', () => {
+  it('logs the outcome, and server.warmupQueries 0 skips it', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const logger = pino({ level: 'info' }, sink);
+    const dir = mkdtempSync(join(tmpdir(), 'stubd-warmup-cfg-'));
+    try {
+      for (const warmupQueries of [200, 0]) {
+        lines.length = 0;
+        const config = join(dir, 'config.json');
+        writeFileSync(config, JSON.stringify({ server: { warmupQueries } }));
+        // No upstream needed: the self-test has its own. Port 9 on loopback: nothing listens there.
+        const d = await startDaemon({ config, listen: ['127.0.0.1:0'], upstream: ['127.0.0.1:9'], logLevel: 'info' }, { logger, clock: new ManualClock(Date.now()) });
+        await d.stop();
+        const passed = lines.filter((l) => l.includes('self-test passed'));
+        if (warmupQueries > 0) {
+          assert.equal(passed.length, 1, lines.join(''));
+          const order = lines.findIndex((l) => l.includes('self-test passed')) < lines.findIndex((l) => l.includes('dnssec-stubd started'));
+          assert.ok(order, 'the self-test ends before the daemon says it started');
+        } else assert.equal(lines.filter((l) => l.includes('self-test')).length, 0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
