@@ -5,46 +5,28 @@
  * return (wildcard RRSIG, NSEC/NSEC3 proofs, SOA) itself, from the world's root anchor.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+import { describe, it } from 'node:test';
 import { run } from '../world/proc.js';
 import { parseDelv } from '../world/tools.js';
-import { cacheDaemon, Forwarder, type CacheDaemon } from './cache-support.js';
+import { useForwarderWorld, type CacheDaemon } from './cache-support.js';
 
-let world: WorldInfo;
-let fwd: Forwarder;
-before(async () => {
-  world = await getWorld();
-  fwd = await Forwarder.start(world);
-});
-after(async () => {
-  await fwd?.stop();
-  await stopWorld();
-});
-
-async function withDaemon(cache: Parameters<typeof cacheDaemon>[2], f: (d: CacheDaemon) => Promise<void>): Promise<void> {
-  const d = await cacheDaemon(world, fwd.port, cache);
-  try {
-    await f(d);
-  } finally {
-    await d.stop();
-  }
-}
+const env = useForwarderWorld();
+const withDaemon = env.withDaemon;
 
 /** delv asking our daemon (not the world's upstream), with the world's anchor. */
 async function delvAt(port: number, name: string, type: string): Promise<ReturnType<typeof parseDelv>> {
-  const args = world.delv.slice(1).filter((a, i, all) => !a.startsWith('@') && a !== '-p' && all[i - 1] !== '-p');
+  const args = env.world.delv.slice(1).filter((a, i, all) => !a.startsWith('@') && a !== '-p' && all[i - 1] !== '-p');
   const r = await run('delv', [`@127.0.0.1`, '-p', String(port), ...args, name, type], { timeoutMs: 30_000 });
   return parseDelv(r.stdout + r.stderr);
 }
 
 /** Upstream queries (at the forwarder) made while `f` runs. */
 async function asked(f: () => Promise<void>): Promise<number> {
-  await fwd.settle();
-  const before = fwd.total;
+  await env.fwd.settle();
+  const before = env.fwd.total;
   await f();
-  await fwd.settle();
-  return fwd.total - before;
+  await env.fwd.settle();
+  return env.fwd.total - before;
 }
 
 const synthesized = (d: CacheDaemon): number => d.daemon.wiring.resolver.stats().aggressiveAnswers;

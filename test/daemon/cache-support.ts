@@ -5,6 +5,7 @@
  * and killing it makes every upstream unreachable. Loopback only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { startDaemon, type Daemon } from '../../src/cli/serve.js';
 import type { CacheConfig } from '../../src/config/schema.js';
 import { dig, type DigResult } from '../support/dig.js';
 import { freePort } from '../upstream/unbound-fixture.js';
-import type { WorldInfo } from '../world/index.js';
+import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -133,4 +134,41 @@ export function firstTtl(r: DigResult): number {
   const line = r.answers[0] ?? r.authority[0];
   if (!line) throw new Error(`no records in:\n${r.text}`);
   return Number(line.split(/\s+/)[1]);
+}
+
+/** The world and one Forwarder for a test file (before/after hooks), and a daemon per test on top of them. */
+export interface ForwarderWorld {
+  readonly world: WorldInfo;
+  readonly fwd: Forwarder;
+  /** Run `f` with a fresh daemon asking the forwarder; the daemon is stopped afterwards. */
+  withDaemon(cache: Partial<CacheConfig>, f: (d: CacheDaemon) => Promise<void>, clock?: ManualClock): Promise<void>;
+}
+
+export function useForwarderWorld(): ForwarderWorld {
+  let world: WorldInfo | undefined;
+  let fwd: Forwarder | undefined;
+  before(async () => {
+    world = await getWorld();
+    fwd = await Forwarder.start(world);
+  });
+  after(async () => {
+    await fwd?.stop();
+    await stopWorld();
+  });
+  return {
+    get world() {
+      return world!;
+    },
+    get fwd() {
+      return fwd!;
+    },
+    async withDaemon(cache, f, clock) {
+      const d = await cacheDaemon(world!, fwd!.port, cache, clock);
+      try {
+        await f(d);
+      } finally {
+        await d.stop();
+      }
+    },
+  };
 }

@@ -4,30 +4,12 @@
  * real time, so TTLs, bogusTtl and prefetch are checked without waiting.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+import { describe, it } from 'node:test';
 import { upstreamStats } from '../world/tools.js';
-import { cacheDaemon, firstTtl, Forwarder, type CacheDaemon } from './cache-support.js';
+import { firstTtl, useForwarderWorld } from './cache-support.js';
 
-let world: WorldInfo;
-let fwd: Forwarder;
-before(async () => {
-  world = await getWorld();
-  fwd = await Forwarder.start(world);
-});
-after(async () => {
-  await fwd?.stop();
-  await stopWorld();
-});
-
-async function withDaemon(cache: Parameters<typeof cacheDaemon>[2], f: (d: CacheDaemon) => Promise<void>, clock?: Parameters<typeof cacheDaemon>[3]): Promise<void> {
-  const d = await cacheDaemon(world, fwd.port, cache, clock);
-  try {
-    await f(d);
-  } finally {
-    await d.stop();
-  }
-}
+const env = useForwarderWorld();
+const withDaemon = env.withDaemon;
 
 describe('hits never reach upstream', () => {
   it('repeated queries (UDP with and without DO, TCP, other case) are answered from the cache', async () => {
@@ -35,21 +17,21 @@ describe('hits never reach upstream', () => {
       const first = await d.dig('www.alg13.test.', 'A', '+dnssec');
       assert.equal(first.status, 'NOERROR');
       assert.ok(first.flags.has('ad'));
-      await fwd.settle();
-      const asked = fwd.queriesFor('www.alg13.test.', 'A');
+      await env.fwd.settle();
+      const asked = env.fwd.queriesFor('www.alg13.test.', 'A');
       assert.equal(asked, 1);
-      const before = fwd.total;
-      const worldBefore = (await upstreamStats(world))['total.num.queries'] ?? 0;
+      const before = env.fwd.total;
+      const worldBefore = (await upstreamStats(env.world))['total.num.queries'] ?? 0;
       for (let i = 0; i < 10; i++) {
         const r = await d.dig(i % 2 ? 'www.alg13.test.' : 'WWW.Alg13.TEST.', 'A', ...(i % 3 === 0 ? ['+dnssec'] : []), ...(i === 5 ? ['+tcp'] : []));
         assert.equal(r.status, 'NOERROR');
         assert.equal(r.answers.some((l) => /\sRRSIG\s/.test(l)), i % 3 === 0, 'RRSIGs only with DO');
         assert.equal(r.flags.has('ad'), true, 'dig sets AD: secure data gets AD');
       }
-      await fwd.settle();
-      assert.equal(fwd.queriesFor('www.alg13.test.', 'A'), 1);
-      assert.equal(fwd.total, before, 'nothing at all was asked upstream');
-      const worldAfter = (await upstreamStats(world))['total.num.queries'] ?? 0;
+      await env.fwd.settle();
+      assert.equal(env.fwd.queriesFor('www.alg13.test.', 'A'), 1);
+      assert.equal(env.fwd.total, before, 'nothing at all was asked upstream');
+      const worldAfter = (await upstreamStats(env.world))['total.num.queries'] ?? 0;
       assert.ok(worldAfter - worldBefore < 10, `the world's upstream saw ${worldAfter - worldBefore} queries (others may use it)`);
       const s = d.daemon.cacheStats();
       assert.equal(s.hits, 10);
@@ -74,12 +56,12 @@ describe('TTL rules', () => {
       assert.equal(firstTtl(await d.dig('www.alg14.test.', 'A')), 60);
       d.clock.advance(59_000);
       assert.equal(firstTtl(await d.dig('www.alg14.test.', 'A')), 1);
-      await fwd.settle();
-      const asked = fwd.queriesFor('www.alg14.test.', 'A');
+      await env.fwd.settle();
+      const asked = env.fwd.queriesFor('www.alg14.test.', 'A');
       d.clock.advance(1_000);
       assert.equal(firstTtl(await d.dig('www.alg14.test.', 'A')), 60);
-      await fwd.settle();
-      assert.equal(fwd.queriesFor('www.alg14.test.', 'A'), asked + 1);
+      await env.fwd.settle();
+      assert.equal(env.fwd.queriesFor('www.alg14.test.', 'A'), asked + 1);
     });
   });
 
@@ -90,7 +72,7 @@ describe('TTL rules', () => {
   });
 
   it('the time left to signature expiration bounds the TTL', async () => {
-    const expires = Date.parse(world.signaturesExpireAt);
+    const expires = Date.parse(env.world.signaturesExpireAt);
     const { ManualClock } = await import('../../src/clock.js');
     await withDaemon({}, async (d) => {
       const r = await d.dig('mail.alg13.test.', 'A', '+dnssec');
@@ -110,16 +92,16 @@ describe('TTL rules', () => {
       assert.ok(ttl <= 300, `negative TTL ${ttl} is at most the SOA MINIMUM (300)`);
       const plain = await d.dig('nx.alg13.test.', 'A');
       assert.ok(!plain.authority.some((l) => /\s(NSEC|RRSIG)\s/.test(l)), 'no proofs without DO');
-      await fwd.settle();
-      const asked = fwd.queriesFor('nx.alg13.test.', 'A');
+      await env.fwd.settle();
+      const asked = env.fwd.queriesFor('nx.alg13.test.', 'A');
       d.clock.advance((ttl - 1) * 1000);
       assert.equal((await d.dig('nx.alg13.test.', 'A')).status, 'NXDOMAIN');
-      await fwd.settle();
-      assert.equal(fwd.queriesFor('nx.alg13.test.', 'A'), asked);
+      await env.fwd.settle();
+      assert.equal(env.fwd.queriesFor('nx.alg13.test.', 'A'), asked);
       d.clock.advance(1000);
       await d.dig('nx.alg13.test.', 'A');
-      await fwd.settle();
-      assert.equal(fwd.queriesFor('nx.alg13.test.', 'A'), asked + 1);
+      await env.fwd.settle();
+      assert.equal(env.fwd.queriesFor('nx.alg13.test.', 'A'), asked + 1);
     });
   });
 
@@ -128,18 +110,18 @@ describe('TTL rules', () => {
       const r = await d.dig('www.bogus-expired.test.', 'A', '+dnssec');
       assert.equal(r.status, 'SERVFAIL');
       assert.ok(r.ede.some((l) => /EDE: 7/.test(l)), r.text);
-      await fwd.settle();
-      const asked = fwd.queriesFor('www.bogus-expired.test.', 'A');
+      await env.fwd.settle();
+      const asked = env.fwd.queriesFor('www.bogus-expired.test.', 'A');
       d.clock.advance(59_000);
       const again = await d.dig('www.bogus-expired.test.', 'A');
       assert.equal(again.status, 'SERVFAIL');
       assert.ok(again.ede.some((l) => /EDE: 7/.test(l)), 'same reason from the cache');
-      await fwd.settle();
-      assert.equal(fwd.queriesFor('www.bogus-expired.test.', 'A'), asked);
+      await env.fwd.settle();
+      assert.equal(env.fwd.queriesFor('www.bogus-expired.test.', 'A'), asked);
       d.clock.advance(1_000);
       await d.dig('www.bogus-expired.test.', 'A');
-      await fwd.settle();
-      assert.equal(fwd.queriesFor('www.bogus-expired.test.', 'A'), asked + 1);
+      await env.fwd.settle();
+      assert.equal(env.fwd.queriesFor('www.bogus-expired.test.', 'A'), asked + 1);
     });
   });
 });
@@ -151,23 +133,23 @@ describe('prefetch', () => {
     await withDaemon({}, async (d) => {
       const name = 'nx.alg16.test.';
       const ttl = firstTtl(await d.dig(name, 'A'));
-      await fwd.settle();
-      assert.equal(fwd.queriesFor(name, 'A'), 1);
+      await env.fwd.settle();
+      assert.equal(env.fwd.queriesFor(name, 'A'), 1);
       d.clock.advance(Math.ceil(ttl * 0.95) * 1000);
       const left = ttl - Math.ceil(ttl * 0.95);
       const hits = await Promise.all([1, 2, 3, 4, 5].map(() => d.dig(name, 'A')));
       assert.ok(hits.every((h) => h.status === 'NXDOMAIN'));
       // The first hits come from the old entry; the refresh may land before the last ones.
       assert.ok(hits.some((h) => firstTtl(h) <= left), 'hits are served at once from the old entry');
-      await fwd.settle(300);
-      assert.equal(fwd.queriesFor(name, 'A'), 2, 'one background refresh for five hits');
+      await env.fwd.settle(300);
+      assert.equal(env.fwd.queriesFor(name, 'A'), 2, 'one background refresh for five hits');
       const refreshed = firstTtl(await d.dig(name, 'A'));
       assert.ok(refreshed > left + 10, `refreshed entry: TTL ${refreshed} (old entry: ${left} s left)`);
       assert.equal(d.daemon.cacheStats().prefetches, 1);
       d.clock.advance((left + 1) * 1000);
       assert.equal((await d.dig(name, 'A')).status, 'NXDOMAIN');
-      await fwd.settle();
-      assert.equal(fwd.queriesFor(name, 'A'), 2, 'the old expiry passed: the refreshed entry answers');
+      await env.fwd.settle();
+      assert.equal(env.fwd.queriesFor(name, 'A'), 2, 'the old expiry passed: the refreshed entry answers');
     });
   });
 });
@@ -176,18 +158,18 @@ describe('flush', () => {
   it('a subtree (answers and the key cache), or everything', async () => {
     await withDaemon({}, async (d) => {
       for (const n of ['www.alg5.test.', 'mail.alg5.test.', 'www.alg7.test.']) assert.equal((await d.dig(n, 'A')).status, 'NOERROR');
-      await fwd.settle();
-      const count = (): number[] => [fwd.queriesFor('www.alg5.test.', 'A'), fwd.queriesFor('mail.alg5.test.', 'A'), fwd.queriesFor('www.alg7.test.', 'A'), fwd.queriesFor('alg5.test.', 'DNSKEY')];
+      await env.fwd.settle();
+      const count = (): number[] => [env.fwd.queriesFor('www.alg5.test.', 'A'), env.fwd.queriesFor('mail.alg5.test.', 'A'), env.fwd.queriesFor('www.alg7.test.', 'A'), env.fwd.queriesFor('alg5.test.', 'DNSKEY')];
       const before = count();
       assert.equal(d.daemon.flush('ALG5.test'), 2);
       for (const n of ['www.alg5.test.', 'mail.alg5.test.', 'www.alg7.test.']) assert.equal((await d.dig(n, 'A')).status, 'NOERROR');
-      await fwd.settle();
+      await env.fwd.settle();
       const after = count();
       assert.deepEqual(after, [before[0]! + 1, before[1]! + 1, before[2]!, before[3]! + 1], 'alg5 answers and keys asked again, alg7 not');
       assert.equal(d.daemon.flush(), 3);
       await d.dig('www.alg7.test.', 'A');
-      await fwd.settle();
-      assert.equal(fwd.queriesFor('www.alg7.test.', 'A'), before[2]! + 1);
+      await env.fwd.settle();
+      assert.equal(env.fwd.queriesFor('www.alg7.test.', 'A'), before[2]! + 1);
     });
   });
 });
