@@ -173,6 +173,11 @@ export class Resolver {
     return { kind: 'answer', rcode: msg.rcode, answer, authority: msg.authority, additional: msg.additional, verdict, upstreams };
   }
 
+  private defaultRoute(q: Question): boolean {
+    const p = this.deps.pool;
+    return !('isDefaultRoute' in p) || p.isDefaultRoute === undefined || p.isDefaultRoute(q.name, q.type);
+  }
+
   private route(name: Name, type: number): Pick<RoutedPool, 'query'> & Partial<RoutedPool> {
     const p = this.deps.pool;
     return 'poolFor' in p ? p.poolFor(name, type) : p;
@@ -199,7 +204,9 @@ export class Resolver {
       if (bogus) this.counters.reasked++;
       const result = await validateResponse(q, r.message, this.deps.keys, ctx);
       const v = result.verdict;
-      if (result.learned) this.deps.aggressive?.learn(result.learned, this.deps.clock.now());
+      // Only the default upstreams' view is kept for RFC 8198: a forward zone may serve a private view that
+      // the public NSEC chain denies (and the public proofs must never answer for it).
+      if (result.learned && this.defaultRoute(q)) this.deps.aggressive?.learn(result.learned, this.deps.clock.now());
       if (v.security !== 'bogus') {
         if (v.security === 'indeterminate' && bogus) continue;
         if (bogus) this.rescued(pool, q, bogus, r.upstream);
@@ -215,7 +222,7 @@ export class Resolver {
   /** The question answered from cached validated records (RFC 8198), as if an upstream had said it. */
   private synthesized(q: Question, ctx: ValidationContext): Extract<Link, { kind: 'link' }> | undefined {
     const view = this.deps.aggressive;
-    if (!view) return undefined;
+    if (!view || !this.defaultRoute(q)) return undefined;
     const s = synthesize(q, view, ctx);
     if (!s) return undefined;
     this.counters.aggressiveAnswers++;

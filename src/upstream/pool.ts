@@ -33,6 +33,8 @@ export interface PoolHooks {
 /** The pool (or pools, per domain) that answers a question: what the resolver and the chain of trust ask. */
 export interface PoolRoutes {
   poolFor(name: Name, type: number): RoutedPool;
+  /** Whether the question goes to the default (global) upstreams, not to a domain-specific forward zone. */
+  isDefaultRoute?(name: Name, type: number): boolean;
 }
 
 /** The part of a pool the resolver and the chain of trust use. */

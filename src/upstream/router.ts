@@ -45,6 +45,10 @@ export class UpstreamRouter implements PoolRoutes {
     return this.routeFor(name, type).pool;
   }
 
+  isDefaultRoute(name: Name, type: number): boolean {
+    return this.routeFor(name, type) === this.global;
+  }
+
   routes(): readonly Route[] {
     return [this.global, ...this.zones];
   }

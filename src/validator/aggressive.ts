@@ -16,6 +16,8 @@
  * Not synthesized: DS (it lives on the parent side of a cut and is the chain of trust's business), the
  * meta types (RRSIG, NSEC, NSEC3, ANY), CNAME expansions of wildcards for other types.
  * A negative answer needs the zone's signed SOA (RFC 2308 TTL: min of its TTL and MINIMUM, RFC 9077).
+ * The resolver keeps the default upstreams' view only: names under a forward zone are neither learned
+ * from nor synthesized (a private view there may differ from what the public NSEC chain says).
  */
 import { RRClass, RRType, Rcode, type NSECData, type Name, type Question, type RR, type RRSIGData, type SOAData } from '../wire/index.js';
 import { createBudget } from './budget.js';

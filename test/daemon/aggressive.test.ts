@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { run } from '../world/proc.js';
 import { parseDelv } from '../world/tools.js';
-import { useForwarderWorld, type CacheDaemon } from './cache-support.js';
+import { cacheDaemon, useForwarderWorld, type CacheDaemon } from './cache-support.js';
 
 const env = useForwarderWorld();
 const withDaemon = env.withDaemon;
@@ -140,6 +140,35 @@ describe('aggressive NSEC (RFC 8198)', () => {
       assert.equal(n, 3);
       assert.equal(synthesized(d), 0);
     });
+  });
+
+  it('names routed to a forward zone are never synthesized, and their answers are not learned', async () => {
+    const d = await cacheDaemon(env.world, env.fwd.port, {}, undefined, {
+      forwardZones: [
+        { suffix: 'alg13.test', upstreams: [{ address: '127.0.0.1', port: env.fwd.port }] },
+        { suffix: 'no-such-zone.test', upstreams: [{ address: '127.0.0.1', port: env.fwd.port }] },
+      ],
+    });
+    try {
+      // A private zone the public test. zone denies: test.'s NSEC learned from a neighbour covers it too,
+      // but a question for it goes to its own upstreams.
+      assert.equal((await d.dig('no-such-zonf.test.', 'A', '+dnssec')).status, 'NXDOMAIN');
+      const own = await asked(async () => void (await d.dig('www.no-such-zone.test.', 'A', '+dnssec')));
+      assert.equal(own, 1, 'asked its forward zone upstream, not answered from the public NSEC');
+      assert.equal(synthesized(d), 0);
+      await d.dig('g1.wild.alg13.test.', 'A', '+dnssec');
+      await d.dig('g1.wild.alg8.test.', 'A', '+dnssec');
+      const n = await asked(async () => {
+        for (let i = 2; i <= 4; i++) {
+          assert.ok((await d.dig(`g${i}.wild.alg13.test.`, 'A', '+dnssec')).flags.has('ad'));
+          assert.ok((await d.dig(`g${i}.wild.alg8.test.`, 'A', '+dnssec')).flags.has('ad'));
+        }
+      });
+      assert.equal(n, 3, 'the forward zone\'s names went upstream, the default route\'s were synthesized');
+      assert.equal(synthesized(d), 3);
+    } finally {
+      await d.stop();
+    }
   });
 
   it('flush forgets the held proofs with the answers', async () => {
