@@ -14,6 +14,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { CacheConfig } from '../config/schema.js';
+import type { AggressiveStats } from '../cache/aggressive.js';
 import { encodeEntry, entryOutcome, questionWire, type CacheEntry } from '../cache/entry.js';
 import { keyNameText, keyUnder, nameKeyPart, questionKey } from '../cache/key.js';
 import { renderReply, udpLimit, viewQuery, type QueryView } from '../cache/render.js';
@@ -29,7 +30,7 @@ export interface CachingDeps {
   /** The chain of trust (its key cache is flushed with the answers). */
   keys?: { flush(name?: Name): void };
   /** The validated NSEC/NSEC3/wildcard store (RFC 8198), flushed with the answers. */
-  proofs?: { flush(name?: Name): void };
+  proofs?: { flush(name?: Name): void; stats(): AggressiveStats };
   config: CacheConfig;
   clock: Clock;
   logger?: Logger;
@@ -55,6 +56,8 @@ export interface CacheStats {
   stale: number;
   /** Background refreshes started. */
   prefetches: number;
+  /** The RFC 8198 store of validated NSEC/NSEC3, wildcards and SOAs (absent when cache.aggressiveNsec is off). */
+  aggressive?: AggressiveStats;
 }
 
 export const STALE_EDE: EdeEntry = { code: EdeCode.STALE_ANSWER, text: 'stale answer: no upstream answered' };
@@ -77,7 +80,9 @@ export class CachingResolver {
   }
 
   stats(): CacheStats {
-    return { entries: this.cache.size, bytes: this.cache.bytes, maxBytes: this.cfg.maxBytes, ...this.counters };
+    const out: CacheStats = { entries: this.cache.size, bytes: this.cache.bytes, maxBytes: this.cfg.maxBytes, ...this.counters };
+    if (this.deps.proofs) out.aggressive = this.deps.proofs.stats();
+    return out;
   }
 
   /** Forget every answer, or those for `name` and below (and the key cache's knowledge of them); returns the answers dropped. */

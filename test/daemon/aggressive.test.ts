@@ -49,6 +49,8 @@ describe('aggressive NSEC (RFC 8198)', () => {
       });
       assert.equal(n, 0, 'nothing asked upstream');
       assert.equal(synthesized(d), 10);
+      const held = d.daemon.cacheStats().aggressive!;
+      assert.ok(held.zones >= 1 && held.sets >= 2 && held.bytes > 0 && held.bytes <= held.maxBytes, JSON.stringify(held));
       const plain = await d.dig('n12.wild.alg13.test.', 'A');
       assert.equal(plain.answers.some((l) => /\s(RRSIG|NSEC)\s/.test(l)) || plain.authority.length > 0, false, 'no DNSSEC records without DO');
       const v = await delvAt(d.port, 'n13.wild.alg13.test.', 'A');
