@@ -53,7 +53,7 @@ export interface ExchangeOptions {
 }
 
 /** dgram's address lookup for IP literals (upstream addresses are validated as such): answered at once. */
-function literalOnly(address: string, family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
+export function literalOnly(address: string, _family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
   const f = isIP(address);
   if (f === 0) cb(Object.assign(new Error(`not an IP address: ${address}`), { code: 'EINVAL' }), address, 0);
   else cb(null, address, f);
