@@ -80,16 +80,16 @@ interface Probe {
 }
 
 /** The questions: for every child zone, each kind of answer, with distinct names so each is a miss first. */
-function questions(children: Name[], rounds: number): Probe[] {
+function questions(children: Name[], rounds: number, prefix: string): Probe[] {
   const out: Probe[] = [];
   for (let i = 0; i < rounds; i++) {
     for (const z of children) {
       const zone = z.toText();
       out.push(
         { name: `www.${zone}`, type: RRType.A, rcode: Rcode.NOERROR, data: true },
-        { name: `h${i}.wild.${zone}`, type: RRType.A, rcode: Rcode.NOERROR, data: true },
-        { name: `nx${i}.${zone}`, type: RRType.A, rcode: Rcode.NXDOMAIN, data: false },
-        { name: `h${i}.wild.${zone}`, type: RRType.TXT, rcode: Rcode.NOERROR, data: false },
+        { name: `${prefix}${i}.wild.${zone}`, type: RRType.A, rcode: Rcode.NOERROR, data: true },
+        { name: `nx${prefix}${i}.${zone}`, type: RRType.A, rcode: Rcode.NXDOMAIN, data: false },
+        { name: `${prefix}${i}.wild.${zone}`, type: RRType.TXT, rcode: Rcode.NOERROR, data: false },
         { name: `www.${zone}`, type: i % 2 ? RRType.AAAA : RRType.MX, rcode: Rcode.NOERROR, data: false },
       );
     }
@@ -157,24 +157,35 @@ export async function runWarmup(cfg: Config, clock: Clock, queries: number, opts
   const chain = new ChainOfTrust(anchors, poolFetcher(pool), { clock });
   const { skew, ...limits } = cfg.validation;
   const crypto = memoizingVerifier(createVerifier(cfg.crypto));
-  const aggressive = cfg.cache.aggressiveNsec ? new AggressiveCache(1 << 20) : undefined;
-  const resolver = new Resolver({ pool, keys: chain, crypto, clock, limits, skew, ...(aggressive ? { aggressive } : {}) });
-  const cached = new CachingResolver({ resolver, keys: chain, config: { ...cfg.cache, maxBytes: 8 << 20, prefetch: false }, clock });
-  const server = await startServer({ listen: [{ address: LOOPBACK, port: 0 }], handler: cached.handler, fastPath: cached.fastPath, allow: ['127.0.0.0/8'] });
+  // Two stacks over the same chain of trust: one without the RFC 8198 store, so that every new name is
+  // asked upstream and validated in full (wildcard and denial proofs on live answers), and one as
+  // configured (answers synthesized from what the first pass proved, when aggressiveNsec is on).
+  const stack = async (withAggressive: boolean): Promise<{ port: number; close(): Promise<void> }> => {
+    const aggressive = withAggressive ? new AggressiveCache(1 << 20) : undefined;
+    const resolver = new Resolver({ pool, keys: chain, crypto, clock, limits, skew, ...(aggressive ? { aggressive } : {}) });
+    const cached = new CachingResolver({ resolver, keys: chain, config: { ...cfg.cache, maxBytes: 8 << 20, prefetch: false }, clock });
+    const server = await startServer({ listen: [{ address: LOOPBACK, port: 0 }], handler: cached.handler, fastPath: cached.fastPath, allow: ['127.0.0.0/8'] });
+    return { port: server.addresses.find((a) => a.transport === 'udp')!.port, close: () => server.close() };
+  };
   const failures: string[] = [];
   let asked = 0;
   try {
-    const port = server.addresses.find((a) => a.transport === 'udp')!.port;
-    // Each pass: 5 questions per zone; then the same again, now answered from the cache.
+    // Each pass: 5 questions per zone, with new names; each list is asked twice (the second time from the cache).
     const perPass = tree.children.length * 5;
-    const passes = Math.max(1, Math.ceil(queries / (2 * perPass)));
-    const probes = questions(tree.children, passes);
-    for (const list of [probes, probes]) {
-      failures.push(...(await ask(port, list, 16)));
-      asked += list.length;
+    const passes = Math.max(1, Math.ceil(queries / (4 * perPass)));
+    for (const withAggressive of [false, cfg.cache.aggressiveNsec]) {
+      const s = await stack(withAggressive);
+      try {
+        const probes = questions(tree.children, passes, withAggressive ? 'b' : 'a');
+        for (const list of [probes, probes]) {
+          failures.push(...(await ask(s.port, list, 16)));
+          asked += list.length;
+        }
+      } finally {
+        await s.close();
+      }
     }
   } finally {
-    await server.close();
     upstream.close();
   }
   const label = (z: Name): string => z.toText().split('.')[0]!;
