@@ -111,9 +111,8 @@ export class CachingResolver {
     const now = this.clock.now();
     const state = this.cache.state(view.key, e, now);
     if (state !== 'fresh' && state !== 'stale') return undefined;
-    const limit = client.transport === 'udp' ? udpLimit(view, udpMaxSize) : 65535;
     const fresh = state === 'fresh';
-    const bytes = renderReply(packet, view, e, fresh ? e.ttlLeft(now) : this.cfg.staleTtl, fresh ? undefined : STALE_EDE, udpMaxSize, limit);
+    const bytes = renderFor(packet, view, client, udpMaxSize, e, fresh ? e.ttlLeft(now) : undefined, this.cfg.staleTtl);
     if (!bytes) return undefined;
     if (fresh) {
       this.counters.hits++;
@@ -239,13 +238,22 @@ export class CachingResolver {
   }
 }
 
+/**
+ * The reply to `packet` from entry `e`: fresh with `ttl`, or stale (`ttl` undefined: TTL `staleTtl`, EDE 3).
+ * Undefined when it does not fit the client's limit (the normal path truncates).
+ */
+function renderFor(
+  packet: Uint8Array, view: QueryView, client: ClientInfo, udpMaxSize: number, e: CacheEntry, ttl: number | undefined, staleTtl: number,
+): Uint8Array | undefined {
+  const limit = client.transport === 'udp' ? udpLimit(view, udpMaxSize) : 65535;
+  return ttl === undefined ? renderReply(packet, view, e, staleTtl, STALE_EDE, udpMaxSize, limit) : renderReply(packet, view, e, ttl, undefined, udpMaxSize, limit);
+}
+
 /** The reply bytes for `packet` from what it is served (undefined when the fast-path renderer cannot make it). */
 function renderServed(packet: Uint8Array, client: ClientInfo, udpMaxSize: number, key: string, s: Served, staleTtl: number): FastReply | undefined {
   const view = viewQuery(packet);
   if (!view || view.key !== key) return undefined;
-  const limit = client.transport === 'udp' ? udpLimit(view, udpMaxSize) : 65535;
-  const fresh = s.mode === 'fresh';
-  const bytes = renderReply(packet, view, s.entry, fresh ? s.ttl : staleTtl, fresh ? undefined : STALE_EDE, udpMaxSize, limit);
+  const bytes = renderFor(packet, view, client, udpMaxSize, s.entry, s.mode === 'fresh' ? s.ttl : undefined, staleTtl);
   return bytes ? { bytes, rcode: s.entry.rcode } : undefined;
 }
 

@@ -173,9 +173,9 @@ export class Resolver {
     return { kind: 'answer', rcode: msg.rcode, answer, authority: msg.authority, additional: msg.additional, verdict, upstreams };
   }
 
+  /** Whether `q` goes to the default upstreams (a single pool, or the router's global one). */
   private defaultRoute(q: Question): boolean {
-    const p = this.deps.pool;
-    return !('isDefaultRoute' in p) || p.isDefaultRoute === undefined || p.isDefaultRoute(q.name, q.type);
+    return (this.deps.pool as Partial<PoolRoutes>).isDefaultRoute?.(q.name, q.type) ?? true;
   }
 
   private route(name: Name, type: number): Pick<RoutedPool, 'query'> & Partial<RoutedPool> {
