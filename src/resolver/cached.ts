@@ -26,7 +26,11 @@ import { answerTtl, outcomeOf, questionText, shapeOutcome, verdictSummary } from
 import type { Resolution, ResolveOptions } from './resolve.js';
 
 export interface CachingDeps {
-  resolver: { resolve(q: Question, opts: ResolveOptions): Promise<Resolution> };
+  resolver: {
+    resolve(q: Question, opts: ResolveOptions): Promise<Resolution>;
+    /** A validated answer available at once (RFC 8198 synthesis), for the fast path; optional. */
+    synthesizeNow?(q: Question): Resolution | undefined;
+  };
   /** The chain of trust (its key cache is flushed with the answers). */
   keys?: { flush(name?: Name): void };
   /** The validated NSEC/NSEC3/wildcard store (RFC 8198), flushed with the answers. */
@@ -102,15 +106,17 @@ export class CachingResolver {
     return this.cache.flushFailures();
   }
 
-  /** The server's fast path: fresh and stale hits straight from the entry's bytes. */
+  /**
+   * The server's fast path: fresh and stale hits straight from the entry's bytes, and misses that held
+   * validated proofs answer at once (RFC 8198), stored and rendered the same way.
+   */
   readonly fastPath: FastPath = (packet: Uint8Array, client: ClientInfo, udpMaxSize: number): FastReply | undefined => {
     const view = viewQuery(packet);
     if (!view) return undefined;
     const e = this.cache.get(view.key);
-    if (!e) return undefined;
     const now = this.clock.now();
-    const state = this.cache.state(view.key, e, now);
-    if (state !== 'fresh' && state !== 'stale') return undefined;
+    const state = e ? this.cache.state(view.key, e, now) : 'gone';
+    if (!e || (state !== 'fresh' && state !== 'stale')) return this.synthesizedReply(packet, view, client, udpMaxSize, now);
     const fresh = state === 'fresh';
     const bytes = renderFor(packet, view, client, udpMaxSize, e, fresh ? e.ttlLeft(now) : undefined, this.cfg.staleTtl);
     if (!bytes) return undefined;
@@ -121,6 +127,25 @@ export class CachingResolver {
     } else this.counters.stale++;
     return { bytes, rcode: e.rcode };
   };
+
+  /**
+   * A miss the resolver can answer at once from held proofs (not CD=1; not while debug logging, which
+   * the normal path does in full): stored like any resolution, then rendered from the entry.
+   */
+  private synthesizedReply(packet: Uint8Array, view: QueryView, client: ClientInfo, udpMaxSize: number, now: number): FastReply | undefined {
+    const synth = this.deps.resolver.synthesizeNow;
+    if (!synth || (packet[3]! & 0x10) !== 0 || (this.logger && (this.logger.isLevelEnabled?.('debug') ?? true))) return undefined;
+    const q = packetQuestion(packet, view);
+    const res = synth.call(this.deps.resolver, q);
+    if (!res) return undefined;
+    const o = outcomeOf(res, `${q.name.toText()} ${typeToText(q.type)}`);
+    const ttl = outcomeTtl(o, this.cfg);
+    const entry = encodeEntry(q.name, o, ttl, now);
+    this.cache.set(view.key, entry);
+    this.counters.misses++;
+    const bytes = renderFor(packet, view, client, udpMaxSize, entry, ttl, this.cfg.staleTtl);
+    return bytes ? { bytes, rcode: entry.rcode } : undefined;
+  }
 
   /** The query handler: hits from the cache, misses resolved (once per key), stored and answered. */
   readonly handler: QueryHandler = async (query: Message, client: ClientInfo): Promise<Answer | CachedAnswer> => {

@@ -20,7 +20,7 @@ import { createBudget } from '../validator/budget.js';
 import type { NegativeTrustAnchors } from '../validator/nta.js';
 import { validateResponse, weakest, type ResponseValidation } from '../validator/response.js';
 import type { AnswerKind, InsecureReason, KeySource, SkewPolicy, ValidationContext, ValidatorLimits, Verdict } from '../validator/types.js';
-import { synthesize, type DenialView } from '../validator/aggressive.js';
+import { synthesize, type DenialView, type Synthesized } from '../validator/aggressive.js';
 import type { Learned } from '../validator/learned.js';
 import { Name, RRType, Rcode, emptyFlags, typeToText, type Message, type Question, type RR } from '../wire/index.js';
 import { causeOf, unreachableCause, type UpstreamFailureCause } from './failure.js';
@@ -219,13 +219,30 @@ export class Resolver {
     return bogus!;
   }
 
-  /** The question answered from cached validated records (RFC 8198), as if an upstream had said it. */
-  private synthesized(q: Question, ctx: ValidationContext): Extract<Link, { kind: 'link' }> | undefined {
+  /**
+   * Answer `q` at once, without asking anyone, when validated NSEC/NSEC3 proofs and wildcards held from
+   * earlier secure answers prove it (RFC 8198); undefined otherwise (then resolve() asks upstream).
+   * Synchronous, so the answer cache can use it on its fast path. Not for CD=1 questions.
+   */
+  synthesizeNow(q: Question): Resolution | undefined {
+    if (this.deps.policy?.negativeTrustAnchors?.covering(q.name)) return undefined;
+    const s = this.synthesis(q, this.context());
+    if (!s) return undefined;
+    return { kind: 'answer', rcode: s.rcode, answer: s.answer, authority: s.authority, additional: [], verdict: s.verdict, upstreams: [] };
+  }
+
+  private synthesis(q: Question, ctx: ValidationContext): Synthesized | undefined {
     const view = this.deps.aggressive;
     if (!view || !this.defaultRoute(q)) return undefined;
     const s = synthesize(q, view, ctx);
+    if (s) this.counters.aggressiveAnswers++;
+    return s;
+  }
+
+  /** The question answered from cached validated records (RFC 8198), as if an upstream had said it. */
+  private synthesized(q: Question, ctx: ValidationContext): Extract<Link, { kind: 'link' }> | undefined {
+    const s = this.synthesis(q, ctx);
     if (!s) return undefined;
-    this.counters.aggressiveAnswers++;
     const flags = { ...emptyFlags(), qr: true, rd: true, ra: true };
     const message: Message = { id: 0, opcode: 0, flags, rcode: s.rcode, question: [q], answer: s.answer, authority: s.authority, additional: [] };
     const result: ResponseValidation = { verdict: s.verdict };

@@ -311,3 +311,49 @@ describe('answers the cache holds are rendered from the raw query, the same as t
     }
   }
 });
+
+describe('misses the resolver answers at once (RFC 8198 synthesis) go out on the fast path', () => {
+  /** A resolver that can synthesize answers for names starting with "syn" (and counts what it is asked). */
+  function synthEnv(debug = false) {
+    const clock = clockAt();
+    const resolver = new ScriptedResolver(good);
+    const synthesized: string[] = [];
+    const withSynth = Object.assign(resolver, {
+      synthesizeNow: (q: Question): Resolution | undefined => {
+        synthesized.push(q.name.toText());
+        return q.name.toText().startsWith('syn') ? answerRes(secure(120), positive(300)) : undefined;
+      },
+    });
+    const logger = debug ? { debug() {}, info() {}, warn() {}, error() {}, isLevelEnabled: () => true } : undefined;
+    const cached = new CachingResolver({ resolver: withSynth, config: cacheConfig(), clock, ...(logger ? { logger: logger as never } : {}) });
+    return { clock, resolver, cached, synthesized };
+  }
+
+  it('a synthesizable miss is answered and stored by the fast path, without resolving', () => {
+    const e = synthEnv();
+    const r = e.cached.fastPath(queryPacket('syn1.example.test.', RRType.A, { dnssecOk: true }), CLIENT, 1232);
+    assert.ok(r, 'answered on the fast path');
+    const m = parseMessage(r.bytes);
+    assert.ok(m.flags.ad);
+    assert.equal(m.answer[0]!.ttl, 120, 'the verdict caps the TTL');
+    assert.equal(e.resolver.calls.length, 0);
+    assert.deepEqual(e.synthesized, ['syn1.example.test.']);
+    const s = e.cached.stats();
+    assert.equal(s.misses, 1);
+    assert.equal(s.entries, 1);
+    e.clock.advance(20_000);
+    const again = parseMessage(e.cached.fastPath(queryPacket('syn1.example.test.', RRType.A), CLIENT, 1232)!.bytes);
+    assert.equal(again.answer[0]!.ttl, 100, 'then a plain hit, TTL counting down');
+    assert.equal(e.synthesized.length, 1);
+  });
+
+  it('other misses, CD=1 queries and debug logging take the normal path', () => {
+    const e = synthEnv();
+    assert.equal(e.cached.fastPath(queryPacket('other.example.test.', RRType.A), CLIENT, 1232), undefined);
+    assert.equal(e.cached.fastPath(queryPacket('syn2.example.test.', RRType.A, { cd: true }), CLIENT, 1232), undefined);
+    assert.deepEqual(e.synthesized, ['other.example.test.'], 'CD=1 is never synthesized');
+    const d = synthEnv(true);
+    assert.equal(d.cached.fastPath(queryPacket('syn3.example.test.', RRType.A), CLIENT, 1232), undefined);
+    assert.equal(d.synthesized.length, 0);
+  });
+});

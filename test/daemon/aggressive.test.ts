@@ -173,6 +173,24 @@ describe('aggressive NSEC (RFC 8198)', () => {
     }
   });
 
+  it('names under a negative trust anchor are INSECURE and never synthesized, even with proofs held for the zone', async () => {
+    const d = await cacheDaemon(env.world, env.fwd.port, {}, undefined, { negativeTrustAnchors: ['nta.wild.alg13.test'] });
+    try {
+      assert.ok((await d.dig('t1.wild.alg13.test.', 'A', '+dnssec')).flags.has('ad'), 'proofs for alg13.test. now held');
+      const n = await asked(async () => {
+        for (const name of ['x1.nta.wild.alg13.test.', 'x2.nta.wild.alg13.test.']) {
+          const r = await d.dig(name, 'A', '+dnssec');
+          assert.equal(r.status, 'NOERROR');
+          assert.equal(r.flags.has('ad'), false, `${name}: insecure by the NTA`);
+        }
+      });
+      assert.equal(n, 2);
+      assert.equal(synthesized(d), 0);
+    } finally {
+      await d.stop();
+    }
+  });
+
   it('flush forgets the held proofs with the answers', async () => {
     await withDaemon({}, async (d) => {
       await d.dig('f1.wild.alg13.test.', 'A', '+dnssec');
