@@ -72,6 +72,8 @@ export class CachingResolver {
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private readonly inflight = new Map<string, Promise<Served>>();
+  /** The key the fast path last failed to synthesize; the normal path, which follows at once, then skips the attempt. */
+  private synthDeclined: string | undefined;
   /** Bumped by flush(): resolutions started before it do not fill the cache. */
   private generation = 0;
   private readonly counters = { hits: 0, fastHits: 0, misses: 0, coalesced: 0, stale: 0, prefetches: 0 };
@@ -137,7 +139,10 @@ export class CachingResolver {
     if (!synth || (packet[3]! & 0x10) !== 0 || (this.logger && (this.logger.isLevelEnabled?.('debug') ?? true))) return undefined;
     const q = packetQuestion(packet, view);
     const res = synth.call(this.deps.resolver, q);
-    if (!res) return undefined;
+    if (!res) {
+      this.synthDeclined = view.key;
+      return undefined;
+    }
     const o = outcomeOf(res, `${q.name.toText()} ${typeToText(q.type)}`);
     const ttl = outcomeTtl(o, this.cfg);
     const entry = encodeEntry(q.name, o, ttl, now);
@@ -168,12 +173,16 @@ export class CachingResolver {
         served = { mode: 'stale', entry: l.entry };
         how = 'stale';
         break;
-      case 'miss':
+      case 'miss': {
         this.counters.misses++;
-        served = await this.resolveShared(key, q, cd);
+        // The fast path just tried to synthesize this very question (same tick) and could not: ask upstream.
+        const tried = this.synthDeclined === key;
+        this.synthDeclined = undefined;
+        served = await this.resolveShared(key, q, cd, tried);
         if (served.mode === 'stale') this.counters.stale++;
         how = served.mode === 'stale' ? 'stale' : 'miss';
         break;
+      }
     }
     const staleTtl = this.cfg.staleTtl;
     const log = this.logger;
@@ -201,24 +210,27 @@ export class CachingResolver {
     } satisfies CachedAnswer;
   };
 
-  /** `refresh`: a prefetch, which must reach upstream (not be answered from the proofs held, RFC 8198, that expire with the entry). */
-  private resolveShared(key: string, q: Question, cd: boolean, refresh = false): Promise<Served> {
+  /**
+   * `upstreamOnly`: skip the RFC 8198 synthesis. A prefetch wants fresh data (the proofs held expire with the
+   * entry it refreshes), and a miss the fast path could not synthesize need not try again.
+   */
+  private resolveShared(key: string, q: Question, cd: boolean, upstreamOnly = false): Promise<Served> {
     const running = this.inflight.get(key);
     if (running) {
       this.counters.coalesced++;
       return running;
     }
-    const p: Promise<Served> = this.resolveAndStore(key, q, cd, refresh).finally(() => {
+    const p: Promise<Served> = this.resolveAndStore(key, q, cd, upstreamOnly).finally(() => {
       if (this.inflight.get(key) === p) this.inflight.delete(key);
     });
     this.inflight.set(key, p);
     return p;
   }
 
-  private async resolveAndStore(key: string, q: Question, cd: boolean, refresh: boolean): Promise<Served> {
+  private async resolveAndStore(key: string, q: Question, cd: boolean, upstreamOnly: boolean): Promise<Served> {
     const gen = this.generation;
     const qtext = `${q.name.toText()} ${typeToText(q.type)}`;
-    const res = await this.deps.resolver.resolve(q, { checkingDisabled: cd, ...(refresh ? { upstreamOnly: true } : {}) });
+    const res = await this.deps.resolver.resolve(q, { checkingDisabled: cd, ...(upstreamOnly ? { upstreamOnly: true } : {}) });
     const now = this.clock.now();
     const current = gen === this.generation;
     const o = outcomeOf(res, qtext);

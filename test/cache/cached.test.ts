@@ -347,6 +347,21 @@ describe('misses the resolver answers at once (RFC 8198 synthesis) go out on the
     assert.equal(e.synthesized.length, 1);
   });
 
+  it('a miss the fast path could not synthesize is asked upstream by the normal path without a second attempt', async () => {
+    const e = synthEnv();
+    const opts: unknown[] = [];
+    const inner = e.resolver.resolve.bind(e.resolver);
+    e.resolver.resolve = (q, o = {}) => {
+      opts.push(o);
+      return inner(q, o);
+    };
+    assert.equal(e.cached.fastPath(queryPacket('other.example.test.', RRType.A), CLIENT, 1232), undefined);
+    await e.cached.handler(queryMessage('other.example.test.', RRType.A), CLIENT);
+    assert.deepEqual(opts, [{ checkingDisabled: false, upstreamOnly: true }]);
+    await e.cached.handler(queryMessage('another.example.test.', RRType.A), CLIENT);
+    assert.deepEqual(opts[1], { checkingDisabled: false }, 'not tried on the fast path: the resolver may synthesize');
+  });
+
   it('other misses, CD=1 queries and debug logging take the normal path', () => {
     const e = synthEnv();
     assert.equal(e.cached.fastPath(queryPacket('other.example.test.', RRType.A), CLIENT, 1232), undefined);
