@@ -5,6 +5,7 @@
  * the daemon logs the outcome before its listeners open. Loopback only.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { ManualClock, systemClock } from '../../src/clock.js';
 import { startDaemon } from '../../src/cli/serve.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { WARMUP_APEX, WarmupTree } from '../../src/warmup/tree.js';
-import { runWarmup, serveTree } from '../../src/warmup/run.js';
+import { askProbes, questions, runWarmup, serveTree } from '../../src/warmup/run.js';
 import { Name, RRType } from '../../src/wire/index.js';
 import { run } from '../world/proc.js';
 import { parseDelv } from '../world/tools.js';
@@ -121,5 +122,28 @@ describe('the daemon runs the self-test before it listens', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the self-test never holds the start for long', () => {
+  const probes = questions(new WarmupTree(Date.now()).children, 20, 'x');
+
+  it('gives up once a window of questions in a row got no answer (a listener that never answers)', async () => {
+    const mute = createSocket('udp4');
+    await new Promise<void>((r) => mute.bind(0, '127.0.0.1', () => r()));
+    try {
+      const t0 = Date.now();
+      const failures = await askProbes(mute.address().port, probes, 4, Date.now() + 60_000);
+      assert.ok(Date.now() - t0 < 8_000, `${Date.now() - t0} ms`);
+      assert.match(failures[0]!, /^gave up: 4 questions in a row got no answer/);
+      assert.ok(failures.length <= 1 + 8, `${failures.length} failures: it stopped asking`);
+    } finally {
+      mute.close();
+    }
+  });
+
+  it('and once its deadline has passed', async () => {
+    const failures = await askProbes(9, probes, 4, Date.now() - 1);
+    assert.deepEqual(failures, ['gave up: the self-test ran out of time']);
   });
 });
