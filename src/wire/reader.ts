@@ -7,7 +7,10 @@ export class WireReader {
   private readonly view: DataView;
 
   constructor(buf: Uint8Array, off = 0) {
-    this.buf = buf;
+    // A Buffer (what node:dgram and node:net hand over) is viewed as a plain Uint8Array: its slice() would
+    // return views that pin the whole packet, and labels and RDATA of two array classes would make every
+    // function that handles them polymorphic (slower, and deoptimized when the other class first shows up).
+    this.buf = Object.getPrototypeOf(buf) === Uint8Array.prototype ? buf : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     this.off = off;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }

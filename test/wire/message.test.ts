@@ -49,6 +49,27 @@ describe('message round trips', () => {
   });
 });
 
+describe('parsing a Buffer (as node:dgram and node:net deliver packets)', () => {
+  it('gives plain Uint8Array labels and RDATA that are copies: nothing pins or aliases the packet', () => {
+    for (const bytes of corpusPackets().slice(0, 50)) {
+      const packet = Buffer.from(bytes);
+      const m = parseMessage(packet);
+      const before = summary(m);
+      const rrs = [...m.answer, ...m.authority, ...m.additional];
+      for (const rr of rrs) {
+        assert.equal(Object.getPrototypeOf(rr.rdata), Uint8Array.prototype, 'RDATA is a plain Uint8Array');
+        assert.notEqual(rr.rdata.buffer, packet.buffer, 'RDATA does not share the packet memory');
+        for (const l of rr.name.labels) {
+          assert.equal(Object.getPrototypeOf(l), Uint8Array.prototype, 'labels are plain Uint8Arrays');
+          assert.notEqual(l.buffer, packet.buffer, 'labels do not share the packet memory');
+        }
+      }
+      packet.fill(0xff);
+      assert.deepEqual(summary(m), before, 'the parsed message does not change with the packet');
+    }
+  });
+});
+
 describe('EDNS(0)', () => {
   const options: Edns['options'] = [
     { code: 15, data: Uint8Array.from([0, 15, ...Buffer.from('blocked: policy')]) }, // EDE 15 Blocked + EXTRA-TEXT
