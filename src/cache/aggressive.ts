@@ -12,7 +12,7 @@
 import { LRUCache } from 'lru-cache';
 import type { HeldSet, DenialView, ZoneDenialView } from '../validator/aggressive.js';
 import type { Learned, LearnedSet } from '../validator/learned.js';
-import type { Name } from '../wire/index.js';
+import { RRType, type Name } from '../wire/index.js';
 
 export const MAX_NSEC = 2048;
 export const MAX_NSEC3 = 128;
@@ -46,7 +46,7 @@ class ZoneRecords implements ZoneDenialView {
   }
 
   addDenial(h: HeldSet): void {
-    if (h.set.type === 47 /* NSEC */) this.addNsec(h);
+    if (h.set.type === RRType.NSEC) this.addNsec(h);
     else this.replaceIn(this.nsec3s, h.set.name.key, h, MAX_NSEC3);
   }
 

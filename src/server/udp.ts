@@ -1,7 +1,6 @@
 /** DNS over UDP: one datagram in, at most one datagram out, sized to what the client can take. */
 import * as dgram from 'node:dgram';
-import { lookup as dnsLookup } from 'node:dns';
-import { isIP } from 'node:net';
+import { literalLookup } from '../net/lookup.js';
 import { normalizeAddress } from './acl.js';
 import { fastReply, processQuery, type QueryContext } from './process.js';
 import type { BoundAddress, ClientInfo } from './types.js';
@@ -17,16 +16,6 @@ export interface UdpListener {
   close(): Promise<void>;
 }
 
-/**
- * The socket's address "lookup": replies only ever go to the address a query came from, an IP literal,
- * so it is handed back at once. Node's default (dns.lookup) defers every send by a tick, with the
- * closures and async-hook scope that go with it: a large share of the cost of a cached answer.
- */
-function literalLookup(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  const f = isIP(address);
-  if (f !== 0) callback(null, address, f);
-  else dnsLookup(address, { family: family === 6 ? 6 : 4 }, (err, a, fam) => callback(err, a, fam));
-}
 
 /** Bind a UDP socket; resolves once bound, rejects on bind errors. */
 export function listenUdp(
@@ -40,7 +29,7 @@ export function listenUdp(
   const sock = dgram.createSocket({
     type: family === 6 ? 'udp6' : 'udp4',
     ipv6Only,
-    lookup: literalLookup as unknown as dgram.SocketOptions['lookup'],
+    lookup: literalLookup,
   });
   let closed = false;
 

@@ -4,8 +4,9 @@
  * from the upstream's address and port, parses, and carries our ID and our question; anything else
  * is counted and ignored while we keep waiting until the timeout.
  */
-import { createSocket, type RemoteInfo, type SocketOptions, type Socket as UdpSocket } from 'node:dgram';
-import { isIP, isIPv6, Socket as TcpSocket } from 'node:net';
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { isIPv6, Socket as TcpSocket } from 'node:net';
+import { literalLookup } from '../net/lookup.js';
 import { performance } from 'node:perf_hooks';
 import type { Message } from '../wire/index.js';
 import { canonicalAddress } from './config.js';
@@ -52,12 +53,6 @@ export interface ExchangeOptions {
   readonly tcpOnly?: boolean;
 }
 
-/** dgram's address lookup for IP literals (upstream addresses are validated as such): answered at once. */
-export function literalOnly(address: string, _family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
-  const f = isIP(address);
-  if (f === 0) cb(Object.assign(new Error(`not an IP address: ${address}`), { code: 'EINVAL' }), address, 0);
-  else cb(null, address, f);
-}
 
 function errorOf(e: unknown, phase: NetworkPhase): NetworkFailure {
   const err = e as NodeJS.ErrnoException;
@@ -108,7 +103,7 @@ export function udpLeg(up: UpstreamEndpoint, q: UpstreamQuestion, query: BuiltQu
     const v6 = isIPv6(up.address.replace(/%.*$/, ''));
     try {
       // Literal addresses only (bind to the wildcard, connect to the upstream's IP): skip dns.lookup's extra tick.
-      socket = createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: literalOnly as unknown as SocketOptions['lookup'] });
+      socket = createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: literalLookup });
     } catch (e) {
       fail(e, 'socket');
       return;

@@ -19,7 +19,7 @@
  * The resolver keeps the default upstreams' view only: names under a forward zone are neither learned
  * from nor synthesized (a private view there may differ from what the public NSEC chain says).
  */
-import { RRClass, RRType, Rcode, type NSECData, type Name, type Question, type RR, type RRSIGData, type SOAData } from '../wire/index.js';
+import { RRClass, RRType, Rcode, type NSECData, type Name, type Question, type RR, type SOAData } from '../wire/index.js';
 import { createBudget } from './budget.js';
 import { proveNodata, proveNxdomain, proveWildcardAnswer, type DenialResult } from './denial.js';
 import { nsecCovers } from './nsec.js';
@@ -165,7 +165,7 @@ class Synth {
   }
 
   private records(h: HeldSet, ttl: number): RR[] {
-    return [...h.set.rrs, ...(h.set.sigs as RR<RRSIGData>[])].map((r) => ({ ...r, ttl }));
+    return [...h.set.rrs, ...h.set.sigs].map((r) => ({ ...r, ttl }));
   }
 
   /** Whole seconds left on the shortest-lived of `sets`. */

@@ -14,7 +14,7 @@
  *   its first few thousand queries in slow tiers; running them here first means the first real
  *   queries (an MTA's burst after a restart) are answered at full speed (bench/cold measures it).
  */
-import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { AggressiveCache } from '../cache/aggressive.js';
 import type { Clock } from '../clock.js';
@@ -24,7 +24,7 @@ import { CachingResolver } from '../resolver/cached.js';
 import { Resolver } from '../resolver/resolve.js';
 import { startServer } from '../server/server.js';
 import { UpstreamPool } from '../upstream/pool.js';
-import { literalOnly } from '../upstream/transport.js';
+import { literalLookup } from '../net/lookup.js';
 import { ChainOfTrust, poolFetcher } from '../validator/chain.js';
 import {
   Name, RRType, Rcode, emptyFlags, makeQuery, parseMessage, serializeMessage, typeToText, type Message,
@@ -48,7 +48,7 @@ const WARMUP_DEADLINE_MS = 10_000;
 
 /** The in-process upstream: answers every question from the tree, as a DNSSEC-aware resolver would. */
 export async function serveTree(tree: WarmupTree): Promise<{ port: number; close(): void }> {
-  const sock = createSocket({ type: 'udp4', lookup: literalOnly as unknown as SocketOptions['lookup'] });
+  const sock = createSocket({ type: 'udp4', lookup: literalLookup });
   sock.on('message', (packet, rinfo) => {
     let q: Message;
     try {
@@ -105,7 +105,7 @@ export function questions(children: Name[], rounds: number, prefix: string): Pro
  * host where loopback UDP does not work delays the start by seconds, not minutes.
  */
 export async function askProbes(port: number, probes: Probe[], inFlight: number, deadline: number): Promise<string[]> {
-  const sock: Socket = createSocket({ type: 'udp4', lookup: literalOnly as unknown as SocketOptions['lookup'] });
+  const sock: Socket = createSocket({ type: 'udp4', lookup: literalLookup });
   await new Promise<void>((resolve) => sock.bind(0, LOOPBACK, () => resolve()));
   const failures: string[] = [];
   const waiting = new Map<number, { probe: Probe; done: () => void; timer: NodeJS.Timeout }>();

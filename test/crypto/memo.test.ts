@@ -1,14 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { createVerifier, memoizingVerifier, type SignatureVerifier } from '../../src/crypto/index.js';
+import { ecKey } from '../../src/crypto/sign.js';
 
 /** A P-256 key as DNSKEY public key bytes (X || Y) and a signer producing r || s. */
 function p256() {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = publicKey.export({ format: 'jwk' });
-  const key = Buffer.concat([Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
-  return { key, sign: (d: Uint8Array) => sign('sha256', d, { key: privateKey, dsaEncoding: 'ieee-p1363' }) };
+  const k = ecKey(13);
+  return { key: k.dnskey, sign: (d: Uint8Array) => k.sign(d) };
 }
 
 function counting(inner: SignatureVerifier): SignatureVerifier & { calls: number } {

@@ -2,7 +2,7 @@
  * Test-data builder for the response validator: a zone key (ECDSA P-256, algorithm 13, from
  * node:crypto) that signs RRsets over the canonical signed data of src/wire (RFC 4034 §3.1.8.1).
  */
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { ecKey, type SigningKey } from '../../src/crypto/sign.js';
 import {
   Name, RRType, keyTag, makeRR, parseRR, signedData, type DNSKEYData, type RR, type RRSIGData,
 } from '../../src/wire/index.js';
@@ -24,15 +24,12 @@ export class ZoneSigner {
   readonly zone: Name;
   readonly dnskey: RR<DNSKEYData>;
   readonly tag: number;
-  private readonly priv: KeyObject;
+  private readonly key: SigningKey;
 
   constructor(zone: string) {
     this.zone = Name.fromText(zone);
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwk = publicKey.export({ format: 'jwk' });
-    const pub = Buffer.concat([Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
-    this.priv = privateKey;
-    this.dnskey = makeRR<DNSKEYData>(this.zone, RRType.DNSKEY, 3600, { flags: 257, protocol: 3, algorithm: 13, publicKey: new Uint8Array(pub) });
+    this.key = ecKey(13);
+    this.dnskey = makeRR<DNSKEYData>(this.zone, RRType.DNSKEY, 3600, { flags: 257, protocol: 3, algorithm: 13, publicKey: this.key.dnskey });
     this.tag = keyTag(this.dnskey.rdata);
   }
 
@@ -45,7 +42,7 @@ export class ZoneSigner {
       expiration: o.expiration ?? NOW_S + 30 * 86400, inception: o.inception ?? NOW_S - 86400,
       keyTag: this.tag, signer: this.zone, signature: new Uint8Array(0),
     };
-    const sig = new Uint8Array(sign('sha256', signedData(unsigned, rrset), { key: this.priv, dsaEncoding: 'ieee-p1363' }));
+    const sig = this.key.sign(signedData(unsigned, rrset));
     if (o.corrupt) sig[5] = sig[5]! ^ 0x01;
     return makeRR<RRSIGData>(first.name, RRType.RRSIG, first.ttl, { ...unsigned, signature: sig });
   }
