@@ -29,7 +29,7 @@ import { ChainOfTrust, poolFetcher } from '../validator/chain.js';
 import {
   Name, RRType, Rcode, emptyFlags, makeQuery, parseMessage, serializeMessage, typeToText, type Message,
 } from '../wire/index.js';
-import { WARMUP_APEX, WarmupTree } from './tree.js';
+import { WarmupTree } from './tree.js';
 
 export interface WarmupReport {
   queries: number;
@@ -166,7 +166,7 @@ export async function runWarmup(cfg: Config, clock: Clock, queries: number, opts
   const tree = opts.tree ?? new WarmupTree(clock.now());
   const upstream = await serveTree(tree);
   const pool = new UpstreamPool([{ address: LOOPBACK, port: upstream.port, priority: 1 }], { clock, attemptTimeoutsMs: [1000] });
-  const anchors = [{ zone: WARMUP_APEX, ds: [], dnskeys: [tree.anchor] }];
+  const anchors = [{ zone: tree.anchorZone, ds: [], dnskeys: [tree.anchor] }];
   const chain = new ChainOfTrust(anchors, poolFetcher(pool), { clock });
   const { skew, ...limits } = cfg.validation;
   const crypto = memoizingVerifier(createVerifier(cfg.crypto));

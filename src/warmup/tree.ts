@@ -1,10 +1,16 @@
 /**
- * The start-up self-test's signed tree, built in memory with fresh keys: a parent zone
- * `warmup.invalid.` (RFC 6761: never resolvable) that delegates securely to one child per algorithm,
+ * The start-up self-test's signed tree, built in memory with fresh keys: a private root zone (its own
+ * key, RSASHA256 like the real root's) delegating securely to `invalid.`, which delegates to
+ * `warmup.invalid.` (RFC 6761: never resolvable), which delegates securely to one child per algorithm,
  * each child holding an apex, a host, a wildcard and an NSEC chain, plus one child `n3` denied by
  * NSEC3 (no salt, no extra iterations: RFC 9276); and `answer()`, an authoritative
  * view of it as a DNSSEC-aware upstream would give it (RRSIGs, NSEC proofs, SOA for negative answers,
  * wildcard expansions). Nothing here touches the network.
+ *
+ * The private root makes the self-test's chains look like real ones (root, TLD, zone): names with no
+ * labels, DS records at the root, keys of three levels. V8 optimizes the code for what the self-test
+ * shows it; a tree without the root name left functions such as Name#equals to be de-optimized by the
+ * first real query (seen with --trace-deopt).
  */
 import { generateSigningKey, type SigningKey } from '../crypto/sign.js';
 import { dsDigest, nsec3Hash } from '../crypto/hash.js';
@@ -14,6 +20,12 @@ import {
 } from '../wire/index.js';
 
 export const WARMUP_APEX = Name.fromText('warmup.invalid.');
+/** The zones above the children, top first (each delegates to the next, the last to the children). */
+const UPPER_ZONES: readonly { apex: Name; algorithm: number }[] = [
+  { apex: Name.root, algorithm: 8 },
+  { apex: Name.fromText('invalid.'), algorithm: 13 },
+  { apex: WARMUP_APEX, algorithm: 13 },
+];
 
 /** Algorithms of the children (RSA at 1024 bits: its code path is the same at any size). */
 export const WARMUP_ALGORITHMS: readonly number[] = [8, 13, 14, 15, 16];
@@ -136,17 +148,27 @@ export interface TreeAnswer {
   authority: RR[];
 }
 
+/** A secure delegation: the child's DS (SHA-256) and its NS, unsigned, in the parent. */
+function delegate(parent: Zone, child: Zone): void {
+  const digest = dsDigest(2, dsDigestInput(child.dnskey))!;
+  parent.add([makeRR<DSData>(child.apex, RRType.DS, 3600, { keyTag: child.tag, algorithm: child.key.algorithm, digestType: 2, digest })]);
+  parent.add([makeRR(child.apex, RRType.NS, 3600, { target: Name.fromText('ns', child.apex) })], true);
+}
+
 export class WarmupTree {
   private readonly zones: Zone[] = [];
-  /** The anchor: the parent zone's DNSKEY. */
+  /** The trust anchor's zone: the private root. */
+  readonly anchorZone: Name = Name.root;
+  /** The anchor: the private root's DNSKEY. */
   readonly anchor: RR<DNSKEYData>;
   /** Child zone apexes, one per algorithm. */
   readonly children: Name[];
 
   /** `corrupt`: a child label (e.g. "a13") whose signatures are all made invalid (for the self-test's own tests). */
   constructor(now: number, algorithms: readonly number[] = WARMUP_ALGORITHMS, corrupt?: string) {
-    const parent = new Zone(WARMUP_APEX, generateSigningKey(13), now);
-    this.anchor = parent.dnskey;
+    const upper = UPPER_ZONES.map((z) => new Zone(z.apex, generateSigningKey(z.algorithm), now));
+    const parent = upper[upper.length - 1]!;
+    this.anchor = upper[0]!.dnskey;
     this.children = [];
     const v4 = (a: string): { address: string } => ({ address: a });
     const fill = (z: Zone): void => {
@@ -167,13 +189,14 @@ export class WarmupTree {
       else child.chain();
       this.zones.push(child);
       this.children.push(child.apex);
-      const digest = dsDigest(2, dsDigestInput(child.dnskey))!;
-      parent.add([makeRR<DSData>(child.apex, RRType.DS, 3600, { keyTag: child.tag, algorithm: alg, digestType: 2, digest })]);
-      parent.add([makeRR(child.apex, RRType.NS, 3600, { target: Name.fromText('ns', child.apex) })], true);
+      delegate(parent, child);
     }
-    fill(parent);
-    parent.chain();
-    this.zones.push(parent);
+    for (let i = 0; i + 1 < upper.length; i++) delegate(upper[i]!, upper[i + 1]!);
+    for (const z of upper) {
+      fill(z);
+      z.chain();
+      this.zones.push(z);
+    }
   }
 
   /** What a DNSSEC-aware recursive resolver would answer for `q` (DO set). */
@@ -236,7 +259,7 @@ export class WarmupTree {
     let best: Zone | undefined;
     for (const z of this.zones) {
       if (!name.isSubdomainOf(z.apex)) continue;
-      if (type === RRType.DS && name.equals(z.apex) && !z.apex.equals(WARMUP_APEX)) continue;
+      if (type === RRType.DS && name.equals(z.apex) && !z.apex.isRoot()) continue;
       if (!best || z.apex.labelCount > best.apex.labelCount) best = z;
     }
     return best;

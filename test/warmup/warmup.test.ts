@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { ManualClock, systemClock } from '../../src/clock.js';
 import { startDaemon } from '../../src/cli/serve.js';
 import { defaultConfig } from '../../src/config/schema.js';
-import { WARMUP_APEX, WarmupTree } from '../../src/warmup/tree.js';
+import { WarmupTree } from '../../src/warmup/tree.js';
 import { askProbes, questions, runWarmup, serveTree } from '../../src/warmup/run.js';
 import { Name, RRType } from '../../src/wire/index.js';
 import { run } from '../world/proc.js';
@@ -31,7 +31,7 @@ describe('the self-test tree, checked by delv', () => {
     dir = mkdtempSync(join(tmpdir(), 'stubd-warmup-'));
     anchors = join(dir, 'anchors.conf');
     const k = tree.anchor.data;
-    writeFileSync(anchors, `trust-anchors {\n\t${WARMUP_APEX.toText()} static-key ${k.flags} ${k.protocol} ${k.algorithm} "${Buffer.from(k.publicKey).toString('base64')}";\n};\n`);
+    writeFileSync(anchors, `trust-anchors {\n\t${tree.anchorZone.toText()} static-key ${k.flags} ${k.protocol} ${k.algorithm} "${Buffer.from(k.publicKey).toString('base64')}";\n};\n`);
   });
   after(() => {
     server?.close();
@@ -39,9 +39,20 @@ describe('the self-test tree, checked by delv', () => {
   });
 
   const delv = async (name: string, type: string): Promise<ReturnType<typeof parseDelv>> => {
-    const r = await run('delv', [`@127.0.0.1`, '-p', String(server.port), '-a', anchors, `+root=${WARMUP_APEX.toText()}`, name, type], { timeoutMs: 30_000 });
+    const r = await run('delv', [`@127.0.0.1`, '-p', String(server.port), '-a', anchors, name, type], { timeoutMs: 30_000 });
     return parseDelv(r.stdout + r.stderr);
   };
+
+  it('the zones above the children (a private root, invalid., warmup.invalid.) are signed and delegate securely', async () => {
+    for (const [name, type, negative] of [
+      ['www.', 'A', false], ['invalid.', 'DS', false], ['www.invalid.', 'A', false], ['nx.invalid.', 'A', true],
+      ['warmup.invalid.', 'DS', false], ['www.warmup.invalid.', 'A', false], ['a13.warmup.invalid.', 'DS', false],
+    ] as const) {
+      const v = await delv(name, type);
+      assert.equal(v.status, 'secure', `${name} ${type}:\n${v.output}`);
+      assert.equal(v.negative, negative, `${name} ${type} negative:\n${v.output}`);
+    }
+  });
 
   for (const zone of tree.children.map((c) => c.toText())) {
     it(`${zone}: host, wildcard expansion, NXDOMAIN, NODATA and wildcard NODATA are fully validated`, async () => {
