@@ -15,7 +15,12 @@
  * median wall time is reported (this machine's timing noise is ±30% run to run). dnssec-stubd runs with
  * its default start-up self-test (src/warmup) and once more without it ('dnssec-stubd-nowarm').
  *
- *   node dist/bench/cold.js [--names 200] [--reps 5] [--warmup N (server.warmupQueries; default: the daemon's)] [--out bench/out/cold.json]
+ * `--upstream-rtt MS` puts a relay (delay-proxy.ts, its own process) between both resolvers and the
+ * upstream that adds that round-trip time to every upstream exchange: the world's upstream answers in
+ * microseconds, a real one over a network in milliseconds. With 0 (the default) they ask it directly.
+ *
+ *   node dist/bench/cold.js [--names 200] [--reps 5] [--warmup N (server.warmupQueries; default: the daemon's)]
+ *                           [--upstream-rtt MS] [--out bench/out/cold.json, or cold-rttMS.json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -35,8 +40,25 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 interface Server { label: string; port: number; proc: ChildProcess }
 interface RunResult { server: string; mode: string; state: 'fresh' | 'warm'; wallMs: number; secure: number; failed: number; upstreamQueries: number; perName: number }
 
-function pinned(cmd: string, args: string[]): [string, string[]] {
-  return cpus().length > 1 ? ['taskset', ['-c', '1', cmd, ...args]] : [cmd, args];
+function pinned(cmd: string, args: string[], cpu = 1): [string, string[]] {
+  return cpus().length > 1 ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+}
+
+interface Upstream { host: string; port: number }
+
+/** The RTT relay in its own process (off the servers' CPU), once it listens. */
+async function startRelay(world: WorldInfo, rttMs: number): Promise<{ upstream: Upstream; proc: ChildProcess }> {
+  const port = await freePort('127.0.0.1');
+  const [c, a] = pinned(process.execPath, [join(ROOT, 'dist', 'bench', 'delay-proxy.js'), '--listen', `127.0.0.1:${port}`,
+    '--upstream', `${world.upstream.host}:${world.upstream.port}`, '--rtt', String(rttMs)], 0);
+  const proc = spawn(c, a, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    proc.once('exit', (code) => reject(new Error(`delay proxy exited (${code})`)));
+  });
+  return { upstream: { host: '127.0.0.1', port }, proc };
 }
 
 /** Ready = accepts TCP connections (a DNS query would warm its cache). */
@@ -63,17 +85,17 @@ function stop(p: ChildProcess): Promise<void> {
   });
 }
 
-async function startOurs(world: WorldInfo, dir: string, warmup: boolean, warmupQueries: number | undefined): Promise<Server> {
+async function startOurs(world: WorldInfo, up: Upstream, dir: string, warmup: boolean, warmupQueries: number | undefined): Promise<Server> {
   const port = await freePort('127.0.0.1');
   const config = join(dir, `stubd-${warmup ? 'warm' : 'nowarm'}.json`);
   writeFileSync(config, JSON.stringify(warmup ? (warmupQueries === undefined ? {} : { server: { warmupQueries } }) : { server: { warmupQueries: 0 } }));
   const [c, a] = pinned(process.execPath, [join(ROOT, 'bin', 'dnssec-stubd.js'), 'serve', '--config', config, '--listen', `127.0.0.1:${port}`,
-    '--upstream', `${world.upstream.host}:${world.upstream.port}`, '--trust-anchor', world.rootAnchorFile, '--log-level', 'warn']);
+    '--upstream', `${up.host}:${up.port}`, '--trust-anchor', world.rootAnchorFile, '--log-level', 'warn']);
   const proc = spawn(c, a, { stdio: 'inherit' });
   return { label: warmup ? 'dnssec-stubd' : 'dnssec-stubd-nowarm', port, proc };
 }
 
-async function startUnbound(world: WorldInfo, dir: string, aggressiveNsec: boolean): Promise<Server> {
+async function startUnbound(world: WorldInfo, up: Upstream, dir: string, aggressiveNsec: boolean): Promise<Server> {
   const port = await freePort('127.0.0.1');
   const conf = join(dir, `unbound-${port}.conf`);
   writeFileSync(conf, [
@@ -82,7 +104,7 @@ async function startUnbound(world: WorldInfo, dir: string, aggressiveNsec: boole
     '  local-zone: "test." nodefault', '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""',
     '  use-syslog: no', '  logfile: ""', '  verbosity: 0', '  qname-minimisation: no',
     `  aggressive-nsec: ${aggressiveNsec ? 'yes' : 'no'}`,
-    'forward-zone:', '  name: "."', `  forward-addr: ${world.upstream.host}@${world.upstream.port}`, '',
+    'forward-zone:', '  name: "."', `  forward-addr: ${up.host}@${up.port}`, '',
   ].join('\n'));
   const [c, a] = pinned('unbound', ['-d', '-c', conf]);
   return { label: aggressiveNsec ? 'unbound' : 'unbound-noagg', port, proc: spawn(c, a, { stdio: 'inherit' }) };
@@ -93,9 +115,17 @@ async function upstreamQueries(world: WorldInfo): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { names: { type: 'string', default: '200' }, reps: { type: 'string', default: '5' }, warmup: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'bench', 'out', 'cold.json') } } });
+  const { values } = parseArgs({ options: {
+    names: { type: 'string', default: '200' }, reps: { type: 'string', default: '5' }, warmup: { type: 'string' },
+    'upstream-rtt': { type: 'string', default: '0' }, out: { type: 'string' },
+  } });
   const count = Number(values.names);
+  const rttMs = Number(values['upstream-rtt']);
+  if (!Number.isFinite(rttMs) || rttMs < 0) throw new Error(`--upstream-rtt: expected milliseconds, got ${values['upstream-rtt']}`);
+  const out = values.out ?? join(ROOT, 'bench', 'out', rttMs > 0 ? `cold-rtt${rttMs}.json` : 'cold.json');
   const world = await getWorld();
+  const relay = rttMs > 0 ? await startRelay(world, rttMs) : undefined;
+  const up: Upstream = relay?.upstream ?? world.upstream;
   const dir = mkdtempSync(join(tmpdir(), 'stubd-cold-'));
   const algZones = Object.values(ZONES).filter((z) => z.kind === 'algorithm').map((z) => z.name);
   // Distinct names: wildcard expansions (secure, each needs its own proof) and the fixed hosts.
@@ -119,7 +149,7 @@ async function main(): Promise<void> {
   const reps = Number(values.reps);
   const warmupQueries = values.warmup === undefined ? undefined : Number(values.warmup);
   const starters: Array<(w: WorldInfo) => Promise<Server>> = [
-    (w) => startOurs(w, dir, true, warmupQueries), (w) => startUnbound(w, dir, true), (w) => startOurs(w, dir, false, undefined), (w) => startUnbound(w, dir, false),
+    (w) => startOurs(w, up, dir, true, warmupQueries), (w) => startUnbound(w, up, dir, true), (w) => startOurs(w, up, dir, false, undefined), (w) => startUnbound(w, up, dir, false),
   ];
   const runs: RunResult[] = [];
   for (let rep = 0; rep < reps; rep++)
@@ -152,6 +182,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (relay) await stop(relay.proc);
   await stopWorld();
   // One line per (state, mode, server): the median run by wall time (its query count with it).
   const results: RunResult[] = [];
@@ -161,7 +192,7 @@ async function main(): Promise<void> {
       if (mine.length) results.push({ ...mine[Math.floor(mine.length / 2)]!, allWallMs: mine.map((r) => r.wallMs) } as RunResult);
     }
   }
-  const report = { date: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`, names: names.length, reps, results, runs,
+  const report = { date: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`, names: names.length, reps, upstreamRttMs: rttMs, results, runs,
     ratios: Object.fromEntries(['fresh', 'warm'].flatMap((st) => ['sequential', 'parallel-20'].map((m) => {
       const pick = (label: string): RunResult => results.find((r) => r.state === st && r.mode === m && r.server === label)!;
       const ours = pick('dnssec-stubd');
@@ -174,8 +205,8 @@ async function main(): Promise<void> {
         wallVsNoAggressive: Number((ours.wallMs / noagg.wallMs).toFixed(3)), upstreamQueriesVsNoAggressive: Number((ours.upstreamQueries / noagg.upstreamQueries).toFixed(3)),
       }];
     }))) };
-  mkdirSync(dirname(values.out!), { recursive: true });
-  writeFileSync(values.out!, JSON.stringify(report, null, 2) + '\n');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
   for (const r of results) {
     console.log(`${r.state.padEnd(6)}${r.mode.padEnd(12)} ${r.server.padEnd(20)} ${String(r.wallMs).padStart(6)} ms (${(r as RunResult & { allWallMs: number[] }).allWallMs.join('/')})  secure ${r.secure}/${names.length}  upstream queries ${r.upstreamQueries} (${r.perName}/name)`);
   }
