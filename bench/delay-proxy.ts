@@ -3,13 +3,16 @@
  * bench/cold: in the test world the upstream answers in a few microseconds, which no real network does.
  * Half the RTT is added on the way out, half on the way back. Each client address:port (a resolver uses
  * one socket, with a random port, per query) gets its own socket towards the upstream, so answers go
- * back to the port that asked, from the relay's address. UDP only; loopback only.
+ * back to the port that asked, from the relay's address. TCP connections (truncated answers, and
+ * dnssec-stubd's capability probe, which checks that the upstream answers over TCP) are relayed on
+ * the same port, each chunk held for half the RTT. Loopback only.
  *
  *   node dist/bench/delay-proxy.js --listen 127.0.0.1:PORT --upstream 127.54.1.1:53 --rtt 10
  *
  * Prints "ready" once listening; runs until killed.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { connect, createServer, type Socket as TcpSocket } from 'node:net';
 import { parseArgs } from 'node:util';
 
 function hostPort(s: string, what: string): { host: string; port: number } {
@@ -56,9 +59,30 @@ export async function startDelayProxy(listen: { host: string; port: number }, up
     front.once('error', reject);
     front.bind(listen.port, listen.host, () => resolve());
   });
+  const conns = new Set<TcpSocket>();
+  const tcp = createServer((client) => {
+    const server = connect(upstream.port, upstream.host);
+    for (const s of [client, server]) {
+      conns.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        conns.delete(s);
+        client.destroy();
+        server.destroy();
+      });
+    }
+    client.on('data', (d) => later(() => server.write(d)));
+    server.on('data', (d) => later(() => client.write(d)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(listen.port, listen.host, () => resolve());
+  });
   return () => {
     front.close();
+    tcp.close();
     for (const b of backs.values()) b.close();
+    for (const c of conns) c.destroy();
   };
 }
 
