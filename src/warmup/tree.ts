@@ -3,7 +3,10 @@
  * key, RSASHA256 like the real root's) delegating securely to `invalid.`, which delegates to
  * `warmup.invalid.` (RFC 6761: never resolvable), which delegates securely to one child per algorithm,
  * each child holding an apex, a host, a wildcard and an NSEC chain, plus one child `n3` denied by
- * NSEC3 (no salt, no extra iterations: RFC 9276); and `answer()`, an authoritative
+ * NSEC3 (no salt, no extra iterations: RFC 9276). Insecure delegations, as most mail domains have:
+ * `u1.warmup.invalid.` (no DS, denied by NSEC) and `u3.n3.warmup.invalid.` (denied by NSEC3), both
+ * unsigned zones. CNAMEs in the first child: `alias` to the second child's host (secure to secure,
+ * across zones) and `ualias` to u1's host (secure to insecure). And `answer()`, an authoritative
  * view of it as a DNSSEC-aware upstream would give it (RRSIGs, NSEC proofs, SOA for negative answers,
  * wildcard expansions). Nothing here touches the network.
  *
@@ -40,32 +43,34 @@ class Zone {
   readonly sets = new Map<string, Map<number, SignedSet>>();
   /** NSEC RRsets in canonical order of their owners. */
   nsecs: SignedSet[] = [];
-  readonly dnskey: RR<DNSKEYData>;
+  /** The zone's DNSKEY; undefined for an unsigned zone (below an insecure delegation). */
+  readonly dnskey: RR<DNSKEYData> | undefined;
   readonly tag: number;
 
-  constructor(readonly apex: Name, readonly key: SigningKey, private readonly now: number, private readonly corrupt = false) {
-    this.dnskey = makeRR<DNSKEYData>(apex, RRType.DNSKEY, 3600, { flags: 257, protocol: 3, algorithm: key.algorithm, publicKey: key.dnskey });
-    this.tag = keyTag(this.dnskey.rdata);
+  constructor(readonly apex: Name, readonly key: SigningKey | undefined, private readonly now: number, private readonly corrupt = false) {
+    this.dnskey = key && makeRR<DNSKEYData>(apex, RRType.DNSKEY, 3600, { flags: 257, protocol: 3, algorithm: key.algorithm, publicKey: key.dnskey });
+    this.tag = this.dnskey ? keyTag(this.dnskey.rdata) : 0;
   }
 
-  /** Add an RRset, signed unless `unsigned` (delegation NS). */
+  /** Add an RRset, signed unless `unsigned` (delegation NS) or the zone is. */
   add(rrs: RR[], unsigned = false): void {
     const first = rrs[0]!;
     let byType = this.sets.get(first.name.key);
     if (!byType) this.sets.set(first.name.key, (byType = new Map()));
-    byType.set(first.type, { rrs, sigs: unsigned ? [] : [this.sign(rrs)] });
+    byType.set(first.type, { rrs, sigs: unsigned || !this.key ? [] : [this.sign(rrs)] });
   }
 
   sign(rrs: RR[]): RR<RRSIGData> {
+    const key = this.key!;
     const first = rrs[0]!;
     const s = Math.floor(this.now / 1000);
     const unsigned: RRSIGData = {
-      typeCovered: first.type, algorithm: this.key.algorithm,
+      typeCovered: first.type, algorithm: key.algorithm,
       labels: first.name.isWildcard() ? first.name.labelCount - 1 : first.name.labelCount,
       originalTtl: first.ttl, expiration: s + 7 * 86400, inception: s - 3600, keyTag: this.tag, signer: this.apex,
       signature: new Uint8Array(0),
     };
-    const signature = this.key.sign(signedData(unsigned, rrs));
+    const signature = key.sign(signedData(unsigned, rrs));
     if (this.corrupt) signature[signature.length >> 1]! ^= 0x01;
     return makeRR<RRSIGData>(first.name, RRType.RRSIG, first.ttl, { ...unsigned, signature });
   }
@@ -93,7 +98,9 @@ class Zone {
     for (const o of owners) for (let n = o; n.labelCount >= this.apex.labelCount; n = n.parent()) all.set(n.key, n);
     const hashed = [...all.values()].map((n) => ({ name: n, hash: this.hash(n) })).sort((a, b) => compareBytes(a.hash, b.hash));
     this.nsec3s = hashed.map((h, i) => {
-      const types = this.sets.has(h.name.key) ? [...this.sets.get(h.name.key)!.keys(), RRType.RRSIG] : [];
+      const here = this.sets.get(h.name.key);
+      // RRSIG only where something is signed: not at an insecure delegation (NS alone, unsigned).
+      const types = here ? [...here.keys(), ...([...here.values()].some((set) => set.sigs.length > 0) ? [RRType.RRSIG] : [])] : [];
       if (h.name.equals(this.apex)) types.push(RRType.NSEC3PARAM);
       const owner = Name.fromText(base32hex(h.hash), this.apex);
       const rr = makeRR<NSEC3Data>(owner, RRType.NSEC3, 300, {
@@ -140,6 +147,9 @@ class Zone {
 }
 
 const rrsOf = (s: SignedSet | undefined): RR[] => (s ? [...s.rrs, ...s.sigs] : []);
+/** The RRset of the type at a name, or else its CNAME (an authoritative server answers with the CNAME). */
+const typeOrCname = (byType: Map<number, SignedSet>, type: number): SignedSet | undefined =>
+  byType.get(type) ?? (type === RRType.CNAME ? undefined : byType.get(RRType.CNAME));
 const uniq = (rrs: RR[]): RR[] => [...new Set(rrs)];
 
 export interface TreeAnswer {
@@ -148,10 +158,12 @@ export interface TreeAnswer {
   authority: RR[];
 }
 
-/** A secure delegation: the child's DS (SHA-256) and its NS, unsigned, in the parent. */
+/** A delegation: the child's NS, unsigned, in the parent, and its DS (SHA-256) when the child is signed. */
 function delegate(parent: Zone, child: Zone): void {
-  const digest = dsDigest(2, dsDigestInput(child.dnskey))!;
-  parent.add([makeRR<DSData>(child.apex, RRType.DS, 3600, { keyTag: child.tag, algorithm: child.key.algorithm, digestType: 2, digest })]);
+  if (child.dnskey && child.key) {
+    const digest = dsDigest(2, dsDigestInput(child.dnskey))!;
+    parent.add([makeRR<DSData>(child.apex, RRType.DS, 3600, { keyTag: child.tag, algorithm: child.key.algorithm, digestType: 2, digest })]);
+  }
   parent.add([makeRR(child.apex, RRType.NS, 3600, { target: Name.fromText('ns', child.apex) })], true);
 }
 
@@ -163,12 +175,16 @@ export class WarmupTree {
   readonly anchor: RR<DNSKEYData>;
   /** Child zone apexes, one per algorithm. */
   readonly children: Name[];
+  /** Apexes of the unsigned zones below insecure delegations (NSEC-denied DS, NSEC3-denied DS). */
+  readonly insecure: Name[] = [];
+  /** CNAMEs in the first child: to the second child's host (secure) and to an unsigned zone's host (insecure). */
+  readonly aliases: { secure: Name; insecure: Name };
 
   /** `corrupt`: a child label (e.g. "a13") whose signatures are all made invalid (for the self-test's own tests). */
   constructor(now: number, algorithms: readonly number[] = WARMUP_ALGORITHMS, corrupt?: string) {
     const upper = UPPER_ZONES.map((z) => new Zone(z.apex, generateSigningKey(z.algorithm), now));
     const parent = upper[upper.length - 1]!;
-    this.anchor = upper[0]!.dnskey;
+    this.anchor = upper[0]!.dnskey!;
     this.children = [];
     const v4 = (a: string): { address: string } => ({ address: a });
     const fill = (z: Zone): void => {
@@ -176,15 +192,31 @@ export class WarmupTree {
       const ns = apex.prepend(new TextEncoder().encode('ns'));
       z.add([makeRR<SOAData>(apex, RRType.SOA, 300, { mname: ns, rname: apex.prepend(new TextEncoder().encode('hostmaster')), serial: 1, refresh: 3600, retry: 900, expire: 604800, minimum: 300 })]);
       z.add([makeRR(apex, RRType.NS, 3600, { target: ns })]);
-      z.add([z.dnskey]);
+      if (z.dnskey) z.add([z.dnskey]);
       z.add([makeRR(ns, RRType.A, 3600, v4('192.0.2.53'))]);
       z.add([makeRR(Name.fromText('www', apex), RRType.A, 3600, v4('192.0.2.1'))]);
       z.add([makeRR(Name.fromText('*.wild', apex), RRType.A, 3600, v4('192.0.2.2'))]);
     };
     const specs = [...algorithms.map((alg) => ({ label: `a${alg}`, alg, nsec3: false })), { label: 'n3', alg: 13, nsec3: true }];
+    const unsigned = (apex: Name, parentZone: Zone): Zone => {
+      const z = new Zone(apex, undefined, now);
+      fill(z);
+      delegate(parentZone, z);
+      this.zones.push(z);
+      this.insecure.push(apex);
+      return z;
+    };
+    const u1 = unsigned(Name.fromText('u1', WARMUP_APEX), parent);
+    const childApex = (i: number): Name => Name.fromText(specs[i % specs.length]!.label, WARMUP_APEX);
+    this.aliases = { secure: Name.fromText('alias', childApex(0)), insecure: Name.fromText('ualias', childApex(0)) };
     for (const { label, alg, nsec3 } of specs) {
       const child = new Zone(Name.fromText(label, WARMUP_APEX), generateSigningKey(alg), now, label === corrupt);
       fill(child);
+      if (nsec3) unsigned(Name.fromText('u3', child.apex), child);
+      if (child.apex.equals(childApex(0))) {
+        child.add([makeRR(this.aliases.secure, RRType.CNAME, 3600, { target: Name.fromText('www', childApex(1)) })]);
+        child.add([makeRR(this.aliases.insecure, RRType.CNAME, 3600, { target: Name.fromText('www', u1.apex) })]);
+      }
       if (nsec3) child.chain3();
       else child.chain();
       this.zones.push(child);
@@ -203,11 +235,12 @@ export class WarmupTree {
   answer(q: Question): TreeAnswer {
     const zone = this.zoneFor(q.name, q.type);
     if (!zone) return { rcode: Rcode.REFUSED, answer: [], authority: [] };
+    if (!zone.key) return this.answerUnsigned(zone, q);
     if (zone.nsec3s) return this.answer3(zone, q);
     const soa = (): RR[] => rrsOf(zone.sets.get(zone.apex.key)!.get(RRType.SOA));
     const exact = zone.sets.get(q.name.key);
     if (exact) {
-      const set = exact.get(q.type);
+      const set = typeOrCname(exact, q.type);
       if (set) return { rcode: Rcode.NOERROR, answer: rrsOf(set), authority: [] };
       return { rcode: Rcode.NOERROR, answer: [], authority: [...soa(), ...rrsOf(exact.get(RRType.NSEC))] };
     }
@@ -237,7 +270,7 @@ export class WarmupTree {
     const soa = rrsOf(zone.sets.get(zone.apex.key)!.get(RRType.SOA));
     const n3 = (n: Name): RR[] => rrsOf(zone.nsec3For(n));
     const exact = zone.sets.get(q.name.key);
-    const set = exact?.get(q.type);
+    const set = exact && typeOrCname(exact, q.type);
     if (set) return { rcode: Rcode.NOERROR, answer: rrsOf(set), authority: [] };
     if (zone.exists(q.name)) return { rcode: Rcode.NOERROR, answer: [], authority: [...soa, ...n3(q.name)] };
     let nc = q.name;
@@ -252,6 +285,21 @@ export class WarmupTree {
     if (wset) return { rcode: Rcode.NOERROR, answer: rrsOf(wset).map((r) => ({ ...r, name: q.name })), authority: n3(nc) };
     const proof = uniq([...n3(ce), ...n3(nc), ...n3(wc)]);
     return { rcode: atWild ? Rcode.NOERROR : Rcode.NXDOMAIN, answer: [], authority: [...soa, ...proof] };
+  }
+
+  /** An unsigned zone's answers: data, NODATA or NXDOMAIN with the SOA, wildcards expanded; no proofs. */
+  private answerUnsigned(zone: Zone, q: Question): TreeAnswer {
+    const soa = zone.sets.get(zone.apex.key)!.get(RRType.SOA)!.rrs;
+    const exact = zone.sets.get(q.name.key);
+    const set = exact && typeOrCname(exact, q.type);
+    if (set) return { rcode: Rcode.NOERROR, answer: set.rrs, authority: [] };
+    if (exact || zone.exists(q.name)) return { rcode: Rcode.NOERROR, answer: [], authority: soa };
+    let ce = q.name.parent();
+    while (!zone.exists(ce)) ce = ce.parent();
+    const atWild = zone.sets.get(ce.prepend(Uint8Array.of(0x2a)).key);
+    const wset = atWild?.get(q.type);
+    if (wset) return { rcode: Rcode.NOERROR, answer: wset.rrs.map((r) => ({ ...r, name: q.name })), authority: [] };
+    return { rcode: atWild ? Rcode.NOERROR : Rcode.NXDOMAIN, answer: [], authority: soa };
   }
 
   /** The zone that answers: the deepest one at or above the name (DS: the parent side of a cut). */

@@ -54,6 +54,23 @@ describe('the self-test tree, checked by delv', () => {
     }
   });
 
+  it('the insecure delegations (DS denied by NSEC, by NSEC3) and the CNAMEs validate as they should', async () => {
+    const [u1, u3] = tree.insecure.map((z) => z.toText());
+    for (const [name, type, status, negative] of [
+      [`www.${u1}`, 'A', 'insecure', false], [`nx.${u1}`, 'A', 'insecure', true], [`h.wild.${u1}`, 'A', 'insecure', false],
+      [`www.${u3}`, 'A', 'insecure', false], [`nx.${u3}`, 'A', 'insecure', true],
+      [u1, 'DS', 'secure', true], [u3, 'DS', 'secure', true],
+      [tree.aliases.secure.toText(), 'A', 'secure', false],
+    ] as const) {
+      const v = await delv(name, type);
+      assert.equal(v.status, status, `${name} ${type}:\n${v.output}`);
+      assert.equal(v.negative, negative, `${name} ${type} negative:\n${v.output}`);
+    }
+    // delv prints a status per link: the signed CNAME, then the unsigned target (insecure as a whole).
+    const v = await delv(tree.aliases.insecure.toText(), 'A');
+    assert.match(v.output, /; fully validated\n\S+ +\d+\s+IN\s+CNAME\s+www\.u1\.warmup\.invalid\.[\s\S]*; unsigned answer\nwww\.u1\.warmup\.invalid\.\s+\d+\s+IN\s+A\s/, v.output);
+  });
+
   for (const zone of tree.children.map((c) => c.toText())) {
     it(`${zone}: host, wildcard expansion, NXDOMAIN, NODATA and wildcard NODATA are fully validated`, async () => {
       for (const [name, type, negative] of [
@@ -73,7 +90,7 @@ describe('runWarmup', () => {
     const r = await runWarmup(defaultConfig(), systemClock, 300);
     assert.deepEqual(r.failures, []);
     assert.deepEqual(r.failed, []);
-    assert.deepEqual(r.passed, ['a8', 'a13', 'a14', 'a15', 'a16', 'n3']);
+    assert.deepEqual(r.passed, ['a8', 'a13', 'a14', 'a15', 'a16', 'n3', 'insecure', 'cname']);
     assert.ok(r.queries >= 300, `${r.queries} queries`);
   });
 
@@ -83,14 +100,14 @@ describe('runWarmup', () => {
     cfg.cache.aggressiveNsec = false;
     const r = await runWarmup(cfg, systemClock, 100);
     assert.deepEqual(r.failures, []);
-    assert.equal(r.passed.length, 6);
+    assert.equal(r.passed.length, 8);
   });
 
   it('reports a zone whose signatures do not verify, and only that zone', async () => {
     const tree = new WarmupTree(Date.now(), undefined, 'a15');
     const r = await runWarmup(defaultConfig(), systemClock, 100, { tree });
     assert.deepEqual(r.failed, ['a15']);
-    assert.deepEqual(r.passed, ['a8', 'a13', 'a14', 'a16', 'n3']);
+    assert.deepEqual(r.passed, ['a8', 'a13', 'a14', 'a16', 'n3', 'insecure', 'cname']);
     assert.ok(r.failures.length > 0 && r.failures.every((f) => f.includes('.a15.warmup.invalid.')), r.failures.join('\n'));
   });
 
@@ -137,7 +154,7 @@ describe('the daemon runs the self-test before it listens', () => {
 });
 
 describe('the self-test never holds the start for long', () => {
-  const probes = questions(new WarmupTree(Date.now()).children, 20, 'x');
+  const probes = questions(new WarmupTree(Date.now()), 20, 'x');
 
   it('gives up once a window of questions in a row got no answer (a listener that never answers)', async () => {
     const mute = createSocket('udp4');
