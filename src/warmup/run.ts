@@ -108,8 +108,6 @@ export function questions(tree: WarmupTree, rounds: number, prefix: string): Pro
         probe(`nx${prefix}${i}.${zone}`, RRType.A, Rcode.NXDOMAIN, false, true, label),
         probe(`${prefix}${i}.wild.${zone}`, RRType.TXT, Rcode.NOERROR, false, true, label),
         probe(`www.${zone}`, i % 2 ? RRType.AAAA : RRType.MX, Rcode.NOERROR, false, true, label),
-        probe(zone, RRType.MX, Rcode.NOERROR, true, true, label),
-        probe(`_25._tcp.mx.${zone}`, RRType.TLSA, Rcode.NOERROR, true, true, label),
       );
     }
     // Most mail domains are unsigned: their delegations must come out insecure, never bogus.
@@ -119,7 +117,6 @@ export function questions(tree: WarmupTree, rounds: number, prefix: string): Pro
         probe(`www.${zone}`, RRType.A, Rcode.NOERROR, true, false, 'insecure'),
         probe(`${prefix}${i}.wild.${zone}`, RRType.A, Rcode.NOERROR, true, false, 'insecure'),
         probe(`nx${prefix}${i}.${zone}`, RRType.A, Rcode.NXDOMAIN, false, false, 'insecure'),
-        probe(`_25._tcp.mx.${zone}`, RRType.TLSA, Rcode.NOERROR, true, false, 'insecure'),
       );
     }
     out.push(

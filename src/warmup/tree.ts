@@ -5,7 +5,7 @@
  * each child holding an apex, a host, a wildcard and an NSEC chain, plus one child `n3` denied by
  * NSEC3 (no salt, no extra iterations: RFC 9276). Insecure delegations, as most mail domains have:
  * `u1.warmup.invalid.` (no DS, denied by NSEC) and `u3.n3.warmup.invalid.` (denied by NSEC3), both
- * unsigned zones. Every zone has an MX, its host and a DANE TLSA record at `_25._tcp.mx`. CNAMEs in the first child: `alias` to the second child's host (secure to secure,
+ * unsigned zones. CNAMEs in the first child: `alias` to the second child's host (secure to secure,
  * across zones) and `ualias` to u1's host (secure to insecure). And `answer()`, an authoritative
  * view of it as a DNSSEC-aware upstream would give it (RRSIGs, NSEC proofs, SOA for negative answers,
  * wildcard expansions). Nothing here touches the network.
@@ -19,14 +19,10 @@ import { generateSigningKey, type SigningKey } from '../crypto/sign.js';
 import { dsDigest, nsec3Hash } from '../crypto/hash.js';
 import {
   Name, RRType, Rcode, base32hex, compareBytes, dsDigestInput, keyTag, makeRR, signedData,
-  type DNSKEYData, type DSData, type MXData, type NSEC3Data, type NSECData, type Question, type RR, type RRSIGData, type SOAData,
-  type TLSAData,
+  type DNSKEYData, type DSData, type NSEC3Data, type NSECData, type Question, type RR, type RRSIGData, type SOAData,
 } from '../wire/index.js';
 
 export const WARMUP_APEX = Name.fromText('warmup.invalid.');
-/** A DANE-EE SPKI SHA-256 digest for the self-test's TLSA records (any 32 octets do: nothing connects). */
-const TLSA_DIGEST = Uint8Array.from({ length: 32 }, (_, i) => i);
-
 /** The zones above the children, top first (each delegates to the next, the last to the children). */
 const UPPER_ZONES: readonly { apex: Name; algorithm: number }[] = [
   { apex: Name.root, algorithm: 8 },
@@ -200,11 +196,6 @@ export class WarmupTree {
       z.add([makeRR(ns, RRType.A, 3600, v4('192.0.2.53'))]);
       z.add([makeRR(Name.fromText('www', apex), RRType.A, 3600, v4('192.0.2.1'))]);
       z.add([makeRR(Name.fromText('*.wild', apex), RRType.A, 3600, v4('192.0.2.2'))]);
-      // What an MTA asks: the MX, its address, and the DANE TLSA record of its port 25 (RFC 7672).
-      const mx = Name.fromText('mx', apex);
-      z.add([makeRR<MXData>(apex, RRType.MX, 3600, { preference: 10, exchange: mx })]);
-      z.add([makeRR(mx, RRType.A, 3600, v4('192.0.2.25'))]);
-      z.add([makeRR<TLSAData>(Name.fromText('_25._tcp', mx), RRType.TLSA, 3600, { usage: 3, selector: 1, matchingType: 1, data: TLSA_DIGEST })]);
     };
     const specs = [...algorithms.map((alg) => ({ label: `a${alg}`, alg, nsec3: false })), { label: 'n3', alg: 13, nsec3: true }];
     const unsigned = (apex: Name, parentZone: Zone): Zone => {

@@ -58,7 +58,7 @@ describe('the self-test tree, checked by delv', () => {
     const [u1, u3] = tree.insecure.map((z) => z.toText());
     for (const [name, type, status, negative] of [
       [`www.${u1}`, 'A', 'insecure', false], [`nx.${u1}`, 'A', 'insecure', true], [`h.wild.${u1}`, 'A', 'insecure', false],
-      [`www.${u3}`, 'A', 'insecure', false], [`nx.${u3}`, 'A', 'insecure', true], [`_25._tcp.mx.${u3}`, 'TLSA', 'insecure', false],
+      [`www.${u3}`, 'A', 'insecure', false], [`nx.${u3}`, 'A', 'insecure', true],
       [u1, 'DS', 'secure', true], [u3, 'DS', 'secure', true],
       [tree.aliases.secure.toText(), 'A', 'secure', false],
     ] as const) {
@@ -75,7 +75,6 @@ describe('the self-test tree, checked by delv', () => {
     it(`${zone}: host, wildcard expansion, NXDOMAIN, NODATA and wildcard NODATA are fully validated`, async () => {
       for (const [name, type, negative] of [
         [`www.${zone}`, 'A', false], [`x1.wild.${zone}`, 'A', false], [`nx.${zone}`, 'A', true],
-        [zone, 'MX', false], [`_25._tcp.mx.${zone}`, 'TLSA', false], [`_tcp.mx.${zone}`, 'TLSA', true],
         [`www.${zone}`, 'MX', true], [`x2.wild.${zone}`, 'TXT', true], [`wild.${zone}`, 'A', true],
       ] as const) {
         const v = await delv(name, type);
@@ -109,7 +108,7 @@ describe('runWarmup', () => {
     const r = await runWarmup(defaultConfig(), systemClock, 100, { tree });
     assert.deepEqual(r.failed, ['a15']);
     assert.deepEqual(r.passed, ['a8', 'a13', 'a14', 'a16', 'n3', 'insecure', 'cname']);
-    assert.ok(r.failures.length > 0 && r.failures.every((f) => /^(\S+\.)?a15\.warmup\.invalid\. /.test(f)), r.failures.join('\n'));
+    assert.ok(r.failures.length > 0 && r.failures.every((f) => f.includes('.a15.warmup.invalid.')), r.failures.join('\n'));
   });
 
   it('the tree answers like an upstream: wildcard expansions carry their proof, NSEC3 answers only the records needed', () => {
