@@ -15,14 +15,19 @@
  * median wall time is reported (this machine's timing noise is ±30% run to run). dnssec-stubd runs with
  * its default start-up self-test (src/warmup) and once more without it ('dnssec-stubd-nowarm').
  *
+ * `--pin all` (the default) pins each server process, every thread of it, to CPU 1. `--pin main` pins
+ * only the server's main thread there once it listens (Unbound with one thread: all of it), so that
+ * V8's helper threads (TurboFan compiles, parallel and concurrent GC) may run on the other CPU, as they
+ * would on a mail server with more than one core.
+ *
  * `--upstream-rtt MS` puts a relay (delay-proxy.ts, its own process) between both resolvers and the
  * upstream that adds that round-trip time to every upstream exchange: the world's upstream answers in
  * microseconds, a real one over a network in milliseconds. With 0 (the default) they ask it directly.
  *
  *   node dist/bench/cold.js [--names 200] [--reps 5] [--warmup N (server.warmupQueries; default: the daemon's)]
- *                           [--upstream-rtt MS] [--out bench/out/cold.json, or cold-rttMS.json]
+ *                           [--upstream-rtt MS] [--pin all|main] [--out bench/out/cold[-rttMS][-pinmain].json]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -42,6 +47,19 @@ interface RunResult { server: string; mode: string; state: 'fresh' | 'warm'; wal
 
 function pinned(cmd: string, args: string[], cpu = 1): [string, string[]] {
   return cpus().length > 1 ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+}
+
+/** How the servers are pinned (see the header). */
+let pinMode: 'all' | 'main' = 'all';
+
+/** A server's command: the whole process pinned to CPU 1, or unpinned until pinMainThread(). */
+function serverCommand(cmd: string, args: string[]): [string, string[]] {
+  return pinMode === 'all' ? pinned(cmd, args) : [cmd, args];
+}
+
+/** With --pin main: the main thread (its TID is the PID) to CPU 1; threads started before stay free. */
+function pinMainThread(proc: ChildProcess): void {
+  if (pinMode === 'main' && cpus().length > 1 && proc.pid !== undefined) execFileSync('taskset', ['-p', '-c', '1', String(proc.pid)], { stdio: 'ignore' });
 }
 
 interface Upstream { host: string; port: number }
@@ -89,7 +107,7 @@ async function startOurs(world: WorldInfo, up: Upstream, dir: string, warmup: bo
   const port = await freePort('127.0.0.1');
   const config = join(dir, `stubd-${warmup ? 'warm' : 'nowarm'}.json`);
   writeFileSync(config, JSON.stringify(warmup ? (warmupQueries === undefined ? {} : { server: { warmupQueries } }) : { server: { warmupQueries: 0 } }));
-  const [c, a] = pinned(process.execPath, [join(ROOT, 'bin', 'dnssec-stubd.js'), 'serve', '--config', config, '--listen', `127.0.0.1:${port}`,
+  const [c, a] = serverCommand(process.execPath, [join(ROOT, 'bin', 'dnssec-stubd.js'), 'serve', '--config', config, '--listen', `127.0.0.1:${port}`,
     '--upstream', `${up.host}:${up.port}`, '--trust-anchor', world.rootAnchorFile, '--log-level', 'warn']);
   const proc = spawn(c, a, { stdio: 'inherit' });
   return { label: warmup ? 'dnssec-stubd' : 'dnssec-stubd-nowarm', port, proc };
@@ -106,7 +124,7 @@ async function startUnbound(world: WorldInfo, up: Upstream, dir: string, aggress
     `  aggressive-nsec: ${aggressiveNsec ? 'yes' : 'no'}`,
     'forward-zone:', '  name: "."', `  forward-addr: ${up.host}@${up.port}`, '',
   ].join('\n'));
-  const [c, a] = pinned('unbound', ['-d', '-c', conf]);
+  const [c, a] = serverCommand('unbound', ['-d', '-c', conf]);
   return { label: aggressiveNsec ? 'unbound' : 'unbound-noagg', port, proc: spawn(c, a, { stdio: 'inherit' }) };
 }
 
@@ -117,12 +135,14 @@ async function upstreamQueries(world: WorldInfo): Promise<number> {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     names: { type: 'string', default: '200' }, reps: { type: 'string', default: '5' }, warmup: { type: 'string' },
-    'upstream-rtt': { type: 'string', default: '0' }, out: { type: 'string' },
+    'upstream-rtt': { type: 'string', default: '0' }, pin: { type: 'string', default: 'all' }, out: { type: 'string' },
   } });
   const count = Number(values.names);
   const rttMs = Number(values['upstream-rtt']);
   if (!Number.isFinite(rttMs) || rttMs < 0) throw new Error(`--upstream-rtt: expected milliseconds, got ${values['upstream-rtt']}`);
-  const out = values.out ?? join(ROOT, 'bench', 'out', rttMs > 0 ? `cold-rtt${rttMs}.json` : 'cold.json');
+  if (values.pin !== 'all' && values.pin !== 'main') throw new Error(`--pin: expected all or main, got ${values.pin}`);
+  pinMode = values.pin;
+  const out = values.out ?? join(ROOT, 'bench', 'out', `cold${rttMs > 0 ? `-rtt${rttMs}` : ''}${pinMode === 'main' ? '-pinmain' : ''}.json`);
   const world = await getWorld();
   const relay = rttMs > 0 ? await startRelay(world, rttMs) : undefined;
   const up: Upstream = relay?.upstream ?? world.upstream;
@@ -160,6 +180,7 @@ async function main(): Promise<void> {
       const server = await starters[(k + rep) % starters.length]!(world);
       try {
         await waitReady(server.port);
+        pinMainThread(server.proc);
         if (state === 'warm') await inParallel(warmNames, 20, async ([n, t]) => void (await ask('127.0.0.1', server.port, n, t).catch(() => undefined)));
         const before = await upstreamQueries(world);
         let secure = 0;
@@ -192,7 +213,7 @@ async function main(): Promise<void> {
       if (mine.length) results.push({ ...mine[Math.floor(mine.length / 2)]!, allWallMs: mine.map((r) => r.wallMs) } as RunResult);
     }
   }
-  const report = { date: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`, names: names.length, reps, upstreamRttMs: rttMs, results, runs,
+  const report = { date: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`, names: names.length, reps, upstreamRttMs: rttMs, pin: pinMode, results, runs,
     ratios: Object.fromEntries(['fresh', 'warm'].flatMap((st) => ['sequential', 'parallel-20'].map((m) => {
       const pick = (label: string): RunResult => results.find((r) => r.state === st && r.mode === m && r.server === label)!;
       const ours = pick('dnssec-stubd');
