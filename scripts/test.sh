@@ -10,7 +10,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 npm run build --silent
 
-# One signed world for the whole run (each test file reuses it; see test/world/).
+# One signed world for the whole run (each test file reuses it; see test/world/). A world left running
+# from earlier is restarted: its upstream's cache has aged, and the cache tests count on full TTLs.
+node dist/test/world/cli.js stop >/dev/null 2>&1 || true
 node dist/test/world/cli.js start
 trap 'node dist/test/world/cli.js stop || true' EXIT
 

@@ -70,6 +70,8 @@ export function describeReason(r: Reason): string {
       return `${r.zone}: negative trust anchor`;
     case 'insecure-fallback':
       return `not validated: no DNSSEC-capable upstream reachable, answered by ${r.upstream}, which is not DNSSEC-capable (insecure fallback)`;
+    case 'not-validated-type':
+      return `${r.type} records are not signed themselves: answered as received, not validated`;
   }
 }
 
@@ -98,6 +100,7 @@ function codeFor(r: Reason): number {
     case 'no-anchor':
     case 'negative-trust-anchor':
     case 'insecure-fallback':
+    case 'not-validated-type':
       return EdeCode.OTHER;
   }
 }

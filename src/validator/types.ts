@@ -42,7 +42,8 @@ export type InsecureReason =
   | { kind: 'nsec3-hash-algorithm'; zone: string; algorithm: number }
   | { kind: 'no-anchor'; name: string } // no trust anchor above the name
   | { kind: 'negative-trust-anchor'; zone: string } // RFC 7646
-  | { kind: 'insecure-fallback'; upstream: string }; // no DNSSEC-capable upstream reachable: answered unvalidated by a non-DNSSEC one
+  | { kind: 'insecure-fallback'; upstream: string } // no DNSSEC-capable upstream reachable: answered unvalidated by a non-DNSSEC one
+  | { kind: 'not-validated-type'; type: string }; // qtype RRSIG: signatures are not signed themselves, nothing validates them
 
 /** One step of the reason trail: what was checked, with which key or proof, and what came out. */
 export type TrailStep =

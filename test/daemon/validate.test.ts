@@ -73,6 +73,23 @@ describe('checking disabled and DO', () => {
     assert.ok(r.answers.some((l) => /\sA\s/.test(l)));
   });
 
+  it('a question for type RRSIG gets the signatures as received, INSECURE (no AD), with or without DO, like the validating Unbound', async () => {
+    for (const flags of [['+dnssec'], ['+noadflag'], ['+adflag']]) {
+      const r = await dig(env.port, ['www.alg13.test.', 'RRSIG', ...flags]);
+      assert.equal(r.status, 'NOERROR', r.text);
+      assert.ok(!r.flags.has('ad'), r.text);
+      // Every signature at the name (for its A, AAAA and NSEC RRsets), and nothing else.
+      assert.ok(r.answers.every((l) => /\sIN\s+RRSIG\s/.test(l)) && r.answers.some((l) => /\sRRSIG\s+A\s/.test(l)), r.text);
+    }
+    const ref = await worldDig(env.world.validatingUnbound, 'www.alg13.test.', 'RRSIG', { dnssec: true });
+    assert.equal(ref.status, 'NOERROR');
+    assert.equal(validatorVerdict(ref), 'insecure');
+    // A bogus zone's signatures too: nothing is validated, so nothing is bogus.
+    const bogus = await dig(env.port, ['www.bogus-expired.test.', 'RRSIG', '+dnssec']);
+    assert.equal(bogus.status, 'NOERROR', bogus.text);
+    assert.ok(!bogus.flags.has('ad'));
+  });
+
   it('AD only for clients that set DO or AD; RRSIGs only with DO', async () => {
     const plain = await dig(env.port, ['www.alg13.test.', 'A', '+noadflag']);
     assert.ok(!plain.flags.has('ad'));
