@@ -108,7 +108,7 @@ async function selfTest(cfg: Config, clock: Clock, log: Logger): Promise<void> {
     const r = await runWarmup(cfg, clock, cfg.server.warmupQueries);
     const detail = { queries: r.queries, ms: r.ms, passed: r.passed, failed: r.failed };
     if (r.failures.length === 0) log.info(detail, 'self-test passed: a freshly signed tree validated end to end');
-    else log.error({ ...detail, failures: r.failures }, 'self-test FAILED: some answers of the signed test tree did not validate; check the crypto backend');
+    else log.error({ ...detail, failures: r.failures }, 'self-test FAILED: some answers of the signed test tree were not what it holds (a failed algorithm points at the crypto backend; see failed, failures)');
   } catch (err) {
     log.error({ err }, 'self-test could not run');
   }
