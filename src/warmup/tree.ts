@@ -18,7 +18,7 @@
 import { generateSigningKey, type SigningKey } from '../crypto/sign.js';
 import { dsDigest, nsec3Hash } from '../crypto/hash.js';
 import {
-  Name, RRType, Rcode, base32hex, compareBytes, dsDigestInput, keyTag, makeRR, signedData,
+  Name, RRType, Rcode, base32hex, compareBytes, dsDigestInput, keyTag, makeRR, makeRrsig,
   type DNSKEYData, type DSData, type NSEC3Data, type NSECData, type Question, type RR, type RRSIGData, type SOAData,
 } from '../wire/index.js';
 
@@ -62,17 +62,12 @@ class Zone {
 
   sign(rrs: RR[]): RR<RRSIGData> {
     const key = this.key!;
-    const first = rrs[0]!;
     const s = Math.floor(this.now / 1000);
-    const unsigned: RRSIGData = {
-      typeCovered: first.type, algorithm: key.algorithm,
-      labels: first.name.isWildcard() ? first.name.labelCount - 1 : first.name.labelCount,
-      originalTtl: first.ttl, expiration: s + 7 * 86400, inception: s - 3600, keyTag: this.tag, signer: this.apex,
-      signature: new Uint8Array(0),
-    };
-    const signature = key.sign(signedData(unsigned, rrs));
-    if (this.corrupt) signature[signature.length >> 1]! ^= 0x01;
-    return makeRR<RRSIGData>(first.name, RRType.RRSIG, first.ttl, { ...unsigned, signature });
+    return makeRrsig(rrs, { algorithm: key.algorithm, keyTag: this.tag, signer: this.apex, inception: s - 3600, expiration: s + 7 * 86400 }, (data) => {
+      const signature = key.sign(data);
+      if (this.corrupt) signature[signature.length >> 1]! ^= 0x01;
+      return signature;
+    });
   }
 
   /** The NSEC chain over every owner (delegations included), signed. */

@@ -1,10 +1,10 @@
 /** DNSSEC canonical form (RFC 4034 §6 as amended by RFC 6840 §5.1) and the data an RRSIG signs (§3.1.8.1). */
-import { typeToText } from './constants.js';
+import { RRType, typeToText } from './constants.js';
 import { WireError } from './errors.js';
 import { Name } from './name.js';
 import { rdataCodec } from './rdata.js';
 import type { RRSIGData } from './rdata-dnssec.js';
-import { encodeRData, type RR } from './record.js';
+import { encodeRData, makeRR, type RR } from './record.js';
 import { WireWriter } from './writer.js';
 
 /**
@@ -106,6 +106,34 @@ export function signedData(rrsig: RR<RRSIGData> | RRSIGData, rrset: readonly RR[
     o += p.length;
   }
   return out;
+}
+
+/** What an RRSIG over an RRset says besides its signature (the rest comes from the RRset). */
+export interface RrsigParams {
+  readonly algorithm: number;
+  readonly keyTag: number;
+  readonly signer: Name;
+  /** Seconds since the epoch. */
+  readonly inception: number;
+  readonly expiration: number;
+  /** RRSIG Labels (default: the owner's label count, a leading "*" not counted); fewer = a wildcard expansion. */
+  readonly labels?: number;
+}
+
+/**
+ * The RRSIG over an RRset (one owner, type and class): `sign` applied to its signed data (RFC 4034
+ * §3.1.8.1). For the start-up self-test's tree and for tests: the daemon itself never signs.
+ */
+export function makeRrsig(rrset: readonly RR[], p: RrsigParams, sign: (data: Uint8Array) => Uint8Array): RR<RRSIGData> {
+  const first = rrset[0];
+  if (!first) throw new WireError('bad-rdata', 'an RRSIG over an empty RRset');
+  const unsigned: RRSIGData = {
+    typeCovered: first.type, algorithm: p.algorithm,
+    labels: p.labels ?? (first.name.isWildcard() ? first.name.labelCount - 1 : first.name.labelCount),
+    originalTtl: first.ttl, expiration: p.expiration, inception: p.inception, keyTag: p.keyTag, signer: p.signer,
+    signature: new Uint8Array(0),
+  };
+  return makeRR<RRSIGData>(first.name, RRType.RRSIG, first.ttl, { ...unsigned, signature: sign(signedData(unsigned, rrset)) });
 }
 
 /** DS digest input (RFC 4034 §5.1.4): canonical owner name then the DNSKEY RDATA. */

@@ -4,7 +4,7 @@
  */
 import { ecKey, type SigningKey } from '../../src/crypto/sign.js';
 import {
-  Name, RRType, keyTag, makeRR, parseRR, signedData, type DNSKEYData, type RR, type RRSIGData,
+  Name, RRType, keyTag, makeRR, makeRrsig, parseRR, type DNSKEYData, type RR, type RRSIGData,
 } from '../../src/wire/index.js';
 
 /** Validation time used by the tests built with this signer: 2026-01-15T00:00:00Z. */
@@ -35,16 +35,15 @@ export class ZoneSigner {
 
   /** The RRSIG over one RRset (all records share owner, type and class). */
   sign(rrset: readonly RR[], o: SignOptions = {}): RR<RRSIGData> {
-    const first = rrset[0]!;
-    const labels = o.labels ?? (first.name.isWildcard() ? first.name.labelCount - 1 : first.name.labelCount);
-    const unsigned: RRSIGData = {
-      typeCovered: first.type, algorithm: 13, labels, originalTtl: first.ttl,
-      expiration: o.expiration ?? NOW_S + 30 * 86400, inception: o.inception ?? NOW_S - 86400,
-      keyTag: this.tag, signer: this.zone, signature: new Uint8Array(0),
+    const params = {
+      algorithm: 13, keyTag: this.tag, signer: this.zone, expiration: o.expiration ?? NOW_S + 30 * 86400, inception: o.inception ?? NOW_S - 86400,
+      ...(o.labels === undefined ? {} : { labels: o.labels }),
     };
-    const sig = this.key.sign(signedData(unsigned, rrset));
-    if (o.corrupt) sig[5] = sig[5]! ^ 0x01;
-    return makeRR<RRSIGData>(first.name, RRType.RRSIG, first.ttl, { ...unsigned, signature: sig });
+    return makeRrsig(rrset, params, (data) => {
+      const sig = this.key.sign(data);
+      if (o.corrupt) sig[5] = sig[5]! ^ 0x01;
+      return sig;
+    });
   }
 
   /** Records from presentation lines, grouped into RRsets by (owner, type), each followed by its RRSIG. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  Name, canonicalOrder, canonicalRData, canonicalRRWire, compareBytes, parseRR, parseZoneText, rrsigRDataWithoutSignature,
+  Name, canonicalOrder, canonicalRData, canonicalRRWire, compareBytes, makeRrsig, parseRR, parseZoneText, rrsigRDataWithoutSignature,
   signedData, signedOwner, type RR, type RRSIGData,
 } from '../../src/wire/index.js';
 import { throwsWire, toHex } from './helpers.js';
@@ -85,5 +85,22 @@ describe('canonical RR wire form and signedData', () => {
     throwsWire(() => signedData(sigText(4), parseZoneText('a.z.w.example. 1 IN A 192.0.2.1')), 'bad-rdata');
     throwsWire(() => signedData(sigText(4), [...rr, ...parseZoneText('b.z.w.example. 1 IN MX 1 x.')]), 'bad-rdata');
     assert.equal(signedData(sigText(4).data, rr).length, signedData(sigText(4), rr).length);
+  });
+
+  it('makeRrsig: the fields from the RRset and the parameters, the signature over exactly signedData', () => {
+    const rrset = parseZoneText('*.w.Example. 300 IN MX 1 ai.example.\n*.w.Example. 300 IN MX 2 b.example.');
+    let seen: Uint8Array | undefined;
+    const sig = makeRrsig(rrset, { algorithm: 13, keyTag: 4711, signer: Name.fromText('example.'), inception: 1000, expiration: 2000 }, (d) => {
+      seen = d;
+      return Uint8Array.of(1, 2, 3);
+    });
+    assert.equal(sig.name.toText(), '*.w.Example.');
+    assert.deepEqual({ ...sig.data, signer: sig.data.signer.toText(), signature: [...sig.data.signature] }, {
+      typeCovered: 15, algorithm: 13, labels: 2, originalTtl: 300, expiration: 2000, inception: 1000, keyTag: 4711,
+      signer: 'example.', signature: [1, 2, 3],
+    });
+    assert.deepEqual(seen, signedData(sig, rrset));
+    assert.equal(makeRrsig(rrset, { algorithm: 13, keyTag: 1, signer: Name.fromText('example.'), inception: 0, expiration: 1, labels: 3 }, () => new Uint8Array(1)).data.labels, 3);
+    throwsWire(() => makeRrsig([], { algorithm: 13, keyTag: 1, signer: Name.root, inception: 0, expiration: 1 }, () => new Uint8Array(1)), 'bad-rdata');
   });
 });
