@@ -134,10 +134,11 @@ export class Resolver {
 
   async resolve(q: Question, opts: ResolveOptions = {}): Promise<Resolution> {
     const nta = this.deps.policy?.negativeTrustAnchors?.covering(q.name);
-    if (opts.checkingDisabled || nta) return this.unvalidated(q, opts.checkingDisabled === true, nta);
+    if (opts.checkingDisabled) return this.unvalidated(q);
+    if (nta) return this.unvalidated(q, { kind: 'negative-trust-anchor', zone: nta.toText() });
     // RRSIGs are not signed themselves (RFC 4035 §2.2): a question for them gets them as received, INSECURE
     // (no AD), as Unbound and BIND answer it, never a SERVFAIL for "RRSIGs missing".
-    if (q.type === RRType.RRSIG) return this.unvalidated(q, false, undefined, { kind: 'not-validated-type', type: 'RRSIG' });
+    if (q.type === RRType.RRSIG) return this.unvalidated(q, { kind: 'not-validated-type', type: 'RRSIG' });
     const ctx = this.context();
     const first = await this.link(q, ctx, opts.upstreamOnly === true);
     if (first.kind === 'failure') return this.failed(q, causeOf(first.failure, true), first.failure.reason, first.upstreams);
@@ -266,17 +267,16 @@ export class Resolver {
   }
 
   /**
-   * CD=1 (data as received), a negative trust anchor or a type nothing validates (`why`; both INSECURE):
-   * asked from DNSSEC-capable upstreams first, then any.
+   * Not validated, asked from DNSSEC-capable upstreams first, then any: without `reason` (CD=1) the data
+   * as received; with one (a negative trust anchor, a type nothing validates) an INSECURE answer.
    */
-  private async unvalidated(q: Question, cd: boolean, nta: Name | undefined, why?: InsecureReason): Promise<Resolution> {
+  private async unvalidated(q: Question, reason?: InsecureReason): Promise<Resolution> {
     const r = await this.route(q.name, q.type).query(q.name, q.type, q.class, { need: 'prefer-dnssec' });
     if (r.kind === 'failure') return this.failure(causeOf(r, false), r.reason, []);
     const m = r.message;
     const upstreams = [r.upstream];
-    const reason: InsecureReason | undefined = nta ? { kind: 'negative-trust-anchor', zone: nta.toText() } : why;
-    if (cd || !reason) return { kind: 'unchecked', rcode: m.rcode, answer: m.answer, authority: m.authority, additional: m.additional, upstreams };
-    if (nta) this.counters.negativeTrustAnchorAnswers++;
+    if (!reason) return { kind: 'unchecked', rcode: m.rcode, answer: m.answer, authority: m.authority, additional: m.additional, upstreams };
+    if (reason.kind === 'negative-trust-anchor') this.counters.negativeTrustAnchorAnswers++;
     return this.insecureAnswer(q, m, reason, upstreams);
   }
 
