@@ -96,11 +96,11 @@ export function outcomeOf(res: Resolution, qtext: string): Outcome {
         kind: 'data',
         status: v.security,
         rcode: res.rcode,
+        // The resolver built these from what the validation proved (validator/served.ts), not from the
+        // upstream's sections; nothing unvalidated goes under AD, and the additional section stays empty.
         answer: res.answer,
         authority: res.authority,
-        // The validator vouches for the answer and authority sections only: under AD, unvalidated additional
-        // records (glue-like addresses of other zones) are left out, as Unbound's val-clean-additional does.
-        additional: v.security === 'secure' ? [] : res.additional,
+        additional: [],
         ede: v.security === 'insecure' && CANNOT_CHECK.has(v.reason.kind) ? [edeFor(v.reason)] : [],
         ttlCap: v.ttlCap,
       };

@@ -22,6 +22,7 @@ import { validateResponse, weakest, type ResponseValidation } from '../validator
 import type { AnswerKind, InsecureReason, KeySource, SkewPolicy, ValidationContext, ValidatorLimits, Verdict } from '../validator/types.js';
 import { synthesize, type DenialView, type Synthesized } from '../validator/aggressive.js';
 import type { Learned } from '../validator/learned.js';
+import { insecureZone, servedAsReceived, servedRecords } from '../validator/served.js';
 import { Name, RRType, Rcode, emptyFlags, typeToText, type Message, type Question, type RR } from '../wire/index.js';
 import { causeOf, unreachableCause, type UpstreamFailureCause } from './failure.js';
 
@@ -33,9 +34,12 @@ export type Resolution =
       kind: 'answer';
       /** RCODE of the last link of the chain (NXDOMAIN at the end of a CNAME chain stays NXDOMAIN). */
       rcode: number;
+      /**
+       * What the validation proved (validator/served.ts), never the upstream's sections; as received only
+       * with a BOGUS or INDETERMINATE verdict, for the trace (never served). No additional section.
+       */
       answer: RR[];
       authority: RR[];
-      additional: RR[];
       verdict: Verdict;
       /** Upstreams that answered, in order (one per chain link; re-asked ones included). */
       upstreams: string[];
@@ -105,8 +109,21 @@ export interface ResolverStats {
   aggressiveAnswers: number;
 }
 
+/** The records one link contributes: what its validation proved (served.ts), as received only when bogus or indeterminate (never served then). */
+interface LinkRecords {
+  answer: RR[];
+  authority: RR[];
+}
+
+function linkRecords(message: Message, result: ResponseValidation): LinkRecords {
+  if (result.served) return { answer: servedRecords(result.served.answer), authority: servedRecords(result.served.authority) };
+  const v = result.verdict.security;
+  if (v === 'bogus' || v === 'indeterminate') return { answer: message.answer, authority: message.authority };
+  return { answer: [], authority: [] };
+}
+
 type Link =
-  | { kind: 'link'; message: Message; result: ResponseValidation; upstreams: string[] }
+  | { kind: 'link'; message: Message; result: ResponseValidation; records: LinkRecords; upstreams: string[] }
   | { kind: 'failure'; failure: Extract<UpstreamResult, { kind: 'failure' }>; upstreams: string[] };
 
 /** Bogus reasons another upstream cannot change: not worth asking again. */
@@ -146,7 +163,8 @@ export class Resolver {
     let msg: Message = first.message;
     let result = first.result;
     let verdict = result.verdict;
-    const answer = [...msg.answer];
+    let records = first.records;
+    const answer = [...records.answer];
     let links = 0;
     // The upstream stopped short of the end of a CNAME/DNAME chain: ask for the rest and combine.
     while (result.chase && verdict.security !== 'bogus') {
@@ -163,8 +181,9 @@ export class Resolver {
       upstreams.push(...next.upstreams);
       msg = next.message;
       result = next.result;
+      records = next.records;
       verdict = weakest(verdict, result.verdict);
-      for (const rr of msg.answer) if (!answer.some((a) => sameRecord(a, rr))) answer.push(rr);
+      for (const rr of records.answer) if (!answer.some((a) => sameRecord(a, rr))) answer.push(rr);
     }
     // The chain of trust could not be fetched because nothing DNSSEC-capable is reachable: an upstream failure.
     if (verdict.security === 'indeterminate') {
@@ -174,7 +193,7 @@ export class Resolver {
         return this.failed(q, cause, 'no-dnssec-upstream', upstreams);
       }
     }
-    return { kind: 'answer', rcode: msg.rcode, answer, authority: msg.authority, additional: msg.additional, verdict, upstreams };
+    return { kind: 'answer', rcode: msg.rcode, answer, authority: records.authority, verdict, upstreams };
   }
 
   /** Whether `q` goes to the default upstreams (a single pool, or the router's global one). */
@@ -214,9 +233,9 @@ export class Resolver {
       if (v.security !== 'bogus') {
         if (v.security === 'indeterminate' && bogus) continue;
         if (bogus) this.rescued(pool, q, bogus, r.upstream);
-        return { kind: 'link', message: r.message, result, upstreams: [...tried] };
+        return { kind: 'link', message: r.message, result, records: linkRecords(r.message, result), upstreams: [...tried] };
       }
-      bogus ??= { kind: 'link', message: r.message, result, upstreams: [] };
+      bogus ??= { kind: 'link', message: r.message, result, records: linkRecords(r.message, result), upstreams: [] };
       bogus.upstreams.push(r.upstream);
       if (FINAL_REASONS.has(v.reason.kind)) return bogus;
     }
@@ -232,7 +251,7 @@ export class Resolver {
     if (this.deps.policy?.negativeTrustAnchors?.covering(q.name)) return undefined;
     const s = this.synthesis(q, this.context());
     if (!s) return undefined;
-    return { kind: 'answer', rcode: s.rcode, answer: s.answer, authority: s.authority, additional: [], verdict: s.verdict, upstreams: [] };
+    return { kind: 'answer', rcode: s.rcode, answer: s.answer, authority: s.authority, verdict: s.verdict, upstreams: [] };
   }
 
   private synthesis(q: Question, ctx: ValidationContext): Synthesized | undefined {
@@ -251,7 +270,7 @@ export class Resolver {
     const message: Message = { id: 0, opcode: 0, flags, rcode: s.rcode, question: [q], answer: s.answer, authority: s.authority, additional: [] };
     const result: ResponseValidation = { verdict: s.verdict };
     if (s.verdict.ttlCap !== undefined) result.ttl = s.verdict.ttlCap;
-    return { kind: 'link', message, result, upstreams: [] };
+    return { kind: 'link', message, result, records: { answer: s.answer, authority: s.authority }, upstreams: [] };
   }
 
   /** Another upstream's answer validated: the bogus ones before it lacked something (a strike each). */
@@ -302,10 +321,15 @@ export class Resolver {
     return this.deps.policy?.insecureFallback?.enabled === true || this.fallbackDomains.some((d) => name.isSubdomainOf(d));
   }
 
-  /** An answer that is INSECURE by policy (never SECURE, never validated). */
+  /**
+   * An answer that is INSECURE by policy (never SECURE, never validated): the chain for the question and
+   * the authority records inside the zone the reason names, nothing else (served.ts).
+   */
   private insecureAnswer(q: Question, m: Message, reason: InsecureReason, upstreams: string[], ttlCap?: number): Resolution {
     const verdict: Verdict = { security: 'insecure', kind: answerKind(q, m), reason, trail: [{ step: 'insecure', reason }], ttlCap };
-    return { kind: 'answer', rcode: m.rcode, answer: m.answer, authority: m.authority, additional: m.additional, verdict, upstreams };
+    const zone = insecureZone(reason);
+    const served = servedAsReceived(q, m, zone === undefined ? undefined : Name.fromText(zone), this.deps.limits.maxChainLength);
+    return { kind: 'answer', rcode: m.rcode, answer: servedRecords(served.answer), authority: servedRecords(served.authority), verdict, upstreams };
   }
 }
 

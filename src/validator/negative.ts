@@ -106,6 +106,7 @@ async function checkSoa(run: Run, name: Name, strictlyAbove: boolean): Promise<v
     const r = await run.checkRRset(soa);
     if (r.security !== 'secure' && r.security !== 'insecure') return;
     if (r.security === 'secure') {
+      run.proveAuthority(soa, r.check, r.keys);
       const zone = r.check.signer;
       run.learned.soa.push({ zone, set: { ...soa, sigs: soa.sigs.filter((s) => s.data.signer.equals(zone)) }, ttl: r.check.ttl });
     }
@@ -121,7 +122,8 @@ async function checkSoa(run: Run, name: Name, strictlyAbove: boolean): Promise<v
 export async function proveReferral(run: Run, cut: Name): Promise<void> {
   const ds = run.index.authorityOfType(RRType.DS).find((s) => s.name.equals(cut));
   if (ds) {
-    await run.checkRRset(ds);
+    const r = await run.checkRRset(ds);
+    if (r.security === 'secure') run.proveAuthority(ds, r.check, r.keys);
     return;
   }
   const zone = run.denialSigners(cut, RRType.DS)[0];

@@ -19,35 +19,46 @@
  *   queried name itself (the child apex, RFC 4035 Appendix B.8 / RFC 5155 Appendix B.6) is not accepted;
  *   unsigned DS answers are judged by the parent zone's trust state.
  * - qtype RRSIG and truncated (TC) messages are indeterminate: nothing that can be validated.
- * - Records that are not on the chain (extra answer RRsets, the authority NS of a positive answer,
- *   the additional section) are ignored: they neither raise nor lower the verdict and are not returned
- *   as validated. The resolver must not hand them out as secure.
+ * - What is served is what was validated (served.ts): the result carries the RRsets to serve, built
+ *   from the run (the chain with the signatures that verified, the proofs' NSEC/NSEC3 and SOA), never
+ *   the upstream's sections. Answer RRsets off the chain are dropped; data beside a CNAME is bogus
+ *   (alias.ts); an authority RRset of a secure answer that does not validate makes it bogus.
+ * - A chain whose tail (past the first link) fails inside the message is not bogus yet: the verdict of
+ *   the good part comes back with `chase` at the failed name, which the resolver asks on its own.
  * - The verdict is the weakest link; the trail lists every check (key trails from the KeySource,
  *   RRset checks, proofs, alias links) in order.
  */
-import { RRType, Rcode, typeToText, type Message, type Name, type Question } from '../wire/index.js';
+import { Name, RRType, Rcode, typeToText, type Message, type Question } from '../wire/index.js';
 import { walkChain, type ChainWalk } from './alias.js';
-import { SectionIndex, precheck } from './classify.js';
+import { SectionIndex, precheck, trustName } from './classify.js';
 import type { Learned } from './learned.js';
 import { proveNegative, proveReferral, proveWildcard } from './negative.js';
-import { Run } from './trust.js';
+import { insecureAuthority, insecureZone, secureAuthority, type Served } from './served.js';
+import { Run, type Mark } from './trust.js';
 import type { AnswerKind, KeySource, SignedRRset, Security, ValidationContext, Verdict } from './types.js';
 
 export interface ResponseValidation {
   verdict: Verdict;
-  /** When the answer's CNAME/DNAME chain ends at a name the upstream gave no data for (it stopped short), the name to ask next (the resolver chases it and combines). */
+  /**
+   * The name to ask next, and combine: when the answer's CNAME/DNAME chain ends at a name the upstream gave
+   * no data for (it stopped short), or when the chain's tail (after at least one good link) failed inside
+   * this message: the tail is then asked on its own before anything is called BOGUS, as Unbound does.
+   */
   chase?: { name: Name; type: number };
   /** Records that passed (for the cache/TTL): the minimum verified TTL over everything used. */
   ttl?: number;
   /** With a SECURE verdict: validated NSEC/NSEC3, wildcard and SOA RRsets for aggressive use (RFC 8198). */
   learned?: Learned;
+  /** With a SECURE or INSECURE verdict: what may be served (served.ts); never the upstream's sections as received. */
+  served?: Served;
 }
 
-function done(verdict: Verdict, chase?: { name: Name; type: number }, learned?: Learned): ResponseValidation {
+function done(verdict: Verdict, chase?: { name: Name; type: number }, learned?: Learned, served?: Served): ResponseValidation {
   const out: ResponseValidation = { verdict };
   if (chase) out.chase = chase;
   if (learned && verdict.security === 'secure' && (learned.denial.length || learned.wildcards.length || learned.soa.length)) out.learned = learned;
   if ((verdict.security === 'secure' || verdict.security === 'insecure') && verdict.ttlCap !== undefined) out.ttl = verdict.ttlCap;
+  if (served && (verdict.security === 'secure' || verdict.security === 'insecure')) out.served = served;
   return out;
 }
 
@@ -93,54 +104,90 @@ export async function validateResponse(question: Question, msg: Message, keys: K
     return inconsistent(`rcode ${msg.rcode} with data of type ${typeToText(qtype)} at ${walk.end.toText()}`);
   }
 
+  const answer: SignedRRset[] = [];
+  /**
+   * The part of the chain from `from` on failed inside this message. Past the first link, the tail is
+   * asked on its own (the resolver chases it) before the answer is called BOGUS; the run forgets it.
+   */
+  const tailFailed = (from: Name, mark: Mark, kind: AnswerKind): ResponseValidation => {
+    if (tally.stop?.security !== 'bogus' || from.equals(question.name)) return done(tally.verdict(kind));
+    run.rewind(mark);
+    return done(tally.verdict('cname'), { name: from, type: qtype }, run.learned, { answer, authority: [] });
+  };
+
   // Every link of the chain, in order.
   for (const link of walk.links) {
+    const mark = run.mark();
     tally.step({ step: 'alias', kind: link.kind, from: link.from.toText(), to: link.to.toText() });
-    if (!(await validateSet(run, link.set))) return done(tally.verdict('cname'));
+    const r = await validateSet(run, link.set);
+    if (!r) return tailFailed(link.from, mark, 'cname');
+    answer.push(r);
+    // A DNAME's synthesized CNAME (RFC 6672 §5.3.1): unsigned, and exactly the substitution (alias.ts checked it).
+    const synthesized = link.kind === 'dname' ? index.answerAt(link.from, RRType.CNAME) : undefined;
+    if (synthesized) answer.push(synthesized);
   }
 
   if (stop?.kind === 'overflow') {
     // RFC 6672 §2.2: YXDOMAIN is the right answer when the substitution is too long; the DNAME proves it.
-    await validateSet(run, stop.dname);
-    return done(tally.verdict('other'));
+    const r = await validateSet(run, stop.dname);
+    if (r) answer.push(r);
+    return finish(run, 'other', walk.end, qtype, answer);
   }
-  if (walk.synthesizedAnswer) return done(tally.verdict('positive'));
+  if (walk.synthesizedAnswer) return finish(run, 'positive', walk.end, qtype, answer);
 
+  const mark = run.mark();
   if (walk.answer.length > 0) {
     for (const set of walk.answer) {
-      if (!(await validateSet(run, set))) break;
+      const r = await validateSet(run, set);
+      if (!r) return tailFailed(walk.end, mark, 'positive');
+      answer.push(r);
     }
-    return done(tally.verdict('positive'), undefined, run.learned);
+    return finish(run, 'positive', walk.end, qtype, answer);
   }
-  const [verdict, chase] = await negativeEnd(run, walk, qtype, msg.rcode);
-  return done(verdict, chase, run.learned);
+  const [kind, chase] = await negativeEnd(run, walk, qtype, msg.rcode);
+  if (tally.stopped) return tailFailed(walk.end, mark, kind);
+  return finish(run, kind, walk.end, qtype, answer, chase);
 }
 
-/** Validate one RRset, with the wildcard proof when it was synthesized; false once the run has stopped. */
-async function validateSet(run: Run, set: SignedRRset): Promise<boolean> {
+/** The verdict, with the authority section served beside `answer` (which may still make it BOGUS). */
+async function finish(run: Run, kind: AnswerKind, end: Name, qtype: number, answer: SignedRRset[], chase?: { name: Name; type: number }): Promise<ResponseValidation> {
+  const { tally } = run;
+  let authority: SignedRRset[] = [];
+  if (!tally.stopped && !tally.insecure) authority = await secureAuthority(run, kind, end);
+  else if (!tally.stopped && tally.insecure) {
+    const zone = insecureZone(tally.insecure);
+    const bailiwick = zone === undefined ? undefined : Name.fromText(zone);
+    authority = insecureAuthority(run.index.authority, (s) => run.provenAuthoritySet(s), trustName(end, qtype), bailiwick);
+  }
+  return done(tally.verdict(kind), chase, run.learned, { answer, authority });
+}
+
+/** Validate one RRset, with the wildcard proof when it was synthesized: the RRset as served, or undefined once the run has stopped. */
+async function validateSet(run: Run, set: SignedRRset): Promise<SignedRRset | undefined> {
   const r = await run.checkRRset(set);
   if (r.security === 'secure' && r.check.wildcard) await proveWildcard(run, set, r.keys, r.check);
-  return !run.tally.stopped;
+  if (run.tally.stopped) return undefined;
+  return r.security === 'secure' ? run.provenSet(set, r.check, r.keys) : set;
 }
 
-/** No data of the query type at the end of the chain. */
-async function negativeEnd(run: Run, walk: ChainWalk, qtype: number, rcode: number): Promise<[Verdict, { name: Name; type: number }?]> {
-  const { tally, index } = run;
+/** No data of the query type at the end of the chain: the kind of answer it is (the tally has the verdict), and what to ask next. */
+async function negativeEnd(run: Run, walk: ChainWalk, qtype: number, rcode: number): Promise<[AnswerKind, { name: Name; type: number }?]> {
+  const { index } = run;
   const end = walk.end;
   if (rcode === Rcode.NXDOMAIN) {
     await proveNegative(run, end, qtype, 'nxdomain');
-    return [tally.verdict('nxdomain')];
+    return ['nxdomain'];
   }
   // An alias chain that ends without data and without a negative answer (no SOA): the upstream stopped
   // short (e.g. an authoritative server not following an out-of-zone target). Ask for the rest.
-  if (walk.links.length > 0 && !index.hasSoa()) return [tally.verdict('cname'), { name: end, type: qtype }];
+  if (walk.links.length > 0 && !index.hasSoa()) return ['cname', { name: end, type: qtype }];
   const cut = walk.links.length === 0 ? index.referralCut(end, qtype) : undefined;
   if (cut) {
     await proveReferral(run, cut);
-    return [tally.verdict('referral')];
+    return ['referral'];
   }
   await proveNegative(run, end, qtype, 'nodata');
-  return [tally.verdict('nodata')];
+  return ['nodata'];
 }
 
 const RANK: Record<Security, number> = { bogus: 0, indeterminate: 1, insecure: 2, secure: 3 };

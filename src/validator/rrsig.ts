@@ -13,6 +13,8 @@ export type RRsetCheck =
       security: 'secure';
       keyTag: number;
       signer: Name;
+      /** The RRSIG that verified: the one signature served with the RRset (what is served is what was validated). */
+      sig: RR<RRSIGData>;
       /** Seconds the verified RRset may be used: min(record TTLs, Original TTL, time to signature expiry). */
       ttl: number;
       /** Present when the RRset was synthesised from a wildcard (RRSIG Labels < owner labels). */
@@ -216,11 +218,11 @@ function secure(set: SignedRRset, sig: RR<RRSIGData>, now: number): RRsetCheck {
     const closestEncloser = set.name.suffix(d.labels);
     const source = closestEncloser.prepend(Uint8Array.of(0x2a));
     return {
-      security: 'secure', keyTag: d.keyTag, signer: d.signer, ttl, wildcard: { closestEncloser, source },
+      security: 'secure', keyTag: d.keyTag, signer: d.signer, sig, ttl, wildcard: { closestEncloser, source },
       step: { ...step, wildcard: source.toText() },
     };
   }
-  return { security: 'secure', keyTag: d.keyTag, signer: d.signer, ttl, step };
+  return { security: 'secure', keyTag: d.keyTag, signer: d.signer, sig, ttl, step };
 }
 
 /**

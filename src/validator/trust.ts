@@ -87,8 +87,29 @@ export interface DenialRecords {
   failure?: { reason: BogusReason; step: TrailStep };
 }
 
+/** How far a run had got: `rewind` returns to it (a chain's tail that failed is then asked on its own). */
+export interface Mark {
+  trail: number;
+  ttl: number | undefined;
+  insecure: InsecureReason | undefined;
+  learned: [number, number, number];
+}
+
+const setKey = (set: SignedRRset): string => `${set.name.key}|${set.type}`;
+
+
+/** A record repeated in an RRset is the same record (RFC 2181 §5; the signed data holds it once, RFC 4034 §6.3). */
+function uniqueRecords(rrs: RR[]): RR[] {
+  if (rrs.length < 2) return rrs;
+  const out: RR[] = [];
+  for (const rr of rrs) if (!out.some((o) => Buffer.compare(o.rdata, rr.rdata) === 0)) out.push(rr);
+  return out.length === rrs.length ? rrs : out;
+}
+
 export class Run {
   readonly tally = new Tally();
+  /** Authority RRsets the proofs validated (NSEC/NSEC3, SOA, a referral's DS), as served, by owner and type. */
+  readonly provenAuthority = new Map<string, SignedRRset>();
   /** Validated records worth keeping for aggressive use (RFC 8198); meaningful only if the verdict is secure. */
   readonly learned: Learned = emptyLearned();
   private readonly keyMemo = new Map<string, ZoneKeys>();
@@ -101,6 +122,69 @@ export class Run {
     readonly ctx: ValidationContext,
     readonly index: SectionIndex,
   ) {}
+
+  mark(): Mark {
+    const { tally, learned } = this;
+    return { trail: tally.trail.length, ttl: tally.ttl, insecure: tally.insecure, learned: [learned.denial.length, learned.wildcards.length, learned.soa.length] };
+  }
+
+  /** Forget everything the run noted since `m` (its verdict included). */
+  rewind(m: Mark): void {
+    const { tally, learned } = this;
+    tally.trail.length = m.trail;
+    tally.ttl = m.ttl;
+    tally.insecure = m.insecure;
+    tally.stop = undefined;
+    learned.denial.length = m.learned[0];
+    learned.wildcards.length = m.learned[1];
+    learned.soa.length = m.learned[2];
+  }
+
+  /**
+   * A secure RRset as served (what is served is what was validated): its records once each, and the
+   * signatures of the signer zone that verify: the one the check found, and the others it has (a
+   * downstream validator may need another one, e.g. the KSK's over a DNSKEY RRset; the memo of good
+   * signatures makes them cheap). A signature that does not verify is not served.
+   */
+  provenSet(set: SignedRRset, check: SecureCheck, keys: SecureKeys): SignedRRset {
+    const sigs = set.sigs.filter((sig) => sig === check.sig
+      || (sig.data.signer.equals(check.signer) && verifyRRset({ ...set, sigs: [sig] }, keys, this.ctx).security === 'secure'));
+    return { ...set, rrs: uniqueRecords(set.rrs), sigs };
+  }
+
+  /** Note an authority RRset a proof validated, to be served. */
+  proveAuthority(set: SignedRRset, check: SecureCheck, keys: SecureKeys): void {
+    this.provenAuthority.set(setKey(set), this.provenSet(set, check, keys));
+  }
+
+  provenAuthoritySet(set: SignedRRset): SignedRRset | undefined {
+    return this.provenAuthority.get(setKey(set));
+  }
+
+  /**
+   * An RRset no proof needed, beside a secure answer: served only if it verifies with the keys of a
+   * secure zone that may sign it. Unlike checkRRset this never makes the run insecure (extra records in
+   * an insecure zone must not downgrade a secure answer); the caller decides what a failure means.
+   */
+  async verifyExtra(set: SignedRRset): Promise<{ served: SignedRRset } | { failed: string }> {
+    if (set.sigs.length === 0) return { failed: 'no RRSIG' };
+    let failed = 'no RRSIG by a zone that may sign it';
+    for (const signer of distinctSigners(set.sigs).filter((s) => signerMayCover(s, set.name, set.type)).slice(0, MAX_SIGNERS)) {
+      const zk = await this.keysFor(signer);
+      if (zk.security !== 'secure') {
+        failed = `signer ${signer.toText()} is ${zk.security}`;
+        continue;
+      }
+      const check = verifyRRset({ ...set, sigs: set.sigs.filter((s) => s.data.signer.equals(signer)) }, zk, this.ctx);
+      if (check.security === 'secure' && !check.wildcard) {
+        this.tally.step(check.step);
+        this.tally.noteTtl(check.ttl);
+        return { served: this.provenSet(set, check, zk) };
+      }
+      failed = check.security === 'bogus' ? check.reason.kind : 'wildcard signature';
+    }
+    return { failed };
+  }
 
   /** Validated keys of a signer zone; its trail is added to the run's once. */
   async keysFor(zone: Name): Promise<ZoneKeys> {
@@ -258,6 +342,7 @@ export class Run {
         this.tally.noteTtl(check.ttl);
         out.records.push(...set.rrs);
         this.learned.denial.push({ zone, set: { ...set, sigs }, ttl: check.ttl });
+        this.proveAuthority(set, check, keys);
       } else if (!out.failure) {
         out.failure = check.security === 'bogus'
           ? { reason: check.reason, step: check.step }

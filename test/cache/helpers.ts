@@ -41,8 +41,8 @@ export function secure(ttlCap: number | undefined = undefined, kind: Verdict['ki
   return { security: 'secure', kind, trail: [], ttlCap };
 }
 
-export function answerRes(verdict: Verdict, answer: RR[], authority: RR[] = [], rcode = 0, additional: RR[] = []): Resolution {
-  return { kind: 'answer', rcode, answer, authority, additional, verdict, upstreams: ['127.0.0.1:53'] };
+export function answerRes(verdict: Verdict, answer: RR[], authority: RR[] = [], rcode = 0): Resolution {
+  return { kind: 'answer', rcode, answer, authority, verdict, upstreams: ['127.0.0.1:53'] };
 }
 
 export function dataOutcome(answer: RR[], o: Partial<Extract<Outcome, { kind: 'data' }>> = {}): Outcome {

@@ -34,13 +34,13 @@ const insecureUnsupported = answerRes(
 
 /** Entries by label; each is asked for under its own name (the key guarantees that). */
 const ENTRIES: Record<string, CacheEntry> = {
-  'secure positive with RRSIG': entryFor(QN, answerRes(secure(), positive(), rrs('example.test. 300 IN NS ns1.example.test.'), 0, rrs('ns1.example.test. 300 IN A 192.0.2.53'))),
+  'secure positive with RRSIG': entryFor(QN, answerRes(secure(), positive(), rrs('example.test. 300 IN NS ns1.example.test.'))),
   'secure NXDOMAIN with proofs': entryFor('nx.example.test.', answerRes(secure(300, 'nxdomain'), [], nxAuthority(), Rcode.NXDOMAIN)),
   'CNAME chain': entryFor('alias.example.test.', answerRes(secure(), rrs(`alias.example.test. 300 IN CNAME ${QN}`, `${QN} 300 IN A 192.0.2.1`))),
   'insecure, informational EDE': entryFor(QN, insecureUnsupported),
   bogus: entryFor(QN, bogusRes, 60),
   'upstream failure': entryFor(QN, failureRes('network-error'), 5),
-  unchecked: encodeEntry(Name.fromText(QN), outcomeOf({ kind: 'unchecked', rcode: 0, answer: positive(), authority: [], additional: [], upstreams: [] }, 'q'), 300, T0),
+  unchecked: encodeEntry(Name.fromText(QN), outcomeOf({ kind: 'unchecked', rcode: 0, answer: positive(), authority: [], additional: rrs('ns1.example.test. 300 IN A 192.0.2.53'), upstreams: [] }, 'q'), 300, T0),
 };
 
 /** Everything a client can observe, as text. */

@@ -10,22 +10,28 @@ const mx = makeRR(Name.fromText('example.test.'), RRType.MX, 300, { preference: 
 const glue = makeRR(Name.fromText('mail.other.test.'), RRType.A, 300, { address: '127.54.100.25' });
 
 function answer(verdict: Verdict): Resolution {
-  return { kind: 'answer', rcode: 0, answer: [mx], authority: [], additional: [glue], verdict, upstreams: ['127.54.1.1:53'] };
+  return { kind: 'answer', rcode: 0, answer: [mx], authority: [], verdict, upstreams: ['127.54.1.1:53'] };
 }
 
 describe('outcomeOf', () => {
-  it('a secure answer keeps its answer section but not unvalidated additional records', () => {
-    const o = outcomeOf(answer({ security: 'secure', kind: 'positive', trail: [], ttlCap: 300 }), 'example.test. MX');
-    assert.equal(o.kind, 'data');
-    if (o.kind !== 'data') return;
-    assert.equal(o.status, 'secure');
-    assert.deepEqual(o.answer, [mx]);
-    assert.deepEqual(o.additional, []);
+  it('secure and insecure answers serve what the resolver validated, with no additional section', () => {
+    for (const v of [
+      { security: 'secure', kind: 'positive', trail: [], ttlCap: 300 },
+      { security: 'insecure', kind: 'positive', reason: { kind: 'no-ds', zone: 'test.' }, trail: [], ttlCap: 300 },
+    ] as Verdict[]) {
+      const o = outcomeOf(answer(v), 'example.test. MX');
+      assert.equal(o.kind, 'data');
+      if (o.kind !== 'data') return;
+      assert.equal(o.status, v.security);
+      assert.deepEqual(o.answer, [mx]);
+      assert.deepEqual(o.additional, []);
+    }
   });
 
-  it('an insecure answer keeps its additional records (no AD claims them)', () => {
-    const o = outcomeOf(answer({ security: 'insecure', kind: 'positive', reason: { kind: 'no-ds', zone: 'test.' }, trail: [], ttlCap: 300 }), 'example.test. MX');
-    assert.ok(o.kind === 'data' && o.additional.length === 1);
+  it('CD=1 (unchecked) data keeps the upstream\'s additional section as received', () => {
+    const res: Resolution = { kind: 'unchecked', rcode: 0, answer: [mx], authority: [], additional: [glue], upstreams: ['127.54.1.1:53'] };
+    const o = outcomeOf(res, 'example.test. MX');
+    assert.ok(o.kind === 'data' && o.status === 'unchecked' && o.additional.length === 1);
   });
 
   it('a bogus answer is a SERVFAIL whose EDE names the query and the reason', () => {

@@ -116,15 +116,30 @@ describe('validateResponse: CNAME and DNAME chains', () => {
     assert.equal(r.ttl, 60);
   });
 
-  it('CNAME secure -> bogus: bogus', async () => {
+  it('CNAME secure -> a tail that fails inside the message: not bogus yet, the tail is to be asked on its own', async () => {
     let r = await run('www.secure.test.', RRType.A, {
       answer: [...S.signed(['www.secure.test. 900 IN CNAME web.bogus.test.']), ...B.signed(['web.bogus.test. 60 IN A 192.0.2.6'])],
     });
-    assert.equal(brief(r.verdict), 'bogus positive ds-mismatch');
+    assert.equal(brief(r.verdict), 'secure cname');
+    assert.equal(r.chase?.name.toText(), 'web.bogus.test.');
+    assert.equal(r.chase?.type, RRType.A);
+    // Only the good part is served, and the failed tail left no trace in the trail.
+    assert.deepEqual(r.served?.answer.map((s) => `${s.name.toText()} ${s.type}`), ['www.secure.test. 5']);
+    assert.ok(!r.verdict.trail.some((s) => s.step === 'bogus'));
     r = await run('www.secure.test.', RRType.A, {
       answer: [...S.signed(['www.secure.test. 900 IN CNAME web.other.test.']), ...O.signed(['web.other.test. 60 IN A 192.0.2.6'], { corrupt: true })],
     });
-    assert.equal(brief(r.verdict), 'bogus positive signature-invalid');
+    assert.equal(brief(r.verdict), 'secure cname');
+    assert.equal(r.chase?.name.toText(), 'web.other.test.');
+  });
+
+  it('a CNAME at the query name that fails is bogus at once (nothing to ask on its own)', async () => {
+    const r = await run('www.secure.test.', RRType.A, {
+      answer: [...S.signed(['www.secure.test. 900 IN CNAME web.other.test.'], { corrupt: true }), ...O.signed(['web.other.test. 60 IN A 192.0.2.6'])],
+    });
+    assert.equal(brief(r.verdict), 'bogus cname signature-invalid');
+    assert.equal(r.chase, undefined);
+    assert.equal(r.served, undefined);
   });
 
   it('CNAME query: the CNAME is the answer, not followed', async () => {
