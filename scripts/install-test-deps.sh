@@ -5,19 +5,22 @@
 #   bind9 (named, dnssec-keygen/-signzone), bind9-utils, bind9-dnsutils (dig, delv),
 #   nsd, unbound (+ unbound-control), ldnsutils (ldns-signzone), dnsperf,
 #   openssl (DANE test certificate), iproute2 (ip: named needs 127.54.0.4 on lo),
-#   pdns-recursor (the non-DNSSEC secondary of the failover tests, run with dnssec=off)
+#   pdns-recursor (the non-DNSSEC secondary of the failover tests, run with dnssec=off),
+#   gcc + libc6-dev (test/daemon/glibc.test.ts compiles a getaddrinfo program at test time),
+#   util-linux + mount (unshare -m and mount --bind: that test's private /etc/resolv.conf)
 #
 # Package services are never started: a temporary /usr/sbin/policy-rc.d forbids
 # it during the install (an existing policy-rc.d is left untouched).
 set -euo pipefail
 
-PACKAGES=(bind9 bind9-utils bind9-dnsutils nsd unbound ldnsutils dnsperf openssl iproute2 pdns-recursor)
-# one binary per package, to decide quickly whether anything is missing
+PACKAGES=(bind9 bind9-utils bind9-dnsutils nsd unbound ldnsutils dnsperf openssl iproute2 pdns-recursor gcc libc6-dev util-linux mount)
+# one file per package (a binary, or a header for libc6-dev), to decide quickly whether anything is missing
 declare -A BINARY=(
   [bind9]=/usr/sbin/named [bind9-utils]=/usr/bin/dnssec-signzone [bind9-dnsutils]=/usr/bin/delv
   [nsd]=/usr/sbin/nsd [unbound]=/usr/sbin/unbound [ldnsutils]=/usr/bin/ldns-signzone
   [dnsperf]=/usr/bin/dnsperf [openssl]=/usr/bin/openssl [iproute2]=/usr/sbin/ip
   [pdns-recursor]=/usr/sbin/pdns_recursor
+  [gcc]=/usr/bin/gcc [libc6-dev]=/usr/include/netdb.h [util-linux]=/usr/bin/unshare [mount]=/usr/bin/mount
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -28,7 +31,7 @@ fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   bin=${BINARY[$p]}
-  if [ ! -x "$bin" ] && ! command -v "$(basename "$bin")" >/dev/null 2>&1; then
+  if [ ! -e "$bin" ] && ! command -v "$(basename "$bin")" >/dev/null 2>&1; then
     missing+=("$p")
   elif ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     # binary present but the package is not: let apt settle it

@@ -48,8 +48,8 @@ export async function proveWildcard(run: Run, set: SignedRRset, keys: SecureKeys
   if (res.security === 'secure') {
     // The wildcard RRset itself (as signed, at "*.<closest encloser>") answers other names below it later.
     const source = wildcardAt(check.wildcard!.closestEncloser);
-    const sigs = set.sigs.filter((s) => s.data.signer.equals(zone));
-    run.learned.wildcards.push({ zone, set: { ...set, name: source, rrs: set.rrs.map((r) => ({ ...r, name: source })), sigs }, ttl: check.ttl });
+    const proven = run.provenSet(set, check, keys);
+    run.learned.wildcards.push({ zone, set: { ...proven, name: source, rrs: proven.rrs.map((r) => ({ ...r, name: source })) }, ttl: check.ttl });
   }
 }
 
@@ -106,9 +106,7 @@ async function checkSoa(run: Run, name: Name, strictlyAbove: boolean): Promise<v
     const r = await run.checkRRset(soa);
     if (r.security !== 'secure' && r.security !== 'insecure') return;
     if (r.security === 'secure') {
-      run.proveAuthority(soa, r.check, r.keys);
-      const zone = r.check.signer;
-      run.learned.soa.push({ zone, set: { ...soa, sigs: soa.sigs.filter((s) => s.data.signer.equals(zone)) }, ttl: r.check.ttl });
+      run.learned.soa.push({ zone: r.check.signer, set: run.proveAuthority(soa, r.check, r.keys), ttl: r.check.ttl });
     }
   }
   for (const rr of soa.rrs) run.tally.noteTtl(Math.min(rr.ttl, (rr.data as SOAData).minimum));

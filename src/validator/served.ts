@@ -8,9 +8,10 @@
  *   secure RRset with the RRSIGs of its signer that verify; any other answer RRset is dropped (response.ts and
  *   alias.ts make the contradictions among them, such as data beside a CNAME, BOGUS);
  * - authority section of a SECURE answer: the RRsets the proofs validated (NSEC/NSEC3, SOA, a referral's
- *   DS), and any other RRset only if it verifies with a secure zone's keys; one that does not makes the
- *   answer BOGUS (as Unbound's val_check_nonsecure does), except NS RRsets: a referral's is served, others
- *   dropped (as Unbound's "truncate to minimal");
+ *   DS); RRsets of types that never belong there (A, CNAME, TXT, ...) dropped unread, as Unbound's scrubber
+ *   does; any other SOA/DS/NSEC/NSEC3 RRset only if it verifies with a secure zone's keys, and one that does
+ *   not makes the answer BOGUS (as Unbound's val_check_nonsecure does); NS RRsets: a referral's is served,
+ *   others dropped (as Unbound's "truncate to minimal");
  * - authority section of an INSECURE answer: the proven RRsets, and SOA/NS/DS RRsets of a zone at or above
  *   the end of the chain and NSEC/NSEC3 RRsets, each inside the insecure zone the answer came from;
  * - additional section: nothing (no validated answer needs it; a client asks for what it wants).
@@ -20,6 +21,9 @@ import { walkChain } from './alias.js';
 import { SectionIndex } from './classify.js';
 import type { Run } from './trust.js';
 import type { AnswerKind, InsecureReason, SignedRRset } from './types.js';
+
+/** The kinds of RRset an authority section carries (negative answers, referrals, wildcard proofs). */
+const AUTHORITY_TYPES: ReadonlySet<number> = new Set([RRType.SOA, RRType.NS, RRType.DS, RRType.NSEC, RRType.NSEC3]);
 
 /** The RRsets of a validated answer, per section, as served. */
 export interface Served {
@@ -46,6 +50,9 @@ export async function secureAuthority(run: Run, kind: AnswerKind, end: Name): Pr
       out.push(proven);
       continue;
     }
+    // Data that never belongs in the authority section (an A, a CNAME, a TXT) is dropped unread, as Unbound's
+    // scrubber does (RFC 2181 §5.4.1 ranks it lowest); only the kinds a proof or a referral uses must validate.
+    if (!AUTHORITY_TYPES.has(set.type)) continue;
     if (set.type === RRType.NS) {
       // A referral's NS RRset is the referral itself (unsigned by design, RFC 4035 §2.2); its DS or no-DS proof was checked.
       if (kind === 'referral' && end.isSubdomainOf(set.name)) out.push(set);
@@ -88,7 +95,7 @@ export function insecureZone(reason: InsecureReason): string | undefined {
   }
 }
 
-const INSECURE_AUTHORITY: ReadonlySet<number> = new Set([RRType.SOA, RRType.NS, RRType.DS, RRType.NSEC, RRType.NSEC3]);
+
 
 /**
  * The authority section of an INSECURE answer ending at `end`: proven RRsets, and the records of the
@@ -100,7 +107,7 @@ export function insecureAuthority(authority: readonly SignedRRset[], proven: (s:
   for (const set of authority) {
     const p = proven(set);
     if (p) out.push(p);
-    else if (bailiwick && INSECURE_AUTHORITY.has(set.type) && set.name.isSubdomainOf(bailiwick)) {
+    else if (bailiwick && AUTHORITY_TYPES.has(set.type) && set.name.isSubdomainOf(bailiwick)) {
       if (set.type === RRType.NSEC || set.type === RRType.NSEC3 || end.isSubdomainOf(set.name)) out.push(set);
     }
   }

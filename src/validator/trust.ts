@@ -153,8 +153,10 @@ export class Run {
   }
 
   /** Note an authority RRset a proof validated, to be served. */
-  proveAuthority(set: SignedRRset, check: SecureCheck, keys: SecureKeys): void {
-    this.provenAuthority.set(setKey(set), this.provenSet(set, check, keys));
+  proveAuthority(set: SignedRRset, check: SecureCheck, keys: SecureKeys): SignedRRset {
+    const proven = this.provenSet(set, check, keys);
+    this.provenAuthority.set(setKey(set), proven);
+    return proven;
   }
 
   provenAuthoritySet(set: SignedRRset): SignedRRset | undefined {
@@ -341,8 +343,7 @@ export class Run {
         this.tally.step(check.step);
         this.tally.noteTtl(check.ttl);
         out.records.push(...set.rrs);
-        this.learned.denial.push({ zone, set: { ...set, sigs }, ttl: check.ttl });
-        this.proveAuthority(set, check, keys);
+        this.learned.denial.push({ zone, set: this.proveAuthority(set, check, keys), ttl: check.ttl });
       } else if (!out.failure) {
         out.failure = check.security === 'bogus'
           ? { reason: check.reason, step: check.step }

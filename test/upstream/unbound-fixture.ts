@@ -1,7 +1,8 @@
 /**
  * A throwaway Unbound on a loopback address, answering only from local-zone/local-data: it never
  * recurses (the root zone is a static local zone) and only ever talks on loopback. With `forwardAll`
- * it forwards everything to a loopback resolver instead (a DNSSEC-capable upstream tests can kill).
+ * it forwards everything to a loopback resolver instead (a DNSSEC-capable upstream tests can kill). With
+ * `validate` it is also a validating resolver (the reference verdicts of test/daemon/tamper.test.ts).
  */
 import { ChildServer } from '../support/child-server.js';
 import { createSocket } from 'node:dgram';
@@ -38,6 +39,13 @@ export interface UnboundOptions {
    * from local data: a real DNSSEC-capable recursive upstream that a test can kill and restart.
    */
   readonly forwardAll?: { readonly address: string; readonly port: number };
+  /**
+   * A validating resolver ("validator iterator") with this trust anchor file (zone-file DS/DNSKEY, e.g. the
+   * world's `rootAnchorFile`), answering SERVFAIL (with EDE) for BOGUS data and AD for SECURE data: a reference
+   * validator, normally with `forwardAll` (it then validates what that upstream returns). Aggressive NSEC
+   * is off, so every question is asked upstream once its cache is flushed (`flushCaches`).
+   */
+  readonly validate?: { readonly anchorFile: string };
 }
 
 /** A free port on `address`, for both UDP and TCP, chosen by the kernel and above 10000. */
@@ -117,8 +125,22 @@ export class UnboundFixture {
       `  directory: ${q(this.dir)}`,
       `  pidfile: ${q(join(this.dir, 'unbound.pid'))}`,
       '  do-not-query-localhost: no',
-      // No validator (no trust anchor to fetch) and nothing to recurse to: every answer is local data.
-      '  module-config: "iterator"',
+      ...(opts.validate
+        ? [
+          // A reference validator: the trust anchor from a file (never fetched or updated), reasons logged.
+          '  module-config: "validator iterator"',
+          `  trust-anchor-file: ${q(opts.validate.anchorFile)}`,
+          '  val-log-level: 2',
+          '  val-permissive-mode: no',
+          '  harden-dnssec-stripped: yes',
+          '  aggressive-nsec: no',
+          '  trust-anchor-signaling: no',
+          '  prefetch: no',
+          '  ede: yes',
+          '  log-servfail: yes',
+        ]
+        // No validator (no trust anchor to fetch) and nothing to recurse to: every answer is local data.
+        : ['  module-config: "iterator"']),
       `  outgoing-interface: ${this.address}`,
       '  num-threads: 1',
       '  so-reuseport: no',
@@ -212,6 +234,24 @@ export class UnboundFixture {
       if (m) out.set(m[1]!, Number(m[2]));
     }
     return out;
+  }
+
+  /** Run one `unbound-control` command; its standard output. */
+  async control(...args: string[]): Promise<string> {
+    const { stdout } = await execFileP(UNBOUND_CONTROL, ['-c', this.confPath, ...args], { timeout: 5000 });
+    return stdout;
+  }
+
+  /**
+   * Forget everything learnt from upstream, so that the next question is asked again: the message, RRset
+   * and key caches (flush_zone . marks them expired, and serve-expired is off), BOGUS and negative entries
+   * (flush_bogus, flush_negative), the upstream's infrastructure state (flush_infra all: RTT, EDNS, lameness)
+   * and the questions in progress (flush_requestlist).
+   */
+  async flushCaches(): Promise<void> {
+    for (const cmd of [['flush_zone', '.'], ['flush_bogus'], ['flush_negative'], ['flush_infra', 'all'], ['flush_requestlist']]) {
+      await this.control(...cmd);
+    }
   }
 
   /** Queries received so far (the startup probes included). */

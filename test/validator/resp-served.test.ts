@@ -133,6 +133,15 @@ describe('served: the authority section', () => {
     assert.deepEqual(shape(r.served?.authority), ['other.test. 6/1']);
   });
 
+  it('types that never belong in the authority section (A, CNAME, TXT) are dropped unread: the answer stays secure', async () => {
+    const r = await run('www.secure.test.', RRType.A, {
+      answer: S.signed([WWW]),
+      authority: rrs(['www.secure.test. 300 IN A 6.6.6.6', 'www.secure.test. 300 IN CNAME evil.insecure.test.', 'secure.test. 300 IN TXT "forged"']),
+    });
+    assert.equal(brief(r.verdict), 'secure positive');
+    assert.deepEqual(shape(r.served?.authority), []);
+  });
+
   it('an insecure NXDOMAIN keeps its SOA, not records outside the insecure zone', async () => {
     const q = 'nx.insecure.test.';
     const r = await run(q, RRType.A, {
