@@ -54,8 +54,16 @@ export interface StripEvidence {
 
 /** Why an upstream is not DNSSEC-capable. */
 export type NotCapableCause =
-  /** A probe failed the listed checks. */
-  | { readonly source: 'probe'; readonly failed: readonly ProbeCheckName[] }
+  /**
+   * A probe failed the listed checks (`evidence` is that probe's record). `confirms`: the probe right
+   * before it, which failed too: a state flips to NOT-DNSSEC-CAPABLE only when a second probe confirms
+   * a failed one (health.ts). Absent when the upstream was NOT-DNSSEC-CAPABLE already.
+   */
+  | {
+    readonly source: 'probe';
+    readonly failed: readonly ProbeCheckName[];
+    readonly confirms?: { readonly failed: readonly ProbeCheckName[]; readonly evidence: ProbeEvidence };
+  }
   /** Its answers were stripped repeatedly (until a probe clears it). */
   | { readonly source: 'observed'; readonly strikes: readonly StripEvidence[] };
 
@@ -112,7 +120,8 @@ export function describeCapability(c: DnssecCapability): string {
         return `not DNSSEC-capable: ${c.cause.strikes.length} answers lacked DNSSEC records${last ? ` (last ${last.name} ${last.type}: ${last.reason}, answered by ${last.confirmedBy})` : ''}`;
       }
       const failed = c.evidence?.checks.filter((k) => k.result === 'fail') ?? [];
-      return `not DNSSEC-capable: ${failed.map((k) => `${k.check} (${k.detail})`).join('; ') || c.cause.failed.join(', ')}`;
+      const confirmed = c.cause.confirms ? `; confirmed by a second probe (the first failed ${c.cause.confirms.failed.join(', ')})` : '';
+      return `not DNSSEC-capable: ${failed.map((k) => `${k.check} (${k.detail})`).join('; ') || c.cause.failed.join(', ')}${confirmed}`;
     }
     case 'unreachable':
       return `unreachable: ${c.failure}`;

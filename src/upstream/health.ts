@@ -5,6 +5,12 @@
  * for answers that lacked DNSSEC records another upstream supplied. An upstream with `strikeLimit`
  * strikes within `strikeWindowMs` is NOT-DNSSEC-capable until a probe clears it.
  *
+ * A probe that fails is run a second time at once, and only two failures in a row make an upstream
+ * NOT-DNSSEC-CAPABLE: one garbled or lost answer, or one SERVFAIL of a DS fetch, must not take the
+ * only upstream away from validated queries until the next interval. At once rather than after a
+ * pause: the faults this covers are per packet, the second round asks with fresh IDs, ports and
+ * random name, and the state the caller waits for (start gate, probeNow) is known when it returns.
+ *
  * Scheduling is by the injected clock: a timer only calls tick(), which starts the probes that are
  * due at clock.now(). Tests with a ManualClock set `tickMs: 0` and call tick() themselves.
  */
@@ -12,7 +18,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Name } from '../wire/index.js';
 import { capabilityLabel, describeCapability, type DnssecCapability, type StripEvidence } from './capability.js';
 import type { UpstreamLogger, UpstreamPool } from './pool.js';
-import { probeUpstream } from './probe.js';
+import { probeUpstream, type ProbeVerdict } from './probe.js';
 import type { AttemptOutcome } from './result.js';
 import type { UpstreamState } from './state.js';
 
@@ -58,6 +64,8 @@ export interface UpstreamHealthView {
   readonly probing: boolean;
   readonly probes: number;
 }
+
+type NotCapable = Extract<ProbeVerdict, { kind: 'not-capable' }>;
 
 interface Track {
   readonly st: UpstreamState;
@@ -175,10 +183,17 @@ export class HealthMonitor {
     const startedAt = this.clock.now();
     t.lastStartedAt = startedAt;
     st.counters.probes++;
-    const v = await probeUpstream(st.config, this.pool.exchanger(), {
-      zone: this.opts.zone, timeoutMs: this.opts.probeTimeoutMs, clock: this.clock,
-      ...(this.opts.randomLabel ? { randomLabel: this.opts.randomLabel } : {}),
-    });
+    let v = await this.probeRound(st);
+    let confirms: NotCapable | undefined;
+    // A failure that would flip the state is believed only when a second round, right away, fails too.
+    if (v.kind === 'not-capable' && st.dnssec.kind !== 'not-capable') {
+      const first = v;
+      st.counters.probeConfirmations++;
+      this.opts.logger?.debug({ upstream: st.label, failed: first.failed }, 'probe failed: probing again to confirm');
+      v = await this.probeRound(st);
+      if (v.kind === 'not-capable') confirms = first;
+      else this.unconfirmed(st, first, v);
+    }
     const now = this.clock.now();
     const before = st.dnssec;
     let after: DnssecCapability;
@@ -188,10 +203,12 @@ export class HealthMonitor {
         t.strikes = [];
         if (st.health.kind !== 'up') st.recordAnswer(now, v.rttMs);
         break;
-      case 'not-capable':
-        after = { kind: 'not-capable', checkedAt: now, cause: { source: 'probe', failed: v.failed }, evidence: v.evidence };
+      case 'not-capable': {
+        const cause = { source: 'probe', failed: v.failed, ...(confirms ? { confirms: { failed: confirms.failed, evidence: confirms.evidence } } : {}) } as const;
+        after = { kind: 'not-capable', checkedAt: now, cause, evidence: v.evidence };
         if (st.health.kind !== 'up') st.recordAnswer(now, v.rttMs);
         break;
+      }
       case 'unreachable': {
         const wasCapable = before.kind === 'capable' || (before.kind === 'unreachable' && before.wasCapable);
         after = { kind: 'unreachable', checkedAt: now, failure: v.failure, evidence: v.evidence, wasCapable };
@@ -201,6 +218,21 @@ export class HealthMonitor {
     }
     t.nextProbeAt = now + (after.kind === 'unreachable' ? this.unreachableMs : this.opts.probeIntervalMs);
     this.set(t, after, 'probe');
+  }
+
+  private probeRound(st: UpstreamState): Promise<ProbeVerdict> {
+    return probeUpstream(st.config, this.pool.exchanger(), {
+      zone: this.opts.zone, timeoutMs: this.opts.probeTimeoutMs, clock: this.clock,
+      ...(this.opts.randomLabel ? { randomLabel: this.opts.randomLabel } : {}),
+    });
+  }
+
+  /** A failed round that the second one did not confirm: no state change, but worth a line (a flaky path). */
+  private unconfirmed(st: UpstreamState, first: NotCapable, second: ProbeVerdict): void {
+    const failed = first.evidence.checks.filter((c) => c.result === 'fail').map((c) => `${c.check} (${c.detail})`);
+    (this.opts.logger?.info ?? this.opts.logger?.warn)?.call(this.opts.logger, {
+      upstream: st.label, failed: failed.join('; '), second: second.kind,
+    }, 'probe failure not confirmed by a second probe');
   }
 
   private set(t: Track, after: DnssecCapability, by: 'probe' | 'answers'): void {

@@ -126,9 +126,11 @@ export async function probeUpstream(up: UpstreamEndpoint, exchange: Exchanger, o
   }
   const km = keys.message;
   checks.push({ check: 'reachable', result: 'pass', detail: `${zt} DNSKEY answered over ${keys.transport.toUpperCase()} in ${Math.round(keys.rttMs)} ms` });
+  // An OPT lost with a malformed additional section (transport: salvaged answers) fails like a missing
+  // one: DO cannot be seen echoed. The detail says so, and a second probe round confirms it (health.ts).
   checks.push(km.edns
     ? { check: 'edns', result: 'pass', detail: `EDNS version ${km.edns.version}, payload ${km.edns.udpSize}` }
-    : { check: 'edns', result: 'fail', detail: 'no OPT record in the answer' });
+    : { check: 'edns', result: 'fail', detail: km.additionalDropped ? `no OPT record found: malformed additional section (${km.additionalDropped})` : 'no OPT record in the answer' });
   checks.push(km.edns?.dnssecOk
     ? { check: 'do-bit', result: 'pass', detail: 'DO echoed' }
     : { check: 'do-bit', result: 'fail', detail: km.edns ? 'DO bit not echoed' : 'no EDNS, so no DO bit' });

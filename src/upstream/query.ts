@@ -76,7 +76,8 @@ function sameQuestion(a: Question, q: UpstreamQuestion): boolean {
 const QUESTIONLESS_ERRORS: ReadonlySet<number> = new Set([Rcode.FORMERR, Rcode.SERVFAIL, Rcode.NOTIMP, Rcode.REFUSED]);
 
 /**
- * Judge a received packet against the query sent: it must parse, be a response (QR=1, opcode
+ * Judge a received packet against the query sent: it must parse (header, question, answer and
+ * authority strictly; a malformed additional section is dropped), be a response (QR=1, opcode
  * QUERY), carry our ID and echo exactly our question (name compared case-insensitively), except
  * for the question-less error replies above. The source address is checked by the caller.
  */
@@ -87,7 +88,10 @@ export function judgeResponse(bytes: Uint8Array, id: number, q: UpstreamQuestion
   if (rid !== id) return { kind: 'ignore', reason: 'wrong-id' };
   let message: Message;
   try {
-    message = parseMessage(bytes);
+    // A malformed additional section costs only that section (and the OPT, when even the framing
+    // of the records before it is broken): nothing of ours reads additional records but the OPT,
+    // and rejecting the packet would turn one bad glue record into a timeout and a failover.
+    message = parseMessage(bytes, { additional: 'salvage' });
   } catch {
     return { kind: 'ignore', reason: 'unparsable' };
   }

@@ -62,6 +62,8 @@ export interface UpstreamCounters {
   ignored: IgnoredCounts;
   /** DNSSEC-capability probes run (their queries are not counted above). */
   probes: number;
+  /** Second rounds of a probe, run at once when its first round failed, before NOT-DNSSEC-CAPABLE is believed. */
+  probeConfirmations: number;
   /** Answers that lacked DNSSEC records another upstream supplied (strikes). */
   strippedAnswers: number;
 }
@@ -94,7 +96,7 @@ export class UpstreamState {
   dnssec: DnssecCapability = { kind: 'unprobed' };
   readonly counters: UpstreamCounters = {
     queries: 0, answers: 0, tcpFallbacks: 0, timeouts: 0, networkErrors: 0, servfail: 0, refused: 0, otherErrorRcodes: 0,
-    ignored: noIgnored(), probes: 0, strippedAnswers: 0,
+    ignored: noIgnored(), probes: 0, probeConfirmations: 0, strippedAnswers: 0,
   };
   lastRttMs: number | null = null;
   lastAnswerAt: number | null = null;

@@ -3,7 +3,7 @@
  * and the step that turns a parent's state plus the DS (and DNSKEY) answers for a name into that
  * name's state. The strategy (what is fetched when) is described at the top of chain.ts.
  */
-import { RRClass, RRType, typeToText, type DSData, type Message, type Name, type RR } from '../wire/index.js';
+import { RRClass, RRType, Rcode, rcodeToText, typeToText, type DSData, type Message, type Name, type RR } from '../wire/index.js';
 import { precheck } from './classify.js';
 import { proveNoDs } from './denial.js';
 import { usableDs, validateKeysWithAnchor, validateKeysWithDs } from './dnskey.js';
@@ -58,9 +58,28 @@ function dnameAbove(msg: Message, name: Name, zone: Name): SignedRRset | undefin
     .sort((a, b) => b.name.labelCount - a.name.labelCount)[0];
 }
 
+/**
+ * Why an answer for (name, DS or DNSKEY) contradicts itself, if it does: an RRset of that type at the
+ * name together with a denial of it. The rcode says NXDOMAIN (or YXDOMAIN) while the RRset is there,
+ * or the answer section is empty (NODATA) while the RRset sits in the authority section. Either
+ * half alone would be evidence (a DS RRset makes a cut, a denial makes the zone go on or end), so
+ * neither is believed: the step is bogus (upstream-inconsistent), which re-asks it from another
+ * DNSSEC-capable upstream and gives this one a strike. Like Unbound's val_classify_response, which
+ * takes an RRset of the qtype as an answer only with NOERROR and leaves such replies unclassified.
+ */
+function selfContradiction(msg: Message, name: Name, type: number): string | undefined {
+  const t = typeToText(type);
+  const inAnswer = answerSet(msg, name, type) !== undefined;
+  const inAuthority = msg.authority.some((rr) => rr.type === type && rr.class === RRClass.IN && rr.name.equals(name));
+  if (msg.rcode !== Rcode.NOERROR && (inAnswer || inAuthority)) return `${rcodeToText(msg.rcode)} with a ${t} RRset at the name`;
+  if (!inAnswer && inAuthority) return `NODATA with a ${t} RRset at the name in the authority section`;
+  return undefined;
+}
+
 /** A DS answer that carries a DS RRset with at least one usable record: the name is (very likely) a signed cut. */
 function promisesKeys(name: Name, res: FetchResult, ctx: ValidationContext): boolean {
-  if (res.kind !== 'answer') return false;
+  // A DS RRset under an error rcode is a contradiction (selfContradiction), not a promise.
+  if (res.kind !== 'answer' || res.message.rcode !== Rcode.NOERROR) return false;
   const ds = answerSet(res.message, name, RRType.DS);
   return ds !== undefined && usableDs(ds.rrs as RR<DSData>[], ctx).usable.length > 0;
 }
@@ -164,6 +183,8 @@ export class Walk {
     const pre = precheck({ name, type, class: RRClass.IN }, res.message);
     if (pre?.security === 'indeterminate') return this.indeterminate(name, `${what}: ${pre.detail}`, trail);
     if (pre) return this.bogus(name, { kind: 'upstream-inconsistent', name: name.toText(), detail: pre.detail }, trail);
+    const contradiction = selfContradiction(res.message, name, type);
+    if (contradiction) return this.bogus(name, { kind: 'upstream-inconsistent', name: name.toText(), detail: `${what}: ${contradiction}` }, trail);
     return res.message;
   }
 

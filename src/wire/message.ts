@@ -45,6 +45,12 @@ export interface Message {
   /** Additional records without the OPT pseudo-record. */
   additional: RR[];
   edns?: Edns | undefined;
+  /**
+   * Set only by a salvaging parse (`additional: 'salvage'`) that dropped a malformed additional
+   * section: why it did not parse. `edns` is then the OPT record found by the section's framing
+   * alone, or undefined when it could not be found or parsed (salvageOpt).
+   */
+  additionalDropped?: string | undefined;
 }
 
 export function emptyFlags(): Flags {
@@ -77,8 +83,29 @@ export function parseHeader(buf: Uint8Array): Header {
   };
 }
 
-/** Parse a whole message. Throws WireError on anything malformed, including trailing bytes. */
-export function parseMessage(buf: Uint8Array): Message {
+export interface ParseOptions {
+  /**
+   * What a malformed additional section does (anything wrong from its first record to the end of
+   * the message: a bad record, a bad or second OPT, trailing octets). 'strict' (the default) rejects
+   * the message. 'salvage' keeps it with no additional records, and with the OPT record when the
+   * section's framing still leads to it (salvageOpt). For upstream answers: the validator never
+   * reads the additional section, and one bad glue record must not cost a good signed answer.
+   * The header, question, answer and authority sections are parsed strictly either way.
+   */
+  readonly additional?: 'strict' | 'salvage';
+}
+
+/** The additional section read: its records without the OPT, the EDNS it carried, the extended RCODE bits. */
+interface AdditionalPart {
+  readonly additional: RR[];
+  readonly edns: Edns | undefined;
+  /** The OPT's upper 8 RCODE bits, already shifted into place (0 without an OPT). */
+  readonly extRcode: number;
+  readonly dropped?: string;
+}
+
+/** Parse a whole message. Throws WireError on anything malformed, including trailing bytes (but see ParseOptions). */
+export function parseMessage(buf: Uint8Array, opts?: ParseOptions): Message {
   const h = parseHeader(buf);
   const r = new WireReader(buf, 12);
   const question: Question[] = [];
@@ -86,39 +113,112 @@ export function parseMessage(buf: Uint8Array): Message {
     const name = Name.read(r);
     question.push({ name, type: r.u16('question type'), class: r.u16('question class') });
   }
-  const section = (n: number): RR[] => {
-    const out: RR[] = [];
-    for (let i = 0; i < n; i++) out.push(readRR(r));
-    return out;
-  };
-  const answer = section(h.counts[1]);
-  const authority = section(h.counts[2]);
-  const additionalAll = section(h.counts[3]);
-  if (r.remaining !== 0) throw new WireError('trailing-data', `${r.remaining} octets after the last record`, r.off);
-
-  let edns: Edns | undefined;
-  let rcode = h.rcode;
-  const additional: RR[] = [];
-  for (const rr of additionalAll) {
-    if (rr.type !== RRType.OPT) {
-      additional.push(rr);
-      continue;
-    }
-    if (edns) throw new WireError('bad-opt', 'more than one OPT record');
-    if (!rr.name.isRoot()) throw new WireError('bad-opt', 'OPT owner is not the root');
-    edns = {
-      udpSize: rr.class,
-      version: (rr.ttl >>> 16) & 0xff,
-      dnssecOk: (rr.ttl & 0x8000) !== 0,
-      z: rr.ttl & 0x7fff,
-      options: parseOptions(rr.rdata),
-    };
-    rcode |= ((rr.ttl >>> 24) & 0xff) << 4;
+  const answer = readSection(r, h.counts[1]);
+  const authority = readSection(r, h.counts[2]);
+  const start = r.off;
+  let add: AdditionalPart;
+  try {
+    add = readAdditional(r, h.counts[3]);
+  } catch (e) {
+    if (opts?.additional !== 'salvage' || !(e instanceof WireError)) throw e;
+    // Compression pointers only point backwards, so nothing read so far depends on these octets.
+    const opt = salvageOpt(buf, start, h.counts[3]);
+    add = { additional: [], edns: opt?.edns, extRcode: opt?.extRcode ?? 0, dropped: e.message };
   }
   for (const rr of [...answer, ...authority]) {
     if (rr.type === RRType.OPT) throw new WireError('bad-opt', 'OPT record outside the additional section');
   }
-  return { id: h.id, opcode: h.opcode, flags: h.flags, rcode, question, answer, authority, additional, edns };
+  const m: Message = {
+    id: h.id, opcode: h.opcode, flags: h.flags, rcode: h.rcode | add.extRcode, question, answer, authority, additional: add.additional, edns: add.edns,
+  };
+  if (add.dropped !== undefined) m.additionalDropped = add.dropped;
+  return m;
+}
+
+function readSection(r: WireReader, n: number): RR[] {
+  const out: RR[] = [];
+  for (let i = 0; i < n; i++) out.push(readRR(r));
+  return out;
+}
+
+/** The additional section to the end of the message, strictly: every record, no trailing octets, at most one OPT. */
+function readAdditional(r: WireReader, count: number): AdditionalPart {
+  const all = readSection(r, count);
+  if (r.remaining !== 0) throw new WireError('trailing-data', `${r.remaining} octets after the last record`, r.off);
+  let opt: { edns: Edns; extRcode: number } | undefined;
+  const additional: RR[] = [];
+  for (const rr of all) {
+    if (rr.type !== RRType.OPT) {
+      additional.push(rr);
+      continue;
+    }
+    if (opt) throw new WireError('bad-opt', 'more than one OPT record');
+    opt = ednsOf(rr);
+  }
+  return { additional, edns: opt?.edns, extRcode: opt?.extRcode ?? 0 };
+}
+
+/** The EDNS(0) fields of an OPT record (RFC 6891 §6.1.2-3); throws WireError when it is malformed. */
+function ednsOf(rr: RR): { edns: Edns; extRcode: number } {
+  if (!rr.name.isRoot()) throw new WireError('bad-opt', 'OPT owner is not the root');
+  const edns: Edns = {
+    udpSize: rr.class,
+    version: (rr.ttl >>> 16) & 0xff,
+    dnssecOk: (rr.ttl & 0x8000) !== 0,
+    z: rr.ttl & 0x7fff,
+    options: parseOptions(rr.rdata),
+  };
+  return { edns, extRcode: ((rr.ttl >>> 24) & 0xff) << 4 };
+}
+
+/**
+ * The end of the name at `off`, by its labels in place (a compression pointer ends it; its target
+ * is not followed, so a bad pointer does not hide where the record goes on), or undefined when the
+ * octets cannot be a name (reserved label types, the message ends).
+ */
+function skipName(buf: Uint8Array, off: number): number | undefined {
+  // At most 127 labels fit in 255 octets; a longer run is no name.
+  for (let labels = 0; labels < 128; labels++) {
+    if (off >= buf.length) return undefined;
+    const len = buf[off]!;
+    if ((len & 0xc0) === 0xc0) return off + 2 <= buf.length ? off + 2 : undefined;
+    if ((len & 0xc0) !== 0) return undefined;
+    if (len === 0) return off + 1;
+    off += 1 + len;
+  }
+  return undefined;
+}
+
+/**
+ * The OPT record of an additional section that did not parse, found by the section's framing
+ * alone: each record's owner name (in place), fixed fields and RDLENGTH say where the next one
+ * starts, whatever its RDATA or compression pointers hold. So a record whose RDATA or owner pointer
+ * is bad is stepped over and an OPT after it (servers put it last) is still found. Undefined when
+ * the framing breaks before an OPT is reached (a broken name or an RDLENGTH past the end: where the
+ * next record starts is unknowable), when there are two OPTs (RFC 6891 §6.1.1: which one would be
+ * a guess), or when the OPT itself is malformed (its WireError is swallowed: the section is dropped).
+ * Framing that went astray (a damaged RDLENGTH still inside the message) could at worst take garbage
+ * for an OPT: its extended RCODE bits can only turn the answer's rcode into an error (>= 16), and its
+ * DO bit is what an upstream could have sent anyway; nothing here makes a bad answer good.
+ */
+function salvageOpt(buf: Uint8Array, start: number, count: number): { edns: Edns; extRcode: number } | undefined {
+  const opts: number[] = [];
+  let off = start;
+  for (let i = 0; i < count; i++) {
+    const fixed = skipName(buf, off);
+    if (fixed === undefined || fixed + 10 > buf.length) break;
+    const rdlen = (buf[fixed + 8]! << 8) | buf[fixed + 9]!;
+    if (fixed + 10 + rdlen > buf.length) break;
+    if (((buf[fixed]! << 8) | buf[fixed + 1]!) === RRType.OPT) opts.push(off);
+    off = fixed + 10 + rdlen;
+  }
+  if (opts.length !== 1) return undefined;
+  try {
+    return ednsOf(readRR(new WireReader(buf, opts[0]!)));
+  } catch (e) {
+    if (e instanceof WireError) return undefined;
+    throw e;
+  }
 }
 
 export function parseOptions(rdata: Uint8Array): EdnsOption[] {
