@@ -20,7 +20,7 @@ import { questionKey } from '../src/cache/key.js';
 import { AnswerCache, ENTRY_OVERHEAD } from '../src/cache/store.js';
 import { systemClock } from '../src/clock.js';
 import { defaultConfig } from '../src/config/schema.js';
-import type { Outcome } from '../src/resolver/handler.js';
+import type { Outcome } from '../src/cache/outcome.js';
 import { Name, RRType, makeRR, type RR, type RRSIGData } from '../src/wire/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -13,7 +13,7 @@
  *
  * Each (state, mode, server) is run `--reps` times, the servers taking turns in a rotating order, and the
  * median wall time is reported (this machine's timing noise is ±30% run to run). dnssec-stubd runs with
- * its default start-up self-test (src/warmup) and once more without it ('dnssec-stubd-nowarm').
+ * its default start-up self-test (src/selftest) and once more without it ('dnssec-stubd-nowarm').
  *
  * `--pin all` (the default) pins each server process, every thread of it, to CPU 1. `--pin main` pins
  * only the server's main thread there once it listens (Unbound with one thread: all of it), so that

@@ -11,9 +11,8 @@
  * clients without DO) without breaking other records' pointers. Names so compressed take the case of
  * the client's question, as they do when an upstream compresses against the question.
  */
-import type { EdeEntry } from '../server/types.js';
-import type { Outcome, OutcomeStatus } from '../resolver/handler.js';
-import { Rcode, RRType, WireWriter, parseMessage, type Name, type RR } from '../wire/index.js';
+import { DNSSEC_TYPES, Rcode, RRType, WireWriter, parseMessage, type EdeEntry, type Name, type RR } from '../wire/index.js';
+import type { Outcome, OutcomeStatus } from './outcome.js';
 
 /** Where an answer came from, for serving: fresh, or stale (RFC 8767) with a fixed TTL and EDE 3. */
 export class CacheEntry {
@@ -55,8 +54,6 @@ export class CacheEntry {
     return this.status === 'secure' || this.status === 'insecure';
   }
 }
-
-export const DNSSEC_TYPES: ReadonlySet<number> = new Set([RRType.RRSIG, RRType.NSEC, RRType.NSEC3]);
 
 /** Byte offset of each label of `name` in its wire form (index = label number). */
 function labelOffsets(name: Name): number[] {

@@ -4,15 +4,13 @@
  * and counts — no record is decoded or re-encoded. Anything unusual is left to the normal path
  * (returns undefined): the normal path parses, screens and, on a hit, answers from the same entry.
  *
- * The reply is what the normal path would send (handler.ts `shapeOutcome` + server/responder.ts
+ * The reply is what the normal path would send (resolver/answer.ts `shapeOutcome` + server/responder.ts
  * `replyMessage`): ID, RD, CD and question echoed; QR, RA; AD for secure data when the client set DO
  * or AD; RRSIG/NSEC/NSEC3 only with DO (unless asked for); OPT with our UDP size, DO echoed and the
  * EDEs iff the query had OPT. The normal path compresses more names; the content is the same.
  */
-import { encodeEde } from '../server/responder.js';
-import type { EdeEntry } from '../server/types.js';
-import { RRType } from '../wire/index.js';
-import { DNSSEC_TYPES, type CacheEntry } from './entry.js';
+import { DNSSEC_TYPES, RRType, encodeEde, type EdeEntry } from '../wire/index.js';
+import type { CacheEntry } from './entry.js';
 import { packetKey, scanQuestionName } from './key.js';
 
 /** Node's Buffer#latin1Write: write('...', offset, 'latin1') without the argument handling (hot path). */

@@ -14,7 +14,7 @@
  */
 import type { CacheConfig } from '../config/schema.js';
 import { RRType, type RR, type SOAData } from '../wire/index.js';
-import type { Outcome } from '../resolver/handler.js';
+import type { Outcome } from './outcome.js';
 
 export type TtlConfig = Pick<CacheConfig, 'maxTtl' | 'minTtl' | 'bogusTtl' | 'failureTtl'>;
 

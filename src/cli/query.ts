@@ -1,9 +1,9 @@
 /** `dnssec-stubd query NAME [TYPE]`: resolve through the configured upstreams, validate, print status and reason trail. */
 import { pino } from 'pino';
-import { addressCheckers } from '../config/checkers.js';
+import { addressCheckers } from '../config/fields.js';
 import { loadConfig, type CliOverrides } from '../config/load.js';
 import { ConfigError } from '../config/schema.js';
-import { verdictSummary } from '../resolver/handler.js';
+import { verdictSummary } from '../resolver/answer.js';
 import { failureEde } from '../resolver/failure.js';
 import type { Resolution } from '../resolver/resolve.js';
 import type { TrailStep } from '../validator/types.js';

@@ -1,13 +1,14 @@
 /** `dnssec-stubd serve`: load the configuration, wire listener -> resolver -> upstream pool, run until a signal. */
 import { pino, type Logger } from 'pino';
-import { addressCheckers } from '../config/checkers.js';
-import { ConfigError, type Config } from '../config/schema.js';
+import { addressCheckers } from '../config/fields.js';
+import { ConfigError, type Config, type UpstreamConfig } from '../config/schema.js';
 import { loadConfig, type CliOverrides } from '../config/load.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { CacheStats } from '../resolver/cached.js';
 import { startServer, ServerConfigError } from '../server/index.js';
-import { loadResolvConf, upstreamLabel, type UpstreamConfig } from '../upstream/config.js';
-import { runWarmup } from '../warmup/run.js';
+import { endpointLabel } from '../net/address.js';
+import { loadResolvConf } from '../upstream/resolv-conf.js';
+import { runSelfTest } from '../selftest/run.js';
 import { Name } from '../wire/index.js';
 import { buildResolver, type Wiring } from './wiring.js';
 
@@ -80,7 +81,7 @@ export async function startDaemon(cli: CliOverrides, opts: DaemonOptions = {}): 
   log.info(
     {
       listen: server.addresses.map((a) => `${a.transport}/${a.family === 6 ? `[${a.address}]` : a.address}:${a.port}`),
-      upstreams: upstreams.map((u) => `${upstreamLabel(u)} priority ${u.priority}`),
+      upstreams: upstreams.map((u) => `${endpointLabel(u)} priority ${u.priority}`),
       allow: cfg.allow,
       trustAnchors: anchors.map((a) => `${a.zone.toText()} (${a.ds.length} DS, ${a.dnskeys.length} DNSKEY)`),
       crypto: cfg.crypto,
@@ -102,10 +103,10 @@ export async function startDaemon(cli: CliOverrides, opts: DaemonOptions = {}): 
   };
 }
 
-/** The start-up self-test and warm-up (src/warmup), logged: info when every algorithm came out secure, else error. */
+/** The start-up self-test and warm-up (src/selftest), logged: info when every algorithm came out secure, else error. */
 async function selfTest(cfg: Config, clock: Clock, log: Logger): Promise<void> {
   try {
-    const r = await runWarmup(cfg, clock, cfg.server.warmupQueries);
+    const r = await runSelfTest(cfg, clock, cfg.server.warmupQueries);
     const detail = { queries: r.queries, ms: r.ms, passed: r.passed, failed: r.failed };
     if (r.failures.length === 0) log.info(detail, 'self-test passed: a freshly signed tree validated end to end');
     else log.error({ ...detail, failures: r.failures }, 'self-test FAILED: some answers of the signed test tree were not what it holds (a failed algorithm points at the crypto backend; see failed, failures)');

@@ -5,8 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
-import type { UpstreamConfig } from '../upstream/config.js';
+import type { Config, UpstreamConfig } from '../config/schema.js';
 import { HealthMonitor } from '../upstream/health.js';
 import { UpstreamPool } from '../upstream/pool.js';
 import { UpstreamRouter, type Route } from '../upstream/router.js';

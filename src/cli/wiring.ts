@@ -2,16 +2,16 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { readAnchorFile, mergeAnchors, AnchorFileError } from '../anchors/load.js';
-import { AggressiveCache } from '../cache/aggressive.js';
+import { ProofStore } from '../cache/proofs.js';
 import { systemClock, type Clock } from '../clock.js';
-import { ConfigError, type Config } from '../config/schema.js';
+import { ConfigError, type Config, type UpstreamConfig } from '../config/schema.js';
 import { createVerifier, memoizingVerifier } from '../crypto/index.js';
 import { CachingResolver } from '../resolver/cached.js';
+import { poolFetcher } from '../resolver/fetcher.js';
 import { Resolver } from '../resolver/resolve.js';
-import type { UpstreamConfig } from '../upstream/config.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { UpstreamRouter } from '../upstream/router.js';
-import { ChainOfTrust, poolFetcher } from '../validator/chain.js';
+import { ChainOfTrust } from '../validator/chain.js';
 import type { TrustAnchor } from '../validator/types.js';
 import { buildUpstreams } from './upstreams.js';
 
@@ -40,7 +40,7 @@ export interface Wiring {
   /** The answer cache in front of `resolver` (what the daemon serves from). */
   cached: CachingResolver;
   /** The validated NSEC/NSEC3/wildcard store of RFC 8198 (absent when cache.aggressiveNsec is off). */
-  aggressive: AggressiveCache | undefined;
+  aggressive: ProofStore | undefined;
   anchors: TrustAnchor[];
 }
 
@@ -54,7 +54,7 @@ export function buildResolver(cfg: Config, upstreams: UpstreamConfig[], log: Log
   const { skew, ...limits } = cfg.validation;
   const policy = { bogusConfirmations: confirmations, insecureFallback: cfg.upstream.insecureFallback, negativeTrustAnchors: ntas };
   // Validated NSEC/NSEC3 and wildcards for RFC 8198, in 1/8 of the cache's memory bound.
-  const aggressive = cfg.cache.aggressiveNsec ? new AggressiveCache(cfg.cache.maxBytes / 8) : undefined;
+  const aggressive = cfg.cache.aggressiveNsec ? new ProofStore(cfg.cache.maxBytes / 8) : undefined;
   const resolver = new Resolver({ pool: router, keys: chain, crypto, clock, limits, skew, policy, ...(aggressive ? { aggressive } : {}) });
   const cached = new CachingResolver({ resolver, keys: chain, ...(aggressive ? { proofs: aggressive } : {}), config: cfg.cache, clock, logger: log });
   // An upstream DNSSEC-capable again: what failed while none was deserves a new walk and a new answer.

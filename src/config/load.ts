@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { parseUpstreamSpec, upstreamsFromCli } from '../upstream/config.js';
-import { oneOf } from './checks.js';
-import { ConfigError, LOG_LEVELS, defaultConfig, type AddressCheckers, type Config } from './schema.js';
+import { describeEndpointProblem, parseEndpoint, type EndpointProblem } from '../net/address.js';
+import { oneOf } from './fields.js';
+import { ConfigError, LOG_LEVELS, defaultConfig, type AddressCheckers, type Config, type UpstreamConfig } from './schema.js';
 import { cryptoChoice, isDomainName, validateConfig } from './validate.js';
 
 /** Options given on the command line; they override the config file. */
@@ -18,6 +18,26 @@ export interface CliOverrides {
   upstreamFor?: string[] | undefined;
   negativeTrustAnchor?: string[] | undefined;
   insecureFallback?: boolean | undefined;
+}
+
+export class UpstreamConfigError extends Error {
+  readonly input: string;
+  readonly problem: EndpointProblem;
+  constructor(input: string, problem: EndpointProblem) {
+    super(`invalid upstream "${input}": ${describeEndpointProblem(problem)}`);
+    this.name = 'UpstreamConfigError';
+    this.input = input;
+    this.problem = problem;
+  }
+}
+
+/** Build the upstream list from repeated `--upstream` values: priority follows the order given (1, 2, ...). */
+export function upstreamsFromCli(specs: readonly string[]): UpstreamConfig[] {
+  return specs.map((spec, i) => {
+    const r = parseEndpoint(spec);
+    if (!r.ok) throw new UpstreamConfigError(r.input, r.problem);
+    return { address: r.address, port: r.port, priority: i + 1 };
+  });
 }
 
 /** `--upstream-for SUFFIX=ADDR[:PORT]` entries grouped by suffix. */
@@ -41,11 +61,11 @@ export function forwardZonesFromCli(specs: readonly string[]): Config['forwardZo
 }
 
 /**
- * Parse "ADDR", "ADDR:PORT", "[V6]:PORT" or a bare IPv6 address (the upstream parser, with port 0
+ * Parse "ADDR", "ADDR:PORT", "[V6]:PORT" or a bare IPv6 address (src/net/address.ts, with port 0
  * allowed for listeners). Throws ConfigError naming `field` when malformed.
  */
 export function parseHostPort(s: string, defaultPort: number, field: string): { address: string; port: number } {
-  const r = parseUpstreamSpec(s, { defaultPort, allowPortZero: true });
+  const r = parseEndpoint(s, { defaultPort, allowPortZero: true });
   if (r.ok) return { address: r.address, port: r.port };
   if (r.problem.kind === 'bad-port') throw new ConfigError(field, `port out of range in ${JSON.stringify(s)}`);
   throw new ConfigError(field, `expected ADDR[:PORT] with an IP address, got ${JSON.stringify(s)}`);

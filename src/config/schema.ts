@@ -2,10 +2,10 @@
  * The daemon's configuration: its shape and defaults. `validate.ts` checks a config document against it,
  * naming the offending field in every error; `load.ts` reads files and applies command-line flags.
  */
-import type { UpstreamConfig } from '../upstream/config.js';
+import type { ListenAddress } from '../net/address.js';
 import { DEFAULT_LIMITS, DEFAULT_SKEW, type SkewPolicy, type ValidatorLimits } from '../validator/types.js';
 
-export type { UpstreamConfig };
+export type { ListenAddress };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -13,9 +13,13 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 export type CryptoChoice = 'openssl' | 'js' | 'auto';
 export const CRYPTO_CHOICES: readonly CryptoChoice[] = ['openssl', 'js', 'auto'];
 
-export interface ListenAddress {
-  address: string;
-  port: number;
+/** One upstream resolver (src/upstream asks it). */
+export interface UpstreamConfig {
+  /** IPv4 or IPv6 literal (IPv6 without brackets; a `%zone` suffix is allowed for link-local). */
+  readonly address: string;
+  readonly port: number;
+  /** Lower is preferred. */
+  readonly priority: number;
 }
 
 /** Upstreams used for one domain suffix instead of the global list (like a mail gateway's SMTP routes). */
@@ -62,7 +66,7 @@ export interface Config {
     tcpIdleTimeoutMs: number;
     tcpMaxConnections: number;
     /**
-     * Start-up self-test and warm-up (src/warmup): about this many queries over a freshly signed tree,
+     * Start-up self-test and warm-up (src/selftest): about this many queries over a freshly signed tree,
      * through a private listener, resolver and validator, before the listeners open. 0 disables it.
      */
     warmupQueries: number;
@@ -135,7 +139,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validators for address fields are injected so the config modules stay free of network code. */
+/** Checks for address fields, injected (the daemon's: `addressCheckers` in fields.ts, over src/net/address.ts). */
 export interface AddressCheckers {
   isIp(s: string): boolean;
   /** Throws an Error with a reason when the CIDR is malformed. */

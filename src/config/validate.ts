@@ -1,7 +1,7 @@
 /** Validate a parsed config document (YAML/JSON) on top of the defaults; every error names its field. */
 import { Name } from '../wire/index.js';
 import type { ValidatorLimits } from '../validator/types.js';
-import { arr, bool, checkKeys, describe, domain, int, ip, isObj, num, obj, oneOf, str, type Obj } from './checks.js';
+import { arr, bool, checkKeys, describe, domain, int, ip, isObj, num, obj, oneOf, str, type Obj } from './fields.js';
 import {
   CRYPTO_CHOICES, ConfigError, LOG_LEVELS, defaultConfig,
   type AddressCheckers, type Config, type CryptoChoice, type UpstreamConfig,

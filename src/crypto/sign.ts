@@ -1,7 +1,7 @@
 /**
  * DNSSEC signing keys on node:crypto: generate a key for an algorithm, give its DNSKEY public key
  * field, and sign as DNSSEC does (RSA PKCS#1 v1.5 over SHA-1/256/512, ECDSA r||s, pure EdDSA).
- * The daemon signs only its own start-up self-test tree (src/warmup); tests use it for crafted data.
+ * The daemon signs only its own start-up self-test tree (src/selftest); tests use it for crafted data.
  */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 

@@ -14,15 +14,16 @@
  */
 import type { Clock } from '../clock.js';
 import type { CacheConfig } from '../config/schema.js';
-import type { AggressiveStats } from '../cache/aggressive.js';
+import type { ProofStoreStats } from '../cache/proofs.js';
 import { encodeEntry, entryOutcome, questionWire, type CacheEntry } from '../cache/entry.js';
 import { keyNameText, keyUnder, nameKeyPart, questionKey } from '../cache/key.js';
 import { renderReply, udpLimit, viewQuery, type QueryView } from '../cache/render.js';
 import { AnswerCache } from '../cache/store.js';
 import { outcomeTtl } from '../cache/ttl.js';
-import type { Answer, CachedAnswer, ClientInfo, EdeEntry, FastPath, FastReply, Logger, QueryHandler } from '../server/types.js';
-import { EdeCode, Name, WireReader, rcodeToText, typeToText, type Message, type Question } from '../wire/index.js';
-import { answerTtl, outcomeOf, questionText, shapeOutcome, verdictSummary } from './handler.js';
+import type { Logger } from '../log.js';
+import type { Answer, CachedAnswer, ClientInfo, FastPath, FastReply, QueryHandler } from '../server/types.js';
+import { EdeCode, Name, WireReader, rcodeToText, typeToText, type EdeEntry, type Message, type Question } from '../wire/index.js';
+import { answerTtl, outcomeOf, questionText, shapeOutcome, verdictSummary } from './answer.js';
 import type { Resolution, ResolveOptions } from './resolve.js';
 
 export interface CachingDeps {
@@ -34,7 +35,7 @@ export interface CachingDeps {
   /** The chain of trust (its key cache is flushed with the answers). */
   keys?: { flush(name?: Name): void };
   /** The validated NSEC/NSEC3/wildcard store (RFC 8198), flushed with the answers. */
-  proofs?: { flush(name?: Name): void; stats(): AggressiveStats };
+  proofs?: { flush(name?: Name): void; stats(): ProofStoreStats };
   config: CacheConfig;
   clock: Clock;
   logger?: Logger;
@@ -61,7 +62,7 @@ export interface CacheStats {
   /** Background refreshes started. */
   prefetches: number;
   /** The RFC 8198 store of validated NSEC/NSEC3, wildcards and SOAs (absent when cache.aggressiveNsec is off). */
-  aggressive?: AggressiveStats;
+  aggressive?: ProofStoreStats;
 }
 
 export const STALE_EDE: EdeEntry = { code: EdeCode.STALE_ANSWER, text: 'stale answer: no upstream answered' };

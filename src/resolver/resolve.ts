@@ -13,14 +13,13 @@
  */
 import type { Clock } from '../clock.js';
 import type { SignatureVerifier } from '../crypto/types.js';
-import { STRIP_REASONS } from '../upstream/capability.js';
 import type { PoolRoutes, RoutedPool } from '../upstream/pool.js';
 import type { UpstreamResult } from '../upstream/result.js';
 import { createBudget } from '../validator/budget.js';
 import type { NegativeTrustAnchors } from '../validator/nta.js';
 import { validateResponse, weakest, type ResponseValidation } from '../validator/response.js';
-import type { AnswerKind, InsecureReason, KeySource, SkewPolicy, ValidationContext, ValidatorLimits, Verdict } from '../validator/types.js';
-import { synthesize, type DenialView, type Synthesized } from '../validator/aggressive.js';
+import { STRIP_REASONS, type AnswerKind, type InsecureReason, type KeySource, type SkewPolicy, type ValidationContext, type ValidatorLimits, type Verdict } from '../validator/types.js';
+import { synthesize, type DenialView, type Synthesized } from '../validator/synthesis.js';
 import type { Learned } from '../validator/learned.js';
 import { insecureZone, servedAsReceived, servedRecords } from '../validator/served.js';
 import { Name, RRType, Rcode, emptyFlags, typeToText, type Message, type Question, type RR } from '../wire/index.js';

@@ -9,7 +9,8 @@ import {
   type QueryEcho,
 } from './responder.js';
 import type { ServerCounters } from './stats.js';
-import { isCachedAnswer, type Answer, type CachedAnswer, type ClientInfo, type DropReason, type FastPath, type FastReply, type Logger, type QueryHandler } from './types.js';
+import { isCachedAnswer, type Answer, type CachedAnswer, type ClientInfo, type DropReason, type FastPath, type FastReply, type QueryHandler } from './types.js';
+import type { Logger } from '../log.js';
 
 export interface QueryContext {
   readonly handler: QueryHandler;
@@ -20,12 +21,13 @@ export interface QueryContext {
   readonly logger: Logger | undefined;
 }
 
-export type Outcome =
+/** What became of one received message: a reply to send, or nothing (and why). */
+export type ProcessResult =
   | { kind: 'drop'; reason: DropReason }
   | { kind: 'reply'; bytes: Uint8Array; rcode: number };
 
 /** Why the server answered without asking the handler (for the debug log). */
-type Verdict =
+type Screening =
   | { kind: 'refused' }
   | { kind: 'formerr'; why: string }
   | { kind: 'notimp'; why: string }
@@ -64,7 +66,7 @@ async function askHandler(ctx: QueryContext, query: Message, client: ClientInfo)
 
 /** Decide what to do with a well-formed header: answer ourselves, or ask the handler. */
 interface Screened {
-  verdict: Verdict;
+  screening: Screening;
   echo: QueryEcho;
   /** The parsed query, when it parsed. */
   query: Message | undefined;
@@ -80,27 +82,27 @@ function screen(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Scre
     parseError = err instanceof Error ? err.message : String(err);
   }
   if (!ctx.acl.allows(client.address)) {
-    return { verdict: { kind: 'refused' }, echo: query ? echoQuery(query) : echoHeader(header), query };
+    return { screening: { kind: 'refused' }, echo: query ? echoQuery(query) : echoHeader(header), query };
   }
   if (!query) {
-    const verdict: Verdict = header.opcode !== Opcode.QUERY
+    const screening: Screening = header.opcode !== Opcode.QUERY
       ? { kind: 'notimp', why: `opcode ${header.opcode}` }
       : { kind: 'formerr', why: parseError };
-    return { verdict, echo: echoHeader(header), query };
+    return { screening, echo: echoHeader(header), query };
   }
-  if (query.opcode !== Opcode.QUERY) return { verdict: { kind: 'notimp', why: `opcode ${query.opcode}` }, echo: echoQuery(query), query };
+  if (query.opcode !== Opcode.QUERY) return { screening: { kind: 'notimp', why: `opcode ${query.opcode}` }, echo: echoQuery(query), query };
   if (query.edns && query.edns.version !== 0) {
-    return { verdict: { kind: 'badvers', version: query.edns.version }, echo: echoQuery(query), query };
+    return { screening: { kind: 'badvers', version: query.edns.version }, echo: echoQuery(query), query };
   }
   if (query.question.length !== 1) {
-    return { verdict: { kind: 'formerr', why: `QDCOUNT ${query.question.length}` }, echo: echoQuery(query, false), query };
+    return { screening: { kind: 'formerr', why: `QDCOUNT ${query.question.length}` }, echo: echoQuery(query, false), query };
   }
   const qtype = query.question[0]!.type;
-  if (qtype === RRType.OPT) return { verdict: { kind: 'formerr', why: 'QTYPE OPT' }, echo: echoQuery(query), query };
+  if (qtype === RRType.OPT) return { screening: { kind: 'formerr', why: 'QTYPE OPT' }, echo: echoQuery(query), query };
   if (UNSUPPORTED_QTYPES.has(qtype)) {
-    return { verdict: { kind: 'notimp', why: `QTYPE ${typeToText(qtype)}` }, echo: echoQuery(query), query };
+    return { screening: { kind: 'notimp', why: `QTYPE ${typeToText(qtype)}` }, echo: echoQuery(query), query };
   }
-  return { verdict: { kind: 'handler' }, echo: echoQuery(query), query };
+  return { screening: { kind: 'handler' }, echo: echoQuery(query), query };
 }
 
 /** A cached answer rendered from the raw query, or undefined (then its records are serialized). */
@@ -159,7 +161,7 @@ export function fastReply(ctx: QueryContext, packet: Uint8Array, client: ClientI
  * Process one received message. Never rejects: handler failures become SERVFAIL, and a reply
  * that cannot be serialized becomes a bare SERVFAIL.
  */
-export async function processQuery(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Promise<Outcome> {
+export async function processQuery(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Promise<ProcessResult> {
   const log = ctx.logger;
   if (packet.length < 12) {
     ctx.stats.drop('short');
@@ -172,9 +174,9 @@ export async function processQuery(ctx: QueryContext, packet: Uint8Array, client
     return { kind: 'drop', reason: 'response' };
   }
   const started = Date.now();
-  const { verdict, echo, query } = screen(ctx, packet, client);
+  const { screening, echo, query } = screen(ctx, packet, client);
   let ans: Answer;
-  switch (verdict.kind) {
+  switch (screening.kind) {
     case 'refused':
       ctx.stats.notAllowed();
       ans = errorAnswer(Rcode.REFUSED, [{ code: EdeCode.PROHIBITED }]);
@@ -184,7 +186,7 @@ export async function processQuery(ctx: QueryContext, packet: Uint8Array, client
       ans = errorAnswer(Rcode.FORMERR);
       break;
     case 'notimp':
-      ans = errorAnswer(Rcode.NOTIMP, [{ code: EdeCode.NOT_SUPPORTED, text: `${verdict.why} is not supported` }]);
+      ans = errorAnswer(Rcode.NOTIMP, [{ code: EdeCode.NOT_SUPPORTED, text: `${screening.why} is not supported` }]);
       break;
     case 'badvers':
       ans = errorAnswer(Rcode.BADVERS);
@@ -235,7 +237,7 @@ export async function processQuery(ctx: QueryContext, packet: Uint8Array, client
     tc: truncated,
     size: bytes.length,
     ms: Date.now() - started,
-    ...(verdict.kind === 'handler' ? {} : { verdict: verdict.kind, ...('why' in verdict ? { why: verdict.why } : {}) }),
+    ...(screening.kind === 'handler' ? {} : { verdict: screening.kind, ...('why' in screening ? { why: screening.why } : {}) }),
   }, 'query');
   return { kind: 'reply', bytes, rcode };
 }

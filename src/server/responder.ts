@@ -1,9 +1,9 @@
-/** Building replies: header echo, OPT with EDE (RFC 8914), size limits, and the DNSSEC-stripping helper. */
+/** Building replies: header echo, OPT with EDE (RFC 8914), size limits, and DNSSEC stripping of a whole answer. */
 import {
-  EdnsOptionCode, RRType, Rcode, serializeMessage,
-  type EdnsOption, type Header, type Message, type Question, type RR, type Serialized,
+  EdnsOptionCode, RRType, Rcode, encodeEde, serializeMessage, stripDnssec,
+  type EdeEntry, type EdnsOption, type Header, type Message, type Question, type Serialized,
 } from '../wire/index.js';
-import type { Answer, EdeEntry } from './types.js';
+import type { Answer } from './types.js';
 
 /** What a reply copies from its query. */
 export interface QueryEcho {
@@ -37,20 +37,6 @@ export function echoHeader(h: Header): QueryEcho {
 /** An answer with no records: for the errors the server produces itself. */
 export function errorAnswer(rcode: number, ede?: EdeEntry[]): Answer {
   return ede ? { rcode, answer: [], authority: [], additional: [], ede } : { rcode, answer: [], authority: [], additional: [] };
-}
-
-const encoder = new TextEncoder();
-
-/** EDE options: 2-octet INFO-CODE then the UTF-8 EXTRA-TEXT (no NUL). */
-export function encodeEde(entries: readonly EdeEntry[]): EdnsOption[] {
-  return entries.map((e) => {
-    const text = e.text ? encoder.encode(e.text) : new Uint8Array(0);
-    const data = new Uint8Array(2 + text.length);
-    data[0] = (e.code >> 8) & 0xff;
-    data[1] = e.code & 0xff;
-    data.set(text, 2);
-    return { code: EdnsOptionCode.EDE, data };
-  });
 }
 
 /** Largest UDP reply for a query: min(max(client EDNS size, 512), ours); 512 without EDNS. */
@@ -100,16 +86,6 @@ export function serializeReply(m: Message, maxSize: number): Serialized {
   const second = serializeMessage(noText, { maxSize });
   if (second.bytes.length <= maxSize) return second;
   return serializeMessage({ ...m, edns: { ...m.edns, options: [] } }, { maxSize });
-}
-
-const DNSSEC_TYPES: ReadonlySet<number> = new Set([RRType.RRSIG, RRType.NSEC, RRType.NSEC3]);
-
-/**
- * For clients without DO (RFC 4035 §3.2.1): drop RRSIG, NSEC and NSEC3 records, except records of
- * the type the client asked for (a query for type RRSIG gets its RRSIGs).
- */
-export function stripDnssec(rrs: readonly RR[], qtype: number): RR[] {
-  return rrs.filter((rr) => !DNSSEC_TYPES.has(rr.type) || rr.type === qtype);
 }
 
 /** stripDnssec applied to every section of an answer. */

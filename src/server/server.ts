@@ -1,10 +1,11 @@
 /** startServer: UDP and TCP listeners on every configured address, sharing one handler and one set of limits. */
 import { isIP } from 'node:net';
+import type { ListenAddress } from '../net/address.js';
 import { AccessList, DEFAULT_ALLOW } from './acl.js';
 import type { QueryContext } from './process.js';
 import { ServerCounters } from './stats.js';
 import { ConnectionRegistry, listenTcp, type TcpListener } from './tcp.js';
-import type { BoundAddress, ListenAddress, ServerHandle, ServerOptions } from './types.js';
+import type { BoundAddress, ServerHandle, ServerOptions } from './types.js';
 import { UdpSlots, listenUdp, type UdpListener } from './udp.js';
 
 export const SERVER_DEFAULTS = {

@@ -3,7 +3,7 @@
  * a cap on connections and a bound on queries in flight per connection.
  */
 import * as net from 'node:net';
-import { normalizeAddress } from './acl.js';
+import { normalizeAddress } from '../net/address.js';
 import { FrameDecoder, frame } from '../wire/framing.js';
 import { fastReply, processQuery, type QueryContext } from './process.js';
 import type { BoundAddress, ClientInfo } from './types.js';

@@ -1,6 +1,7 @@
 /** The contract between the DNS listener (src/server) and whoever answers queries (the resolver). */
-import type { Message, RR } from '../wire/index.js';
-import type { Cidr } from './acl.js';
+import type { Logger } from '../log.js';
+import type { Cidr, ListenAddress } from '../net/address.js';
+import type { EdeEntry, Message, RR } from '../wire/index.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -21,14 +22,6 @@ export interface AnswerFlags {
   ra: boolean;
 }
 
-/** One Extended DNS Error (RFC 8914) to put into the reply's OPT record. */
-export interface EdeEntry {
-  /** INFO-CODE, see EdeCode in src/wire. */
-  code: number;
-  /** EXTRA-TEXT, sent as UTF-8 (may be shortened to fit the reply size). */
-  text?: string;
-}
-
 export interface Answer {
   /** Full RCODE (values over 15 need EDNS; without an OPT in the query they become SERVFAIL). */
   rcode: number;
@@ -37,7 +30,7 @@ export interface Answer {
   authority: RR[];
   /** Additional records, without OPT (the server builds the OPT record itself). */
   additional: RR[];
-  /** Sent only when the query had an OPT record. */
+  /** Extended DNS Errors (src/wire), sent only when the query had an OPT record. */
   ede?: EdeEntry[];
 }
 
@@ -81,25 +74,6 @@ export interface FastReply {
  */
 export interface FastPath {
   (packet: Uint8Array, client: ClientInfo, udpMaxSize: number): FastReply | undefined;
-}
-
-/** The subset of a pino logger the server uses (a pino Logger fits). */
-export interface LogFn {
-  (obj: object, msg?: string): void;
-}
-export interface Logger {
-  debug: LogFn;
-  info: LogFn;
-  warn: LogFn;
-  error: LogFn;
-  /** pino's: lets hot paths skip building log objects nobody will see. */
-  isLevelEnabled?(level: string): boolean;
-}
-
-export interface ListenAddress {
-  address: string;
-  /** 0 picks a free port (the actual one is in ServerHandle.addresses). */
-  port: number;
 }
 
 export interface ServerOptions {

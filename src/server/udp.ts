@@ -1,7 +1,7 @@
 /** DNS over UDP: one datagram in, at most one datagram out, sized to what the client can take. */
 import * as dgram from 'node:dgram';
 import { literalLookup } from '../net/lookup.js';
-import { normalizeAddress } from './acl.js';
+import { normalizeAddress } from '../net/address.js';
 import { fastReply, processQuery, type QueryContext } from './process.js';
 import type { BoundAddress, ClientInfo } from './types.js';
 

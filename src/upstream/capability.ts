@@ -3,6 +3,7 @@
  * (strikes reported by the resolver and the chain of trust) say about it, with when it was last
  * checked and the evidence. Read-only snapshots of it go to logs and, later, the HTTP status API.
  */
+import type { StripEvidence } from '../validator/types.js';
 
 /** One check a probe makes. */
 export type ProbeCheckName =
@@ -39,17 +40,6 @@ export interface ProbeEvidence {
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly checks: readonly ProbeCheck[];
-}
-
-/** An answer that lacked DNSSEC records another DNSSEC-capable upstream then supplied. */
-export interface StripEvidence {
-  readonly at: number;
-  readonly name: string;
-  readonly type: string;
-  /** The bogus reason the stripped answer gave (rrsigs-missing, nsec-missing, dnskey-missing, ...). */
-  readonly reason: string;
-  /** The upstream whose answer for the same question validated. */
-  readonly confirmedBy: string;
 }
 
 /** Why an upstream is not DNSSEC-capable. */
@@ -127,6 +117,3 @@ export function describeCapability(c: DnssecCapability): string {
       return `unreachable: ${c.failure}`;
   }
 }
-
-/** Bogus reasons that mean "records that must exist were not in the answer": the signs of a stripping upstream. */
-export const STRIP_REASONS: ReadonlySet<string> = new Set(['rrsigs-missing', 'nsec-missing', 'dnskey-missing', 'upstream-inconsistent']);

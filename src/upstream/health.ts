@@ -15,9 +15,11 @@
  * due at clock.now(). Tests with a ManualClock set `tickMs: 0` and call tick() themselves.
  */
 import { systemClock, type Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { StripEvidence } from '../validator/types.js';
 import type { Name } from '../wire/index.js';
-import { capabilityLabel, describeCapability, type DnssecCapability, type StripEvidence } from './capability.js';
-import type { UpstreamLogger, UpstreamPool } from './pool.js';
+import { capabilityLabel, describeCapability, type DnssecCapability } from './capability.js';
+import type { UpstreamPool } from './pool.js';
 import { probeUpstream, type ProbeVerdict } from './probe.js';
 import type { AttemptOutcome } from './result.js';
 import type { UpstreamState } from './state.js';
@@ -29,7 +31,7 @@ export interface HealthOptions {
   /** Per probe question. */
   readonly probeTimeoutMs: number;
   readonly clock?: Clock;
-  readonly logger?: UpstreamLogger;
+  readonly logger?: Logger;
   /** Strikes that make an upstream NOT-DNSSEC-capable (default 3). */
   readonly strikeLimit?: number;
   /** Strikes older than this are forgotten (default 10 minutes). */
@@ -230,7 +232,7 @@ export class HealthMonitor {
   /** A failed round that the second one did not confirm: no state change, but worth a line (a flaky path). */
   private unconfirmed(st: UpstreamState, first: NotCapable, second: ProbeVerdict): void {
     const failed = first.evidence.checks.filter((c) => c.result === 'fail').map((c) => `${c.check} (${c.detail})`);
-    (this.opts.logger?.info ?? this.opts.logger?.warn)?.call(this.opts.logger, {
+    this.opts.logger?.info({
       upstream: st.label, failed: failed.join('; '), second: second.kind,
     }, 'probe failure not confirmed by a second probe');
   }
@@ -243,7 +245,7 @@ export class HealthMonitor {
       return;
     }
     const fields = { upstream: t.st.label, priority: t.st.config.priority, from: capabilityLabel(before), to: capabilityLabel(after), by, evidence: describeCapability(after) };
-    if (after.kind === 'capable') (this.opts.logger?.info ?? this.opts.logger?.warn)?.call(this.opts.logger, fields, 'upstream DNSSEC state changed');
+    if (after.kind === 'capable') this.opts.logger?.info(fields, 'upstream DNSSEC state changed');
     else this.opts.logger?.warn(fields, 'upstream DNSSEC state changed');
     this.opts.onChange?.({ upstream: t.st.label, from: before, to: after });
   }

@@ -1,5 +1,5 @@
 /** Upstream transport and pool: the only way the daemon talks to recursive resolvers. */
-export * from './config.js';
+export * from './resolv-conf.js';
 export * from './query.js';
 export * from './transport.js';
 export * from './result.js';

@@ -10,10 +10,12 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.js';
+import type { UpstreamConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { isIpLiteral } from '../net/address.js';
+import type { StripEvidence } from '../validator/types.js';
 import { RRClass, Rcode, rcodeToText, typeToText, type Message, type Name } from '../wire/index.js';
-import { isIpLiteral, type UpstreamConfig } from './config.js';
 import { makeQuestion, noIgnored, questionKey, totalIgnored, type IgnoredCounts, type UpstreamQuestion } from './query.js';
-import type { StripEvidence } from './capability.js';
 import { failureReason, type Attempt, type AttemptOutcome, type UpstreamResult } from './result.js';
 import { dnssecAvailable, selectUpstreams, type QueryOptions, type UnusableUpstream, type UpstreamNeed } from './select.js';
 import { DEFAULT_HOLD_DOWN, UpstreamState, type FailureCause, type HoldDownPolicy, type UpstreamSnapshot } from './state.js';
@@ -48,22 +50,13 @@ export interface RoutedPool {
   unusableForDnssec?(): readonly UnusableUpstream[];
 }
 
-/** The subset of a pino logger the pool uses. */
-export interface UpstreamLogger {
-  debug(obj: object, msg?: string): void;
-  /** pino's: lets hot paths skip building debug fields nobody will see. */
-  isLevelEnabled?(level: string): boolean;
-  info?(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
-
 /** How one exchange is carried out; the default is the UDP/TCP transport. */
 export type Exchanger = (up: UpstreamEndpoint, q: UpstreamQuestion, opts: ExchangeOptions) => Promise<ExchangeOutcome>;
 
 export interface PoolOptions {
   /** Clock for hold-down times (default: the system clock). Network timeouts use real timers. */
   readonly clock?: Clock;
-  readonly logger?: UpstreamLogger;
+  readonly logger?: Logger;
   /** Per-attempt timeout for each pass over the upstreams; the last value repeats. Default [1500, 3000]. */
   readonly attemptTimeoutsMs?: readonly number[];
   /** Deadline for a whole query, all attempts included. Default 5000. */
@@ -109,7 +102,7 @@ function judgeRcode(rcode: number): RcodeVerdict {
 export class UpstreamPool implements RoutedPool, PoolRoutes {
   private readonly states: UpstreamState[];
   private readonly clock: Clock;
-  private readonly logger: UpstreamLogger | undefined;
+  private readonly logger: Logger | undefined;
   private readonly timeouts: readonly number[];
   private readonly totalTimeoutMs: number;
   private readonly maxRounds: number;
@@ -293,11 +286,7 @@ export class UpstreamPool implements RoutedPool, PoolRoutes {
           st.counters.answers++;
           const wasDown = st.health.kind === 'down';
           st.recordAnswer(now, out.rttMs);
-          if (wasDown && this.logger) {
-            // Call as methods: pino's need their `this`.
-            if (this.logger.info) this.logger.info({ upstream: st.label }, 'upstream answers again');
-            else this.logger.warn({ upstream: st.label }, 'upstream answers again');
-          }
+          if (wasDown) this.logger?.info({ upstream: st.label }, 'upstream answers again');
         } else {
           outcome = { kind: 'rcode-failure', rcode: out.message.rcode };
           if (out.message.rcode === Rcode.SERVFAIL) st.counters.servfail++;

@@ -3,7 +3,8 @@
  * failures, and the DNSSEC capability learnt by probing and by watching answers (capability.ts).
  * Times are clock milliseconds (the injected Clock), so hold-downs can be tested by moving the clock.
  */
-import { upstreamLabel, type UpstreamConfig } from './config.js';
+import type { UpstreamConfig } from '../config/schema.js';
+import { endpointLabel } from '../net/address.js';
 import type { DnssecCapability } from './capability.js';
 import { noIgnored, type IgnoredCounts } from './query.js';
 import type { NetworkFailure } from './transport.js';
@@ -106,7 +107,7 @@ export class UpstreamState {
   constructor(config: UpstreamConfig, index: number, policy: HoldDownPolicy) {
     this.config = config;
     this.index = index;
-    this.label = upstreamLabel(config);
+    this.label = endpointLabel(config);
     this.policy = policy;
   }
 

@@ -9,7 +9,7 @@ import { isIPv6, Socket as TcpSocket } from 'node:net';
 import { literalLookup } from '../net/lookup.js';
 import { performance } from 'node:perf_hooks';
 import type { Message } from '../wire/index.js';
-import { canonicalAddress } from './config.js';
+import { canonicalAddress } from '../net/address.js';
 import { FrameDecoder, frame } from '../wire/framing.js';
 import { buildUpstreamQuery, judgeResponse, noIgnored, type BuiltQuery, type IgnoredCounts, type UpstreamQuestion } from './query.js';
 

@@ -40,18 +40,17 @@
  * how much of one client query's budget was left.
  */
 import type { Clock } from '../clock.js';
-import { STRIP_REASONS, type StripEvidence } from '../upstream/capability.js';
-import type { PoolRoutes, RoutedPool } from '../upstream/pool.js';
-import { RRClass, RRType, keyTag, typeToText, type Name } from '../wire/index.js';
+import type { Logger } from '../log.js';
+import { RRType, keyTag, typeToText, type Name } from '../wire/index.js';
 import { createBudget } from './budget.js';
 import { BOGUS_TTL_MS, KeyCache, nodeTrail, type ChainNode } from './keycache.js';
 import type { NegativeTrustAnchors } from './nta.js';
-import type { KeySource, TrailStep, TrustAnchor, ValidationContext, ZoneKeys } from './types.js';
-import { Walk, type Disagreement, type FetchResult, type WalkLogger } from './walk.js';
+import { STRIP_REASONS, type KeySource, type StripEvidence, type TrailStep, type TrustAnchor, type ValidationContext, type ZoneKeys } from './types.js';
+import { Walk, type Disagreement, type FetchResult } from './walk.js';
 
 export type { FetchResult, Disagreement } from './walk.js';
 
-/** How the chain asks the upstream (the pool, or a wrapper around it that counts or records). */
+/** How the chain asks the upstream (resolver/fetcher.ts `poolFetcher` over the pools, or a wrapper that counts or records). */
 export interface Fetcher {
   /** Ask (name, type); `exclude`: upstreams not to ask (a re-check of a bogus step). */
   fetch(name: Name, type: number, opts?: { exclude?: ReadonlySet<string> }): Promise<FetchResult>;
@@ -59,27 +58,9 @@ export interface Fetcher {
   report?(name: Name, type: number, upstream: string, evidence: StripEvidence): void;
 }
 
-/**
- * A Fetcher on the upstream pool, or on the pools of a router (per-domain upstreams): validated
- * queries (DO+CD) to DNSSEC-capable upstreams only. Never rejects.
- */
-export function poolFetcher(pool: PoolRoutes | Pick<RoutedPool, 'query'>): Fetcher {
-  const route = (name: Name, type: number): Pick<RoutedPool, 'query' | 'reportStripped'> =>
-    ('poolFor' in pool ? pool.poolFor(name, type) : pool);
-  return {
-    async fetch(name, type, opts = {}): Promise<FetchResult> {
-      const r = await route(name, type).query(name, type, RRClass.IN, { need: 'dnssec', ...(opts.exclude ? { exclude: opts.exclude } : {}) });
-      return r.kind === 'answer' ? { kind: 'answer', message: r.message, upstream: r.upstream } : { kind: 'failure', reason: r.reason };
-    },
-    report(name, type, upstream, evidence): void {
-      route(name, type).reportStripped?.(upstream, evidence);
-    },
-  };
-}
-
 export interface ChainOptions {
   clock: Clock;
-  logger?: WalkLogger;
+  logger?: Logger;
   /** Names remembered (zones, non-cuts, ends of trust). Default 10000. */
   maxCacheEntries?: number;
   /** DNSSEC-capable upstreams that must agree before a DS/DNSKEY step is bogus (default 1: no re-check). */
@@ -107,7 +88,7 @@ const NO_ANCHOR_TTL_MS = 3_600_000;
 export class ChainOfTrust implements KeySource {
   private readonly anchors: TrustAnchor[];
   private readonly clock: Clock;
-  private readonly logger: WalkLogger | undefined;
+  private readonly logger: Logger | undefined;
   private readonly cache: KeyCache;
   private readonly inflight = new Map<string, Promise<ChainNode>>();
   /** Bumped by flush(): walks started before it do not fill the cache. */

@@ -88,10 +88,11 @@ function keysMatchingAnchors(anchors: readonly RR<DNSKEYData>[], keys: readonly 
   return { keys: out, noZoneBit };
 }
 
-type Outcome = { ok: true; ttl: number; steps: TrailStep[] } | { ok: false; reason: BogusReason; steps: TrailStep[] };
+/** Whether the DNSKEY RRset is signed by a candidate key. */
+type SelfSigned = { ok: true; ttl: number; steps: TrailStep[] } | { ok: false; reason: BogusReason; steps: TrailStep[] };
 
 /** The DNSKEY RRset must be signed by one of the candidate keys (each tried alone, one shared counter). */
-function confirmSelfSigned(zone: Name, dnskeys: SignedRRset, cands: Candidates, noMatch: BogusReason, ctx: ValidationContext): Outcome {
+function confirmSelfSigned(zone: Name, dnskeys: SignedRRset, cands: Candidates, noMatch: BogusReason, ctx: ValidationContext): SelfSigned {
   const counter: SignatureCounter = { used: 0 };
   let failure: BogusReason | undefined;
   let failStep: TrailStep | undefined;

@@ -3,7 +3,7 @@
  * DNSSEC-validated cache): the NSEC/NSEC3 RRsets that verified with a secure zone's keys, the wildcard
  * RRsets whose expansion was proven legitimate, and the signed SOA of negative answers. Collected by the
  * run (trust.ts, negative.ts) and handed out only with a SECURE verdict; the cache keeps them
- * (src/cache/aggressive.ts) and the synthesis (aggressive.ts) reads them back.
+ * (src/cache/proofs.ts) and the synthesis (synthesis.ts) reads them back.
  */
 import type { Name } from '../wire/index.js';
 import type { SignedRRset } from './types.js';

@@ -30,6 +30,23 @@ export type BogusReason =
   | { kind: 'chain-too-long'; name: string } // CNAME/DNAME chain over the limit or looping (SERVFAIL)
   | { kind: 'upstream-inconsistent'; name: string; detail: string }; // EDE 6: e.g. DS says signed, no RRSIGs anywhere
 
+/** Bogus reasons that mean "records that must exist were not in the answer": the signs of a stripping upstream. */
+export const STRIP_REASONS: ReadonlySet<string> = new Set(['rrsigs-missing', 'nsec-missing', 'dnskey-missing', 'upstream-inconsistent']);
+
+/**
+ * An answer that was bogus for a STRIP_REASONS reason while another DNSSEC-capable upstream's answer for
+ * the same question validated: a strike against the first upstream (src/upstream keeps these).
+ */
+export interface StripEvidence {
+  readonly at: number;
+  readonly name: string;
+  readonly type: string;
+  /** The bogus reason the stripped answer gave (rrsigs-missing, nsec-missing, dnskey-missing, ...). */
+  readonly reason: string;
+  /** The upstream whose answer for the same question validated. */
+  readonly confirmedBy: string;
+}
+
 export type ProofKind = 'nxdomain' | 'nodata' | 'wildcard' | 'wildcard-nodata' | 'no-ds' | 'referral';
 
 /** Why data is insecure. `ede` is informational (the answer is not SERVFAIL). */

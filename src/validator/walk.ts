@@ -38,11 +38,6 @@ export interface WalkRetry {
   readonly onDisagreement?: (d: Disagreement) => void;
 }
 
-export interface WalkLogger {
-  debug(o: object, m?: string): void;
-  isLevelEnabled?(level: string): boolean;
-}
-
 const emptySet = (name: Name, type: number): SignedRRset => ({ name, type, class: RRClass.IN, rrs: [], sigs: [] });
 
 /** The RRset of `type` owned by `name` in the answer section, with its RRSIGs. */

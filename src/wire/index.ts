@@ -21,3 +21,5 @@ export * from './text.js';
 export * from './zone.js';
 export * from './canonical.js';
 export * from './framing.js';
+export * from './extended-errors.js';
+export * from './dnssec-filter.js';

@@ -1,7 +1,7 @@
 /** Shared fixtures of the cache tests: records, outcomes, resolutions, a scripted resolver, query bytes. */
 import { ManualClock } from '../../src/clock.js';
 import { defaultConfig, type CacheConfig } from '../../src/config/schema.js';
-import type { Outcome } from '../../src/resolver/handler.js';
+import type { Outcome } from '../../src/cache/outcome.js';
 import type { Resolution } from '../../src/resolver/resolve.js';
 import type { Verdict } from '../../src/validator/types.js';
 import {

@@ -9,9 +9,9 @@ import { decodeEntry, encodeEntry, entryOutcome, questionWire, type CacheEntry }
 import { questionKey } from '../../src/cache/key.js';
 import { renderReply, udpLimit, viewQuery } from '../../src/cache/render.js';
 import { STALE_EDE } from '../../src/resolver/cached.js';
-import { outcomeOf, shapeOutcome } from '../../src/resolver/handler.js';
+import { outcomeOf, shapeOutcome } from '../../src/resolver/answer.js';
 import { echoQuery, replyMessage, serializeReply } from '../../src/server/responder.js';
-import type { EdeEntry } from '../../src/server/types.js';
+import type { EdeEntry } from '../../src/wire/index.js';
 import {
   EdnsOptionCode, Name, RRType, Rcode, makeQuery, parseMessage, rrToText, serializeMessage, type Message, type RR,
 } from '../../src/wire/index.js';

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { encodeEntry, type CacheEntry } from '../../src/cache/entry.js';
 import { keyUnder, nameKeyPart, questionKey } from '../../src/cache/key.js';
 import { AnswerCache, ENTRY_OVERHEAD, entrySize } from '../../src/cache/store.js';
-import { outcomeOf } from '../../src/resolver/handler.js';
+import { outcomeOf } from '../../src/resolver/answer.js';
 import { Name, RRType } from '../../src/wire/index.js';
 import { answerRes, cacheConfig, clockAt, failureRes, positive, secure, T0 } from './helpers.js';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { outcomeTtl, recordsTtl } from '../../src/cache/ttl.js';
-import { outcomeOf } from '../../src/resolver/handler.js';
+import { outcomeOf } from '../../src/resolver/answer.js';
 import { validateResponse } from '../../src/validator/response.js';
 import { RRType, makeRR, type RR } from '../../src/wire/index.js';
 import { contextAt, memoryKeySource, question as vq, response } from '../validator/resp-keysource.js';

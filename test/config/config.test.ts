@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, defaultConfig, type AddressCheckers } from '../../src/config/schema.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { loadConfig, parseHostPort } from '../../src/config/load.js';
+import { UpstreamConfigError, loadConfig, parseHostPort, upstreamsFromCli } from '../../src/config/load.js';
 
 const checkers: AddressCheckers = {
   isIp: (s) => isIP(s) !== 0,
@@ -148,4 +148,17 @@ test('examples/config.yaml (what install.sh installs) is a valid configuration',
   const c = loadConfig({ config: file }, checkers);
   assert.deepEqual(c.listen, [{ address: '127.0.0.1', port: 5353 }]);
   assert.equal(c.cache.staleTtl, 30);
+});
+
+test('upstreamsFromCli numbers priorities in the order given', () => {
+  assert.deepEqual(upstreamsFromCli(['192.0.2.1', '[::1]:5353', '198.51.100.7:53']), [
+    { address: '192.0.2.1', port: 53, priority: 1 },
+    { address: '::1', port: 5353, priority: 2 },
+    { address: '198.51.100.7', port: 53, priority: 3 },
+  ]);
+});
+
+test('upstreamsFromCli throws a typed error naming the bad value', () => {
+  assert.throws(() => upstreamsFromCli(['192.0.2.1', 'localhost']), (e: unknown) =>
+    e instanceof UpstreamConfigError && e.input === 'localhost' && e.problem.kind === 'bad-address');
 });

@@ -13,10 +13,52 @@ import { delv, dig as worldDig, validatorVerdict } from '../world/tools.js';
 
 const env = useWorldDaemon();
 
-/** Our status as an MTA sees it: AD for secure, SERVFAIL for bogus, neither for insecure. */
-async function ourStatus(q: QueryCase): Promise<{ status: Status | 'error'; rcode: string | undefined; ede: string[] }> {
+/**
+ * RFC 8914 codes that report a DNSSEC verdict: 6 DNSSEC Bogus, 7 Signature Expired, 8 Signature Not Yet Valid,
+ * 9 DNSKEY Missing, 10 RRSIGs Missing, 11 No Zone Key Bit Set, 12 NSEC Missing, 27 Unsupported NSEC3 Iterations.
+ */
+const DNSSEC_EDE: ReadonlySet<number> = new Set([6, 7, 8, 9, 10, 11, 12, 27]);
+/**
+ * A validation limit (KeyTrap budget, CNAME/DNAME chain length) has no RFC 8914 code of its own: EDE 0 (Other)
+ * whose text names the limit (validator/ede.ts). Any other EDE 0 is no bogus verdict.
+ */
+const LIMIT_TEXT = /validation work limit reached|CNAME\/DNAME chain too long/;
+/** 22 No Reachable Authority, 23 Network Error: an upstream failure, which must never pass for a bogus verdict. */
+const UPSTREAM_FAILURE_EDE: ReadonlySet<number> = new Set([22, 23]);
+
+type OurStatus = Status | 'error' | 'upstream-failure' | 'servfail-without-dnssec-ede';
+
+/** INFO-CODEs of dig's "; EDE: 7 (Signature Expired): (...)" lines. */
+function edeCodes(lines: readonly string[]): number[] {
+  return lines.flatMap((l) => {
+    const m = /^; EDE: (\d+)/.exec(l);
+    return m ? [Number(m[1])] : [];
+  });
+}
+
+/** Whether the EDE lines report a DNSSEC verdict: a DNSSEC code, or EDE 0 naming a validation limit. */
+function dnssecEde(lines: readonly string[]): boolean {
+  return lines.some((l) => {
+    const code = Number(/^; EDE: (\d+)/.exec(l)?.[1] ?? NaN);
+    return DNSSEC_EDE.has(code) || (code === 0 && LIMIT_TEXT.test(l));
+  });
+}
+
+/**
+ * Our status as an MTA sees it: AD for secure, neither AD nor SERVFAIL for insecure, and for bogus SERVFAIL
+ * with an EDE that reports a DNSSEC verdict (`dnssecEde`). A SERVFAIL for an upstream failure (EDE 22/23), or one without
+ * a DNSSEC EDE, is not a bogus verdict.
+ */
+async function ourStatus(q: QueryCase): Promise<{ status: OurStatus; rcode: string | undefined; ede: string[] }> {
   const r = await dig(env.port, [q.name, q.type, '+dnssec', '+time=5']);
-  const status = r.status === 'SERVFAIL' ? 'bogus' : r.status === 'NOERROR' || r.status === 'NXDOMAIN' ? (r.flags.has('ad') ? 'secure' : 'insecure') : 'error';
+  let status: OurStatus;
+  if (r.status === 'SERVFAIL') {
+    const codes = edeCodes(r.ede);
+    status = codes.some((c) => UPSTREAM_FAILURE_EDE.has(c)) ? 'upstream-failure'
+      : dnssecEde(r.ede) ? 'bogus' : 'servfail-without-dnssec-ede';
+  } else {
+    status = r.status === 'NOERROR' || r.status === 'NXDOMAIN' ? (r.flags.has('ad') ? 'secure' : 'insecure') : 'error';
+  }
   return { status, rcode: r.status, ede: r.ede };
 }
 
@@ -50,7 +92,9 @@ for (const z of Object.values(ZONES)) {
         assert.equal(ours.status, q.status, ctx);
         if (q.status !== 'bogus') assert.equal(ours.rcode, q.rcode, ctx);
         else {
-          assert.ok(ours.ede.length > 0, `a bogus answer carries an EDE: ${ctx}`);
+          const codes = edeCodes(ours.ede);
+          assert.ok(!codes.some((c) => UPSTREAM_FAILURE_EDE.has(c)), `an upstream failure (EDE 22/23) is no bogus verdict: ${ctx}`);
+          assert.ok(dnssecEde(ours.ede), `a bogus answer carries a DNSSEC EDE (6-12, 27, or 0 naming a validation limit): ${ctx}`);
           assert.ok(ours.ede.some((l) => l.includes(q.name.replace(/\.$/, '')) || l.includes(q.name)), `EDE text names the query or failing name: ${ctx}`);
           const want = EXPECTED_EDE[z.name];
           if (want && q.type !== 'DNSKEY') assert.match(ours.ede.join('\n'), want, ctx);

@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import dns2 from 'dns2';
 import { pino } from 'pino';
 import { RRType, Rcode, parseMessage } from '../../src/wire/index.js';
-import { CidrError, ServerConfigError, startServer, type Logger } from '../../src/server/index.js';
+import type { Logger } from '../../src/log.js';
+import { CidrError } from '../../src/net/address.js';
+import { ServerConfigError, startServer } from '../../src/server/index.js';
 import {
   LOOPBACK4, LOOPBACK6, TcpTestClient, dig, fixedHandler, framed, hasIPv6Loopback, queryBytes, startTest, udpExchange,
 } from './helpers.js';

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import {
   EdeCode, EdnsOptionCode, Name, RRType, Rcode, makeQuery, makeRR, parseMessage, type RR,
 } from '../../src/wire/index.js';
-import { encodeEde, errorAnswer, stripDnssec, stripDnssecAnswer, udpReplyLimit } from '../../src/server/index.js';
+import { encodeEde, stripDnssec } from '../../src/wire/index.js';
+import { errorAnswer, stripDnssecAnswer, udpReplyLimit } from '../../src/server/index.js';
 import { echoHeader, echoQuery, replyMessage, serializeReply } from '../../src/server/responder.js';
 import { FrameDecoder, frame } from '../../src/wire/framing.js';
 import { edns, txt } from './helpers.js';

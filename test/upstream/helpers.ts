@@ -2,7 +2,7 @@
 export { ManualClock } from '../../src/clock.js';
 
 export interface LogEntry {
-  readonly level: 'debug' | 'info' | 'warn';
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
   readonly obj: Record<string, unknown>;
   readonly msg: string | undefined;
 }
@@ -17,6 +17,9 @@ export class RecordingLogger {
   }
   warn(obj: object, msg?: string): void {
     this.entries.push({ level: 'warn', obj: obj as Record<string, unknown>, msg });
+  }
+  error(obj: object, msg?: string): void {
+    this.entries.push({ level: 'error', obj: obj as Record<string, unknown>, msg });
   }
   messages(msg: string): Record<string, unknown>[] {
     return this.entries.filter((e) => e.msg === msg).map((e) => e.obj);

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { Name, RRType, Rcode, type AData } from '../../src/wire/index.js';
 import { UpstreamPool, type PoolOptions } from '../../src/upstream/pool.js';
 import type { UpstreamResult } from '../../src/upstream/result.js';
-import type { UpstreamConfig } from '../../src/upstream/config.js';
+import type { UpstreamConfig } from '../../src/config/schema.js';
 import { ManualClock, RecordingLogger } from './helpers.js';
 import { UnboundFixture, bigTxt, type UnboundOptions } from './unbound-fixture.js';
 

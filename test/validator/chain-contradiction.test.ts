@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { StripEvidence } from '../../src/upstream/capability.js';
-import { ChainOfTrust, poolFetcher, type FetchResult, type Fetcher } from '../../src/validator/chain.js';
+import type { StripEvidence } from '../../src/validator/types.js';
+import { ChainOfTrust, type FetchResult, type Fetcher } from '../../src/validator/chain.js';
+import { poolFetcher } from '../../src/resolver/fetcher.js';
 import { RRType, Rcode, parseRR, type Message, type Name } from '../../src/wire/index.js';
 import { getWorld, stopWorld } from '../world/index.js';
 import { chainEnv, context, describeKeys, n, RecordingFetcher, type ChainEnv } from './chain-support.js';

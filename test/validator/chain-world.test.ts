@@ -5,7 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { getWorld, stopWorld, ZONES, type WorldInfo } from '../world/index.js';
-import { ChainOfTrust, poolFetcher } from '../../src/validator/chain.js';
+import { ChainOfTrust } from '../../src/validator/chain.js';
+import { poolFetcher } from '../../src/resolver/fetcher.js';
 import { UpstreamPool } from '../../src/upstream/pool.js';
 import { RRType } from '../../src/wire/index.js';
 import type { TrailStep, ZoneKeys } from '../../src/validator/types.js';

@@ -16,22 +16,23 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { AggressiveCache } from '../cache/aggressive.js';
+import { ProofStore } from '../cache/proofs.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { createVerifier, memoizingVerifier } from '../crypto/index.js';
 import { CachingResolver } from '../resolver/cached.js';
+import { poolFetcher } from '../resolver/fetcher.js';
 import { Resolver } from '../resolver/resolve.js';
 import { startServer } from '../server/server.js';
 import { UpstreamPool } from '../upstream/pool.js';
 import { literalLookup } from '../net/lookup.js';
-import { ChainOfTrust, poolFetcher } from '../validator/chain.js';
+import { ChainOfTrust } from '../validator/chain.js';
 import {
   Name, RRType, Rcode, emptyFlags, makeQuery, parseMessage, serializeMessage, typeToText, type Message,
 } from '../wire/index.js';
-import { WarmupTree } from './tree.js';
+import { SelfTestTree } from './tree.js';
 
-export interface WarmupReport {
+export interface SelfTestReport {
   queries: number;
   /** Answers that were not what the signed tree says (status or rcode), at most a few listed. */
   failures: string[];
@@ -47,10 +48,10 @@ export interface WarmupReport {
 
 const LOOPBACK = '127.0.0.1';
 /** The self-test never holds the start for longer than this (it normally takes about half a second). */
-const WARMUP_DEADLINE_MS = 10_000;
+const SELFTEST_DEADLINE_MS = 10_000;
 
 /** The in-process upstream: answers every question from the tree, as a DNSSEC-aware resolver would. */
-export async function serveTree(tree: WarmupTree): Promise<{ port: number; close(): void }> {
+export async function serveTree(tree: SelfTestTree): Promise<{ port: number; close(): void }> {
   const sock = createSocket({ type: 'udp4', lookup: literalLookup });
   sock.on('message', (packet, rinfo) => {
     let q: Message;
@@ -89,12 +90,12 @@ export interface Probe {
 }
 
 /** Labels of the report: the algorithm children (a8, ..., n3), then the insecure delegations and the CNAME chains. */
-export function checkLabels(tree: WarmupTree): string[] {
+export function checkLabels(tree: SelfTestTree): string[] {
   return [...tree.children.map((z) => z.toText().split('.')[0]!), 'insecure', 'cname'];
 }
 
 /** The questions: for every zone, each kind of answer, with distinct names so each is a miss first. */
-export function questions(tree: WarmupTree, rounds: number, prefix: string): Probe[] {
+export function questions(tree: SelfTestTree, rounds: number, prefix: string): Probe[] {
   const out: Probe[] = [];
   const probe = (name: string, type: number, rcode: number, data: boolean, secure: boolean, label: string): Probe =>
     ({ name, type, rcode, data, secure, label });
@@ -189,9 +190,9 @@ export async function askProbes(port: number, probes: Probe[], inFlight: number,
  * Run the self-test with about `queries` client queries (several passes over the tree's kinds of
  * answers, each pass with new names). Never throws for a failed answer: the report says.
  */
-export async function runWarmup(cfg: Config, clock: Clock, queries: number, opts: { tree?: WarmupTree } = {}): Promise<WarmupReport> {
+export async function runSelfTest(cfg: Config, clock: Clock, queries: number, opts: { tree?: SelfTestTree } = {}): Promise<SelfTestReport> {
   const started = Date.now();
-  const tree = opts.tree ?? new WarmupTree(clock.now());
+  const tree = opts.tree ?? new SelfTestTree(clock.now());
   const upstream = await serveTree(tree);
   const pool = new UpstreamPool([{ address: LOOPBACK, port: upstream.port, priority: 1 }], { clock, attemptTimeoutsMs: [1000] });
   const anchors = [{ zone: tree.anchorZone, ds: [], dnskeys: [tree.anchor] }];
@@ -202,7 +203,7 @@ export async function runWarmup(cfg: Config, clock: Clock, queries: number, opts
   // asked upstream and validated in full (wildcard and denial proofs on live answers), and one as
   // configured (answers synthesized from what the first pass proved, when aggressiveNsec is on).
   const stack = async (withAggressive: boolean): Promise<{ port: number; close(): Promise<void> }> => {
-    const aggressive = withAggressive ? new AggressiveCache(1 << 20) : undefined;
+    const aggressive = withAggressive ? new ProofStore(1 << 20) : undefined;
     const resolver = new Resolver({ pool, keys: chain, crypto, clock, limits, skew, ...(aggressive ? { aggressive } : {}) });
     const cached = new CachingResolver({ resolver, keys: chain, config: { ...cfg.cache, maxBytes: 8 << 20, prefetch: false }, clock });
     const server = await startServer({ listen: [{ address: LOOPBACK, port: 0 }], handler: cached.handler, fastPath: cached.fastPath, allow: ['127.0.0.0/8'] });
@@ -210,7 +211,7 @@ export async function runWarmup(cfg: Config, clock: Clock, queries: number, opts
   };
   const failures: string[] = [];
   let asked = 0;
-  const deadline = started + WARMUP_DEADLINE_MS;
+  const deadline = started + SELFTEST_DEADLINE_MS;
   const labelOf = new Map<string, string>();
   try {
     // Each pass: a few questions per zone, with new names; each list is asked twice (the second time from the cache).

@@ -1,5 +1,5 @@
 /**
- * The start-up self-test (src/warmup): the tree it signs is valid for BIND's delv too (an independent
+ * The start-up self-test (src/selftest): the tree it signs is valid for BIND's delv too (an independent
  * validator checks our signer, NSEC and NSEC3 chains and wildcard answers), every zone of it comes out
  * secure through our own stack on both crypto backends, a zone with bad signatures is reported, and
  * the daemon logs the outcome before its listeners open. Loopback only.
@@ -15,20 +15,20 @@ import { pino } from 'pino';
 import { ManualClock, systemClock } from '../../src/clock.js';
 import { startDaemon } from '../../src/cli/serve.js';
 import { defaultConfig } from '../../src/config/schema.js';
-import { WarmupTree } from '../../src/warmup/tree.js';
-import { askProbes, questions, runWarmup, serveTree } from '../../src/warmup/run.js';
+import { SelfTestTree } from '../../src/selftest/tree.js';
+import { askProbes, questions, runSelfTest, serveTree } from '../../src/selftest/run.js';
 import { Name, RRType } from '../../src/wire/index.js';
 import { run } from '../world/proc.js';
 import { parseDelv } from '../world/tools.js';
 
 describe('the self-test tree, checked by delv', () => {
-  const tree = new WarmupTree(Date.now());
+  const tree = new SelfTestTree(Date.now());
   let server: Awaited<ReturnType<typeof serveTree>>;
   let dir: string;
   let anchors: string;
   before(async () => {
     server = await serveTree(tree);
-    dir = mkdtempSync(join(tmpdir(), 'stubd-warmup-'));
+    dir = mkdtempSync(join(tmpdir(), 'stubd-selftest-'));
     anchors = join(dir, 'anchors.conf');
     const k = tree.anchor.data;
     writeFileSync(anchors, `trust-anchors {\n\t${tree.anchorZone.toText()} static-key ${k.flags} ${k.protocol} ${k.algorithm} "${Buffer.from(k.publicKey).toString('base64')}";\n};\n`);
@@ -85,9 +85,9 @@ describe('the self-test tree, checked by delv', () => {
   }
 });
 
-describe('runWarmup', () => {
+describe('runSelfTest', () => {
   it('every zone of a fresh tree validates through the full stack (openssl backend)', async () => {
-    const r = await runWarmup(defaultConfig(), systemClock, 300);
+    const r = await runSelfTest(defaultConfig(), systemClock, 300);
     assert.deepEqual(r.failures, []);
     assert.deepEqual(r.failed, []);
     assert.deepEqual(r.passed, ['a8', 'a13', 'a14', 'a15', 'a16', 'n3', 'insecure', 'cname']);
@@ -98,24 +98,24 @@ describe('runWarmup', () => {
     const cfg = defaultConfig();
     cfg.crypto = 'js';
     cfg.cache.aggressiveNsec = false;
-    const r = await runWarmup(cfg, systemClock, 100);
+    const r = await runSelfTest(cfg, systemClock, 100);
     assert.deepEqual(r.failures, []);
     assert.equal(r.passed.length, 8);
   });
 
   it('reports a zone whose signatures do not verify, and only that zone', async () => {
-    const tree = new WarmupTree(Date.now(), undefined, 'a15');
-    const r = await runWarmup(defaultConfig(), systemClock, 100, { tree });
+    const tree = new SelfTestTree(Date.now(), undefined, 'a15');
+    const r = await runSelfTest(defaultConfig(), systemClock, 100, { tree });
     assert.deepEqual(r.failed, ['a15']);
     assert.deepEqual(r.passed, ['a8', 'a13', 'a14', 'a16', 'n3', 'insecure', 'cname']);
     assert.ok(r.failures.length > 0 && r.failures.every((f) => f.includes('.a15.warmup.invalid.')), r.failures.join('\n'));
   });
 
   it('the tree answers like an upstream: wildcard expansions carry their proof, NSEC3 answers only the records needed', () => {
-    const tree = new WarmupTree(Date.now());
+    const tree = new SelfTestTree(Date.now());
     const a13 = tree.children.find((c) => c.toText().startsWith('a13'))!;
     const n3 = tree.children.find((c) => c.toText().startsWith('n3'))!;
-    const q = (name: string, zone: Name, type: number = RRType.A): ReturnType<WarmupTree['answer']> => tree.answer({ name: Name.fromText(name, zone), type, class: 1 });
+    const q = (name: string, zone: Name, type: number = RRType.A): ReturnType<SelfTestTree['answer']> => tree.answer({ name: Name.fromText(name, zone), type, class: 1 });
     const wild = q('h1.wild', a13);
     assert.equal(wild.rcode, 0);
     assert.deepEqual(wild.answer.map((r) => r.type).sort(), [RRType.A, RRType.RRSIG]);
@@ -131,7 +131,7 @@ describe('the daemon runs the self-test before it listens', () => {
     const lines: string[] = [];
     const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
     const logger = pino({ level: 'info' }, sink);
-    const dir = mkdtempSync(join(tmpdir(), 'stubd-warmup-cfg-'));
+    const dir = mkdtempSync(join(tmpdir(), 'stubd-selftest-cfg-'));
     try {
       for (const warmupQueries of [200, 0]) {
         lines.length = 0;
@@ -154,7 +154,7 @@ describe('the daemon runs the self-test before it listens', () => {
 });
 
 describe('the self-test never holds the start for long', () => {
-  const probes = questions(new WarmupTree(Date.now()), 20, 'x');
+  const probes = questions(new SelfTestTree(Date.now()), 20, 'x');
 
   it('gives up once a window of questions in a row got no answer (a listener that never answers)', async () => {
     const mute = createSocket('udp4');

@@ -22,16 +22,16 @@ import {
   type DNSKEYData, type DSData, type NSEC3Data, type NSECData, type Question, type RR, type RRSIGData, type SOAData,
 } from '../wire/index.js';
 
-export const WARMUP_APEX = Name.fromText('warmup.invalid.');
+export const SELFTEST_APEX = Name.fromText('warmup.invalid.');
 /** The zones above the children, top first (each delegates to the next, the last to the children). */
 const UPPER_ZONES: readonly { apex: Name; algorithm: number }[] = [
   { apex: Name.root, algorithm: 8 },
   { apex: Name.fromText('invalid.'), algorithm: 13 },
-  { apex: WARMUP_APEX, algorithm: 13 },
+  { apex: SELFTEST_APEX, algorithm: 13 },
 ];
 
 /** Algorithms of the children (RSA at 1024 bits: its code path is the same at any size). */
-export const WARMUP_ALGORITHMS: readonly number[] = [8, 13, 14, 15, 16];
+export const SELFTEST_ALGORITHMS: readonly number[] = [8, 13, 14, 15, 16];
 
 interface SignedSet {
   rrs: RR[];
@@ -162,7 +162,7 @@ function delegate(parent: Zone, child: Zone): void {
   parent.add([makeRR(child.apex, RRType.NS, 3600, { target: Name.fromText('ns', child.apex) })], true);
 }
 
-export class WarmupTree {
+export class SelfTestTree {
   private readonly zones: Zone[] = [];
   /** The trust anchor's zone: the private root. */
   readonly anchorZone: Name = Name.root;
@@ -176,7 +176,7 @@ export class WarmupTree {
   readonly aliases: { secure: Name; insecure: Name };
 
   /** `corrupt`: a child label (e.g. "a13") whose signatures are all made invalid (for the self-test's own tests). */
-  constructor(now: number, algorithms: readonly number[] = WARMUP_ALGORITHMS, corrupt?: string) {
+  constructor(now: number, algorithms: readonly number[] = SELFTEST_ALGORITHMS, corrupt?: string) {
     const upper = UPPER_ZONES.map((z) => new Zone(z.apex, generateSigningKey(z.algorithm), now));
     const parent = upper[upper.length - 1]!;
     this.anchor = upper[0]!.dnskey!;
@@ -201,11 +201,11 @@ export class WarmupTree {
       this.insecure.push(apex);
       return z;
     };
-    const u1 = unsigned(Name.fromText('u1', WARMUP_APEX), parent);
-    const childApex = (i: number): Name => Name.fromText(specs[i % specs.length]!.label, WARMUP_APEX);
+    const u1 = unsigned(Name.fromText('u1', SELFTEST_APEX), parent);
+    const childApex = (i: number): Name => Name.fromText(specs[i % specs.length]!.label, SELFTEST_APEX);
     this.aliases = { secure: Name.fromText('alias', childApex(0)), insecure: Name.fromText('ualias', childApex(0)) };
     for (const { label, alg, nsec3 } of specs) {
-      const child = new Zone(Name.fromText(label, WARMUP_APEX), generateSigningKey(alg), now, label === corrupt);
+      const child = new Zone(Name.fromText(label, SELFTEST_APEX), generateSigningKey(alg), now, label === corrupt);
       fill(child);
       if (nsec3) unsigned(Name.fromText('u3', child.apex), child);
       if (child.apex.equals(childApex(0))) {

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AggressiveCache, MAX_NSEC } from '../../src/cache/aggressive.js';
-import { synthesize, type Synthesized } from '../../src/validator/aggressive.js';
+import { ProofStore, MAX_NSEC } from '../../src/cache/proofs.js';
+import { synthesize, type Synthesized } from '../../src/validator/synthesis.js';
 import type { Learned, LearnedSet } from '../../src/validator/learned.js';
 import { validateResponse } from '../../src/validator/response.js';
 import { splitSignedRRsets, verifyRRset } from '../../src/validator/rrsig.js';
@@ -30,8 +30,8 @@ function fixture(file: string, at: number) {
   const denialSets = sets.filter((s) => s.type === RRType.NSEC || s.type === RRType.NSEC3);
   const wildcardMx = findSet(sets, '*.w.example.', RRType.MX);
   const soa = findSet(sets, 'example.', RRType.SOA);
-  const store = (parts: Partial<Learned> = {}): AggressiveCache => {
-    const c = new AggressiveCache(1 << 20);
+  const store = (parts: Partial<Learned> = {}): ProofStore => {
+    const c = new ProofStore(1 << 20);
     c.learn({
       denial: parts.denial ?? denialSets.map(learned),
       wildcards: parts.wildcards ?? [learned(wildcardMx)],
@@ -171,7 +171,7 @@ describe('aggressive NSEC (RFC 8198) on the RFC 4035 zone', () => {
     again.learn({ denial: [learned(nsecSets[0]!)], wildcards: [], soa: [] }, AT);
     assert.equal(again.stats().sets, before, 'same owner: replaced, not added');
 
-    const big = new AggressiveCache(1 << 30);
+    const big = new ProofStore(1 << 30);
     const zone = n('big.');
     const many = Array.from({ length: MAX_NSEC + 50 }, (_, i) => {
       const owner = n(`n${String(i).padStart(5, '0')}.big.`);
@@ -184,7 +184,7 @@ describe('aggressive NSEC (RFC 8198) on the RFC 4035 zone', () => {
   });
 
   it('finds the deepest zone held at or above a name, labels with escaped dots included', () => {
-    const st = new AggressiveCache(1 << 20);
+    const st = new ProofStore(1 << 20);
     const nsecIn = (zone: string): LearnedSet => {
       const z = n(zone);
       const rr = makeRR<NSECData>(z, RRType.NSEC, 300, { next: z, types: [RRType.SOA, RRType.NSEC] });
@@ -199,7 +199,7 @@ describe('aggressive NSEC (RFC 8198) on the RFC 4035 zone', () => {
   });
 
   it('the store stays within its byte bound, dropping the least recently used zones', () => {
-    const small = new AggressiveCache(64 * 1024);
+    const small = new ProofStore(64 * 1024);
     for (let z = 0; z < 200; z++) {
       const zone = n(`z${z}.`);
       const denial = Array.from({ length: 5 }, (_, i) => {

@@ -1,17 +1,17 @@
 /**
- * The query handler the listener calls: resolve (validate) and turn the outcome into the client's answer.
+ * From a Resolution to the client's answer (resolver/cached.ts is the query handler the listener calls).
  * SECURE: AD when the client set DO or AD (RFC 6840 §5.7-5.8). INSECURE: no AD. BOGUS: SERVFAIL with an
  * Extended DNS Error naming the name, type and reason. CD=1: the data as received, no AD, never SERVFAIL
  * for bogus. DNSSEC records only for clients that set DO. Upstream failures are never reported as BOGUS.
  *
- * Two steps: `outcomeOf` says what a resolution means for every client (what the cache stores), and
+ * Two steps: `outcomeOf` says what a resolution means for every client (an `Outcome`, cache/outcome.ts: what the cache stores), and
  * `shapeOutcome` applies one client's DO and AD bits to it.
  */
-import type { Answer, EdeEntry } from '../server/types.js';
-import { stripDnssec } from '../server/responder.js';
+import type { Outcome } from '../cache/outcome.js';
+import type { Answer } from '../server/types.js';
 import { describeReason, edeFor } from '../validator/ede.js';
 import type { Verdict } from '../validator/types.js';
-import { EdeCode, Rcode, RRType, typeToText, type Message, type RR } from '../wire/index.js';
+import { EdeCode, Rcode, RRType, stripDnssec, typeToText, type EdeEntry, type Message, type RR } from '../wire/index.js';
 import { failureEde, type UpstreamFailureCause } from './failure.js';
 import type { Resolution } from './resolve.js';
 
@@ -21,27 +21,6 @@ export function answerTtl(rrs: readonly RR[]): number | undefined {
   for (const rr of rrs) if (rr.type !== RRType.OPT) min = min === undefined ? rr.ttl : Math.min(min, rr.ttl);
   return min;
 }
-
-/**
- * What one resolution means for every client, before the per-client shaping (DO, AD):
- * data (secure, insecure, or unchecked for CD=1), or a SERVFAIL (bogus, indeterminate, no upstream answered).
- */
-export type Outcome =
-  | {
-      kind: 'data';
-      status: 'secure' | 'insecure' | 'unchecked';
-      rcode: number;
-      answer: RR[];
-      authority: RR[];
-      additional: RR[];
-      /** Informational EDEs (e.g. an algorithm we cannot check). */
-      ede: EdeEntry[];
-      /** The validator's TTL bound (RRSIG original TTL, signature expiry, key validity, SOA minimum). */
-      ttlCap: number | undefined;
-    }
-  | { kind: 'servfail'; status: 'bogus' | 'indeterminate' | 'failure'; ede: EdeEntry[] };
-
-export type OutcomeStatus = Outcome['status'];
 
 /** No upstream answered: EDE 22 (No Reachable Authority) when nothing answered in time, else 23 (Network Error). */
 export function upstreamFailureEde(reason: string, q: string): EdeEntry {
@@ -128,7 +107,6 @@ export function shapeOutcome(query: Message, o: Outcome, extraEde?: EdeEntry): A
   return answer;
 }
 
-/** Shape a resolution for one client. */
 /** "name TYPE" as logs and EDE texts show a question. */
 export function questionText(query: Message): string {
   const q = query.question[0]!;

@@ -1,7 +1,7 @@
 /** Resolution -> Outcome: what each verdict lets through to clients. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { outcomeOf } from '../../src/resolver/handler.js';
+import { outcomeOf } from '../../src/resolver/answer.js';
 import type { Resolution } from '../../src/resolver/resolve.js';
 import type { Verdict } from '../../src/validator/types.js';
 import { Name, RRType, makeRR } from '../../src/wire/index.js';

@@ -8,7 +8,7 @@
  */
 import type { Primitive } from './algorithms.js';
 
-export interface SelfTestVector {
+export interface KnownAnswer {
   /** DNSKEY public key field. */
   readonly key: Uint8Array;
   readonly data: Uint8Array;
@@ -74,10 +74,10 @@ const RAW: Readonly<Record<Primitive, { key: string | Uint8Array; data: string |
   },
 };
 
-const cache = new Map<Primitive, SelfTestVector>();
+const cache = new Map<Primitive, KnownAnswer>();
 
 /** The known-good signature for a primitive. Shared arrays: callers must not modify them. */
-export function selfTestVector(p: Primitive): SelfTestVector {
+export function knownAnswer(p: Primitive): KnownAnswer {
   let v = cache.get(p);
   if (v === undefined) {
     const r = RAW[p];

@@ -1,5 +1,17 @@
-/** Small checkers for config documents: each throws ConfigError naming the field path. */
+/**
+ * Checkers for the fields of a config document (each throws ConfigError naming the field path), and
+ * `addressCheckers`: the IP and CIDR checks the listener and the upstream pool apply themselves.
+ */
+import { isIpLiteral, parseCidr } from '../net/address.js';
 import { ConfigError, type AddressCheckers } from './schema.js';
+
+/** The daemon's address checks (src/net/address.ts); tests may inject others. */
+export const addressCheckers: AddressCheckers = {
+  isIp: isIpLiteral,
+  checkCidr(s: string): void {
+    parseCidr(s);
+  },
+};
 
 export type Obj = Record<string, unknown>;
 

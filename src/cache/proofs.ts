@@ -2,7 +2,7 @@
  * The store behind aggressive use of validated NSEC/NSEC3 (RFC 8198): per zone, the NSEC RRsets in
  * canonical order (binary search for the one at or before a name), the NSEC3 RRsets, the wildcard
  * RRsets whose expansion was proven, and the signed SOA. Filled from the `learned` part of SECURE
- * validations only; read by src/validator/aggressive.ts through `DenialView`.
+ * validations only; read by src/validator/synthesis.ts through `DenialView`.
  *
  * Bounds: zones are kept in an LRU charged by bytes (`maxBytes`), and each zone holds at most
  * MAX_NSEC NSEC, MAX_NSEC3 NSEC3 and MAX_WILDCARDS wildcard RRsets (the NSEC3 proofs scan the list,
@@ -10,7 +10,7 @@
  * original TTL, signature expiration); expired sets are dropped when met.
  */
 import { LRUCache } from 'lru-cache';
-import type { HeldSet, DenialView, ZoneDenialView } from '../validator/aggressive.js';
+import type { HeldSet, DenialView, ZoneDenialView } from '../validator/synthesis.js';
 import type { Learned, LearnedSet } from '../validator/learned.js';
 import { RRType, type Name } from '../wire/index.js';
 
@@ -168,7 +168,7 @@ function nextLabel(key: string, i: number): number {
   return key.length - 1;
 }
 
-export interface AggressiveStats {
+export interface ProofStoreStats {
   zones: number;
   /** RRsets held (NSEC, NSEC3, wildcards, SOA). */
   sets: number;
@@ -176,7 +176,7 @@ export interface AggressiveStats {
   maxBytes: number;
 }
 
-export class AggressiveCache implements DenialView {
+export class ProofStore implements DenialView {
   private readonly zones: LRUCache<string, ZoneRecords>;
 
   constructor(readonly maxBytes: number) {
@@ -226,7 +226,7 @@ export class AggressiveCache implements DenialView {
     for (const [k, z] of [...this.zones.entries()]) if (z.zone.isSubdomainOf(name) || name.isSubdomainOf(z.zone)) this.zones.delete(k);
   }
 
-  stats(): AggressiveStats {
+  stats(): ProofStoreStats {
     let sets = 0;
     for (const z of this.zones.values()) sets += z.sets;
     return { zones: this.zones.size, sets, bytes: this.zones.calculatedSize, maxBytes: this.maxBytes };
