@@ -22,8 +22,9 @@ const ALLOWED = {
   upstream: ['wire', 'net', 'clock', 'log', 'config (types)', 'validator (types)'],
   server: ['wire', 'net', 'log'],
   resolver: ['wire', 'clock', 'log', 'crypto', 'validator', 'cache', 'upstream', 'config (types)', 'server (types)'],
-  selftest: ['wire', 'net', 'clock', 'log', 'crypto', 'validator', 'config', 'cache', 'upstream', 'server', 'resolver'],
-  cli: ['wire', 'net', 'clock', 'log', 'crypto', 'validator', 'anchors', 'config', 'cache', 'upstream', 'server', 'resolver', 'selftest'],
+  selftest: ['wire', 'net', 'clock', 'crypto'],
+  daemon: ['wire', 'net', 'clock', 'log', 'crypto', 'validator', 'anchors', 'config', 'cache', 'upstream', 'server', 'resolver', 'selftest'],
+  cli: ['wire', 'config', 'validator', 'resolver', 'daemon'],
 };
 
 /** A path regex for a folder or top-level module of src/. */
@@ -43,6 +44,13 @@ const rules = [
     severity: 'error',
     from: { path: '^src/', pathNot: under(folders) },
     to: {},
+  },
+  {
+    name: 'unit-test-needs-world',
+    comment: 'a test that starts the signed test world is named *.world.test.ts; the others make up npm run test:unit',
+    severity: 'error',
+    from: { path: '^test/.*\\.test\\.ts$', pathNot: '\\.world\\.test\\.ts$' },
+    to: { path: '^test/world/index\\.ts$', reachable: true },
   },
   {
     name: 'no-circular',

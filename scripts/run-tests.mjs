@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Runs every compiled test file (dist/test/**/*.test.js) with node's test runner.
-// Usage: node scripts/run-tests.mjs [filter-substring ...]
-import { readdirSync, statSync } from 'node:fs';
+// Runs the compiled test files (dist/test/**/*.test.js) with node's test runner.
+// Usage: node scripts/run-tests.mjs [--unit | --world] [filter-substring ...]
+//   --unit   only the tests that do not need the signed test world (every file but *.world.test.*)
+//   --world  only the *.world.test.* files (the world must be running, or they start it)
+// A compiled file whose TypeScript source is gone (renamed or deleted; tsc does not clean dist/) is skipped.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -15,8 +18,16 @@ const files = [];
     else if (e.endsWith('.test.js')) files.push(p);
   }
 })(testDir);
-const filters = process.argv.slice(2);
-const chosen = files.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
+const args = process.argv.slice(2);
+const only = args.includes('--unit') ? 'unit' : args.includes('--world') ? 'world' : undefined;
+const filters = args.filter((a) => a !== '--unit' && a !== '--world');
+const isWorld = (f) => f.endsWith('.world.test.js');
+const hasSource = (f) => existsSync(join(root, f.slice(join(root, 'dist').length + 1).replace(/\.js$/, '.ts')));
+const chosen = files
+  .filter(hasSource)
+  .filter((f) => only === undefined || (only === 'world') === isWorld(f))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
 if (chosen.length === 0) {
   console.error('no test files found under dist/test (did the build run?)');
   process.exit(1);

@@ -3,7 +3,7 @@
  * import against the table in .dependency-cruiser.cjs, and the table in ARCHITECTURE.md must say the same.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -14,16 +14,25 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const require = createRequire(join(root, 'package.json'));
 const CONFIG = join(root, '.dependency-cruiser.cjs');
 
+/** dependency-cruiser over one folder with the project's rules. */
+function depcruise(folder: string): SpawnSyncReturns<string> {
+  // The package's exports hide its bin script from require.resolve: take it from its package.json (npm ci installs it).
+  const pkgDir = join(root, 'node_modules', 'dependency-cruiser');
+  const bin = join(pkgDir, (JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['depcruise']!);
+  return spawnSync(process.execPath, [bin, folder, '--config', CONFIG, '--output-type', 'err-long'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+}
+
 describe('architecture', () => {
   it('no import in src/ goes against the allowed folder edges (dependency-cruiser)', () => {
-    // The package's exports hide its bin script from require.resolve: take it from its package.json (npm ci installs it).
-    const pkgDir = join(root, 'node_modules', 'dependency-cruiser');
-    const bin = join(pkgDir, (JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['depcruise']!);
-    const r = spawnSync(process.execPath, [bin, 'src', '--config', CONFIG, '--output-type', 'err-long'], {
-      cwd: root, encoding: 'utf8', timeout: 120_000,
-    });
+    const r = depcruise('src');
     assert.equal(r.error, undefined, `depcruise did not run: ${r.error?.message}`);
     assert.equal(r.status, 0, `forbidden imports in src/ (see .dependency-cruiser.cjs and ARCHITECTURE.md):\n${r.stdout}${r.stderr}`);
+  });
+
+  it('a test that starts the signed world is named *.world.test.ts (npm run test:unit leaves it out)', () => {
+    const r = depcruise('test');
+    assert.equal(r.error, undefined, `depcruise did not run: ${r.error?.message}`);
+    assert.equal(r.status, 0, `test files against the rules (see .dependency-cruiser.cjs):\n${r.stdout}${r.stderr}`);
   });
 
   it("ARCHITECTURE.md's dependency table is the one dependency-cruiser checks", () => {

@@ -9,8 +9,7 @@ import type { Resolution } from '../resolver/resolve.js';
 import type { TrailStep } from '../validator/types.js';
 import { describeReason } from '../validator/ede.js';
 import { Name, RRClass, WireError, rcodeToText, rrToText, typeFromText, typeToText } from '../wire/index.js';
-import { resolveUpstreams } from './serve.js';
-import { buildResolver } from './wiring.js';
+import { buildStack, resolveUpstreams } from '../daemon/index.js';
 
 /** Exit codes of `query`: scripts can tell the outcomes apart. */
 export const QueryExit = { SECURE: 0, INSECURE: 0, BOGUS: 3, FAILED: 4 } as const;
@@ -72,8 +71,10 @@ export async function query(name: string, type: string | undefined, cli: CliOver
   const qtype = typeFromText(type ?? 'A');
   if (qtype === undefined) throw new ConfigError('TYPE', `unknown record type ${JSON.stringify(type)}`);
   const upstreams = await resolveUpstreams(cfg, log);
-  const { resolver } = buildResolver(cfg, upstreams, log);
-  const res = await resolver.resolve({ name: qname, type: qtype, class: RRClass.IN }, { checkingDisabled: cli.cd ?? false });
+  const stack = buildStack(cfg, upstreams, { logger: log });
+  stack.start();
+  const res = await stack.resolver.resolve({ name: qname, type: qtype, class: RRClass.IN }, { checkingDisabled: cli.cd ?? false });
+  stack.stop();
   const qtext = `${qname.toText()} ${typeToText(qtype)}`;
   if (cli.json) {
     process.stdout.write(JSON.stringify({ query: qtext, ...res, answer: 'answer' in res ? res.answer.map(rrToText) : undefined, authority: undefined, additional: undefined }, null, 2) + '\n');

@@ -21,7 +21,7 @@ import { renderReply, udpLimit, viewQuery, type QueryView } from '../cache/rende
 import { AnswerCache } from '../cache/store.js';
 import { outcomeTtl } from '../cache/ttl.js';
 import type { Logger } from '../log.js';
-import type { Answer, CachedAnswer, ClientInfo, FastPath, FastReply, QueryHandler } from '../server/types.js';
+import type { Answer, CachedAnswer, ClientInfo, FastPath, FastReply, QueryHandler, QueryPath } from '../server/types.js';
 import { EdeCode, Name, WireReader, rcodeToText, typeToText, type EdeEntry, type Message, type Question } from '../wire/index.js';
 import { answerTtl, outcomeOf, questionText, shapeOutcome, verdictSummary } from './answer.js';
 import type { Resolution, ResolveOptions } from './resolve.js';
@@ -42,7 +42,30 @@ export interface CachingDeps {
 }
 
 /** What a client is served: an entry, fresh (TTL counting down) or stale (RFC 8767). */
-type Served = { mode: 'fresh'; entry: CacheEntry; ttl: number } | { mode: 'stale'; entry: CacheEntry };
+type Served =
+  | { mode: 'fresh'; entry: CacheEntry; ttl: number; /** For a resolution: the upstreams that answered. */ upstreams?: readonly string[] }
+  | { mode: 'stale'; entry: CacheEntry };
+
+/**
+ * How a handler-path query was answered. A resolution carries its upstreams: none means RFC 8198 synthesis
+ * (a failure has none either, but it asked); a miss served an entry another resolution stored has none.
+ */
+function pathOf(how: 'hit' | 'stale' | 'miss', e: CacheEntry, upstreams: readonly string[] | undefined): QueryPath {
+  if (how !== 'miss') return how === 'hit' ? 'cache' : 'stale';
+  if (upstreams === undefined) return 'cache';
+  return upstreams.length > 0 || e.status === 'failure' ? 'upstream' : 'synthesized';
+}
+
+/** Fill a query's trace (only present while query events are listened to). */
+function note(client: ClientInfo, path: QueryPath, e: CacheEntry, upstreams?: readonly string[]): void {
+  const t = client.trace;
+  if (!t) return;
+  t.path = path;
+  t.status = e.status;
+  const codes = e.ede ? e.ede.map((x) => x.code) : [];
+  t.ede = path === 'stale' ? [...codes, STALE_EDE.code] : codes;
+  if (upstreams) t.upstreams = upstreams;
+}
 
 export interface CacheStats {
   entries: number;
@@ -128,6 +151,7 @@ export class CachingResolver {
       this.counters.fastHits++;
       if (this.prefetchDue(e, now)) this.prefetch(view.key, e, now, packetQuestion(packet, view), (packet[3]! & 0x10) !== 0);
     } else this.counters.stale++;
+    if (client.trace) note(client, fresh ? 'cache' : 'stale', e);
     return { bytes, rcode: e.rcode };
   };
 
@@ -150,6 +174,7 @@ export class CachingResolver {
     this.cache.set(view.key, entry);
     this.counters.misses++;
     const bytes = renderFor(packet, view, client, udpMaxSize, entry, ttl, this.cfg.staleTtl);
+    if (client.trace) note(client, 'synthesized', entry);
     return bytes ? { bytes, rcode: entry.rcode } : undefined;
   }
 
@@ -184,6 +209,10 @@ export class CachingResolver {
         how = served.mode === 'stale' ? 'stale' : 'miss';
         break;
       }
+    }
+    if (client.trace) {
+      const upstreams = served.mode === 'fresh' ? served.upstreams : undefined;
+      note(client, pathOf(how, served.entry, upstreams), served.entry, upstreams);
     }
     const staleTtl = this.cfg.staleTtl;
     const log = this.logger;
@@ -246,7 +275,7 @@ export class CachingResolver {
     const ttl = outcomeTtl(o, this.cfg);
     const entry = encodeEntry(q.name, o, ttl, now);
     if (current) this.cache.set(key, entry);
-    return { mode: 'fresh', entry, ttl };
+    return { mode: 'fresh', entry, ttl, upstreams: res.upstreams };
   }
 
   /** Whether a hit on `e` at `now` should refresh it: data asked for in the last 10% of its TTL, not refreshed yet. */

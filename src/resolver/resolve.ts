@@ -106,6 +106,19 @@ export interface ResolverStats {
   upstreamFailures: number;
   /** Questions (chain links included) answered from cached validated NSEC/NSEC3 and wildcards (RFC 8198), not asked upstream. */
   aggressiveAnswers: number;
+  /** Resolutions by outcome: the validation status, 'failure' (no usable upstream answered) or 'unchecked' (CD=1). */
+  statuses: Record<ResolutionStatus, number>;
+}
+
+export type ResolutionStatus = Verdict['security'] | 'failure' | 'unchecked';
+
+/** The outcome a resolution is counted under. */
+export function resolutionStatus(r: Resolution): ResolutionStatus {
+  switch (r.kind) {
+    case 'answer': return r.verdict.security;
+    case 'unchecked': return 'unchecked';
+    case 'upstream-failure': return 'failure';
+  }
 }
 
 /** The records one link contributes: what its validation proved (served.ts), as received only when bogus or indeterminate (never served then). */
@@ -129,7 +142,8 @@ type Link =
 const FINAL_REASONS: ReadonlySet<string> = new Set(['budget-exceeded', 'chain-too-long']);
 
 export class Resolver {
-  private readonly counters: ResolverStats = { insecureFallbackAnswers: 0, negativeTrustAnchorAnswers: 0, reasked: 0, reaskRescued: 0, upstreamFailures: 0, aggressiveAnswers: 0 };
+  private readonly counters: Omit<ResolverStats, 'statuses'> = { insecureFallbackAnswers: 0, negativeTrustAnchorAnswers: 0, reasked: 0, reaskRescued: 0, upstreamFailures: 0, aggressiveAnswers: 0 };
+  private readonly statuses: Record<ResolutionStatus, number> = { secure: 0, insecure: 0, bogus: 0, indeterminate: 0, failure: 0, unchecked: 0 };
   private readonly confirmations: number;
   private readonly fallbackDomains: Name[];
 
@@ -145,10 +159,16 @@ export class Resolver {
   }
 
   stats(): Readonly<ResolverStats> {
-    return { ...this.counters };
+    return { ...this.counters, statuses: { ...this.statuses } };
   }
 
   async resolve(q: Question, opts: ResolveOptions = {}): Promise<Resolution> {
+    const r = await this.resolveUncounted(q, opts);
+    this.statuses[resolutionStatus(r)]++;
+    return r;
+  }
+
+  private async resolveUncounted(q: Question, opts: ResolveOptions): Promise<Resolution> {
     const nta = this.deps.policy?.negativeTrustAnchors?.covering(q.name);
     if (opts.checkingDisabled) return this.unvalidated(q);
     if (nta) return this.unvalidated(q, { kind: 'negative-trust-anchor', zone: nta.toText() });
@@ -250,6 +270,7 @@ export class Resolver {
     if (this.deps.policy?.negativeTrustAnchors?.covering(q.name)) return undefined;
     const s = this.synthesis(q, this.context());
     if (!s) return undefined;
+    this.statuses[s.verdict.security]++;
     return { kind: 'answer', rcode: s.rcode, answer: s.answer, authority: s.authority, verdict: s.verdict, upstreams: [] };
   }
 

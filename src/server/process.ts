@@ -9,7 +9,7 @@ import {
   type QueryEcho,
 } from './responder.js';
 import type { ServerCounters } from './stats.js';
-import { isCachedAnswer, type Answer, type CachedAnswer, type ClientInfo, type DropReason, type FastPath, type FastReply, type QueryHandler } from './types.js';
+import { isCachedAnswer, type Answer, type CachedAnswer, type ClientInfo, type DropReason, type FastPath, type FastReply, type QueryEventSink, type QueryHandler } from './types.js';
 import type { Logger } from '../log.js';
 
 export interface QueryContext {
@@ -19,6 +19,7 @@ export interface QueryContext {
   readonly udpMaxSize: number;
   readonly stats: ServerCounters;
   readonly logger: Logger | undefined;
+  readonly events?: QueryEventSink | undefined;
 }
 
 /** What became of one received message: a reply to send, or nothing (and why). */

@@ -85,7 +85,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const acl = new AccessList(opts.allow ?? DEFAULT_ALLOW);
 
   const stats = new ServerCounters();
-  const ctx: QueryContext = { handler: opts.handler, fastPath: opts.fastPath, acl, udpMaxSize: Math.min(udpMaxSize, MAX_UDP_PAYLOAD), stats, logger: opts.logger };
+  const ctx: QueryContext = { handler: opts.handler, fastPath: opts.fastPath, acl, udpMaxSize: Math.min(udpMaxSize, MAX_UDP_PAYLOAD), stats, logger: opts.logger, events: opts.events };
   const slots = new UdpSlots(maxUdp);
   const registry = new ConnectionRegistry({ idleTimeoutMs, maxConnections, maxInFlight });
   const listeners: Closable[] = [];

@@ -5,6 +5,7 @@
 import * as net from 'node:net';
 import { normalizeAddress } from '../net/address.js';
 import { FrameDecoder, frame } from '../wire/framing.js';
+import { emitQueryEvent, traceFor } from './events.js';
 import { fastReply, processQuery, type QueryContext } from './process.js';
 import type { BoundAddress, ClientInfo } from './types.js';
 
@@ -42,7 +43,7 @@ class TcpConnection {
     private readonly ctx: QueryContext,
     private readonly registry: ConnectionRegistry,
   ) {
-    this.client = { address: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0, transport: 'tcp' };
+    this.client = { address: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0, transport: 'tcp', trace: undefined };
     socket.setNoDelay(true);
     socket.setTimeout(registry.limits.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => {
@@ -108,8 +109,11 @@ class TcpConnection {
   private dispatch(msg: Buffer): void {
     this.inFlight++;
     this.ctx.stats.query('tcp');
-    const fast = fastReply(this.ctx, msg, this.client);
-    (fast ? Promise.resolve({ kind: 'reply' as const, bytes: fast.bytes, rcode: fast.rcode }) : processQuery(this.ctx, msg, this.client))
+    // One ClientInfo per connection; a query of its own only while query events are listened to.
+    const trace = traceFor(this.ctx.events);
+    const client = trace ? { ...this.client, trace } : this.client;
+    const fast = fastReply(this.ctx, msg, client);
+    (fast ? Promise.resolve({ kind: 'reply' as const, bytes: fast.bytes, rcode: fast.rcode }) : processQuery(this.ctx, msg, client))
       .then((out) => {
         if (out.kind === 'drop') return this.settle();
         if (this.closed || this.socket.destroyed || this.socket.writableEnded) {
@@ -118,6 +122,7 @@ class TcpConnection {
         }
         this.ctx.stats.response('tcp', out.rcode);
         this.socket.write(frame(out.bytes), () => this.settle());
+        if (trace) emitQueryEvent(this.ctx.events, client, msg, out.rcode);
       })
       .catch((err: unknown) => {
         this.ctx.logger?.error({ err }, 'unexpected error answering a TCP query');

@@ -10,6 +10,53 @@ export interface ClientInfo {
   address: string;
   port: number;
   transport: Transport;
+  /** Set per query only while someone listens to query events: what the answerer says about this query. */
+  trace?: QueryTrace | undefined;
+}
+
+/** How a query was answered. */
+export type QueryPath =
+  /** from the answer cache, on the fast path (bytes in, bytes out) or after parsing */
+  | 'cache'
+  /** synthesized at once from held validated NSEC/NSEC3 proofs (RFC 8198) */
+  | 'synthesized'
+  /** resolved through the upstreams (or joined a resolution already running) */
+  | 'upstream'
+  /** expired data served because no upstream answered (RFC 8767) */
+  | 'stale'
+  /** answered by the listener itself (REFUSED, FORMERR, NOTIMP, BADVERS, a handler failure) */
+  | 'server';
+
+/** What the answerer fills in for the query event (ClientInfo.trace). */
+export interface QueryTrace {
+  /** Monotonic start, in nanoseconds (process.hrtime.bigint()). */
+  readonly started: bigint;
+  path?: QueryPath;
+  /** The answer's status: secure, insecure, bogus, indeterminate, failure (no upstream answered), unchecked (CD=1). */
+  status?: string;
+  ede?: readonly number[];
+  /** Upstreams that answered, for a resolution. */
+  upstreams?: readonly string[];
+}
+
+/** One client query, after its reply was sent (the query-event seam: metrics, logs, recent-queries views). */
+export interface QueryEvent {
+  transport: Transport;
+  client: string;
+  qname: string;
+  qtype: number;
+  rcode: number;
+  status: string;
+  ede: readonly number[];
+  path: QueryPath;
+  upstreams: readonly string[];
+  durationUs: number;
+}
+
+/** Where the listener sends query events; it builds them only while `active` (no cost otherwise). */
+export interface QueryEventSink {
+  readonly active: boolean;
+  emit(e: QueryEvent): void;
 }
 
 /** Flags the handler controls; everything else in the header is set by the server. */
@@ -94,6 +141,8 @@ export interface ServerOptions {
   /** UDP queries being answered at once over all listeners; further ones are dropped (default 2048). */
   maxUdpQueriesInFlight?: number;
   logger?: Logger;
+  /** Query events (one per answered query), while the sink is active. */
+  events?: QueryEventSink;
 }
 
 export interface BoundAddress {

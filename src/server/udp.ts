@@ -2,6 +2,7 @@
 import * as dgram from 'node:dgram';
 import { literalLookup } from '../net/lookup.js';
 import { normalizeAddress } from '../net/address.js';
+import { emitQueryEvent, traceFor } from './events.js';
 import { fastReply, processQuery, type QueryContext } from './process.js';
 import type { BoundAddress, ClientInfo } from './types.js';
 
@@ -35,7 +36,7 @@ export function listenUdp(
 
   sock.on('message', (packet, rinfo) => {
     ctx.stats.query('udp');
-    const client: ClientInfo = { address: normalizeAddress(rinfo.address), port: rinfo.port, transport: 'udp' };
+    const client: ClientInfo = { address: normalizeAddress(rinfo.address), port: rinfo.port, transport: 'udp', trace: traceFor(ctx.events) };
     // Answers that need no waiting (cache hits) go out at once, outside the in-flight accounting.
     const fast = fastReply(ctx, packet, client);
     if (fast) {
@@ -43,6 +44,7 @@ export function listenUdp(
       ctx.stats.response('udp', fast.rcode);
       // No callback: a send error is emitted as a socket 'error' (logged below) instead of costing a tick per reply.
       sock.send(fast.bytes, rinfo.port, rinfo.address);
+      if (client.trace) emitQueryEvent(ctx.events, client, packet, fast.rcode);
       return;
     }
     if (slots.inFlight >= slots.max) {
@@ -62,6 +64,7 @@ export function listenUdp(
         sock.send(out.bytes, rinfo.port, rinfo.address, (err) => {
           if (err) ctx.logger?.debug({ err, client: rinfo.address }, 'UDP send failed');
         });
+        if (client.trace) emitQueryEvent(ctx.events, client, packet, out.rcode);
       })
       .catch((err: unknown) => ctx.logger?.error({ err }, 'unexpected error answering a UDP query'))
       .finally(() => {

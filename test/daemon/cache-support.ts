@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
-import { startDaemon, type Daemon } from '../../src/cli/serve.js';
+import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import type { CacheConfig } from '../../src/config/schema.js';
 import { dig, type DigResult } from '../support/dig.js';
 import { freePort } from '../upstream/unbound-fixture.js';
@@ -123,7 +123,7 @@ export async function cacheDaemon(
     daemon, port, clock,
     dig: (name, type, ...extra) => dig(port, [name, type, '+time=5', ...extra]),
     async stop() {
-      await daemon.stop();
+      await daemon.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

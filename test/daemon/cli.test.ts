@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { startDaemon, resolveUpstreams } from '../../src/cli/serve.js';
+import { startDaemon, resolveUpstreams } from '../../src/daemon/index.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/config/schema.js';
 import { freePort } from '../upstream/unbound-fixture.js';
@@ -72,7 +72,7 @@ describe('dnssec-stubd serve', () => {
       assert.equal(r.code, 2);
       assert.match(r.stderr, /configuration error: listen: /);
     } finally {
-      await first.stop();
+      await first.close();
     }
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { startDaemon, type Daemon } from '../../src/cli/serve.js';
+import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import type { CliOverrides } from '../../src/config/load.js';
 import type { UpstreamHealthView } from '../../src/upstream/health.js';
 import type { WorldInfo } from '../world/index.js';
@@ -42,15 +42,15 @@ export async function startTestDaemon(world: WorldInfo, config: object, cli: Cli
     port: daemon.addresses[0]!.port,
     logs,
     async stop() {
-      await daemon.stop();
+      await daemon.close();
       rmSync(dir, { recursive: true, force: true });
     },
     async probed() {
-      const all = (): UpstreamHealthView[] => daemon.wiring.router.snapshot().flatMap((r) => r.health);
+      const all = (): UpstreamHealthView[] => daemon.stack.router!.snapshot().flatMap((r) => r.health);
       await waitFor('the first probes', () => all().every((h) => h.state !== 'UNPROBED' && !h.probing), 10_000);
     },
     health(upstream, suffix = null) {
-      const route = daemon.wiring.router.snapshot().find((r) => r.suffix === suffix)!;
+      const route = daemon.stack.router!.snapshot().find((r) => r.suffix === suffix)!;
       const h = route.health.find((x) => x.upstream === upstream);
       if (!h) throw new Error(`no upstream ${upstream} in ${suffix ?? 'the global pool'}: ${route.health.map((x) => x.upstream).join(', ')}`);
       return h;

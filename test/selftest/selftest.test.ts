@@ -13,10 +13,10 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ManualClock, systemClock } from '../../src/clock.js';
-import { startDaemon } from '../../src/cli/serve.js';
+import { runSelfTest, startDaemon } from '../../src/daemon/index.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { SelfTestTree } from '../../src/selftest/tree.js';
-import { askProbes, questions, runSelfTest, serveTree } from '../../src/selftest/run.js';
+import { askProbes, questions, serveTree } from '../../src/selftest/checks.js';
 import { Name, RRType } from '../../src/wire/index.js';
 import { run } from '../world/proc.js';
 import { parseDelv } from '../world/tools.js';
@@ -139,7 +139,7 @@ describe('the daemon runs the self-test before it listens', () => {
         writeFileSync(config, JSON.stringify({ server: { warmupQueries } }));
         // No upstream needed: the self-test has its own. Port 9 on loopback: nothing listens there.
         const d = await startDaemon({ config, listen: ['127.0.0.1:0'], upstream: ['127.0.0.1:9'], logLevel: 'info' }, { logger, clock: new ManualClock(Date.now()) });
-        await d.stop();
+        await d.close();
         const passed = lines.filter((l) => l.includes('self-test passed'));
         if (warmupQueries > 0) {
           assert.equal(passed.length, 1, lines.join(''));

@@ -1,6 +1,6 @@
 /** A dnssec-stubd daemon in this process, forwarding to the test world's upstream with the world's root anchor. */
 import { after, before } from 'node:test';
-import { startDaemon, type Daemon } from '../../src/cli/serve.js';
+import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import type { CliOverrides } from '../../src/config/load.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 
@@ -29,7 +29,7 @@ export function useWorldDaemon(extra: CliOverrides = {}): WorldDaemon {
     ctx.port = ctx.daemon.addresses[0]!.port;
   });
   after(async () => {
-    await ctx.daemon?.stop();
+    await ctx.daemon?.close();
     await stopWorld();
   });
   return ctx;

@@ -1,7 +1,7 @@
 /** dig / delv / unbound-control wrappers for tests against the world. */
 import { parseDig as parseDigText } from '../support/dig.js';
 import { run } from './proc.js';
-import type { Endpoint, WorldInfo } from './index.js';
+import type { Endpoint, WorldInfo } from './info.js';
 import type { Status } from './zones.js';
 
 export interface DigResult {

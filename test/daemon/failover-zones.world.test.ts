@@ -39,7 +39,7 @@ after(async () => {
 
 describe('forward zones', () => {
   it('each forward zone has its own pool, probed like the global one', () => {
-    const routes = d.daemon.wiring.router.snapshot().map((r) => r.suffix);
+    const routes = d.daemon.stack.router!.snapshot().map((r) => r.suffix);
     assert.deepEqual(routes.sort(), [null, 'alg13.test.', 'alg14.test.'].sort());
     assert.equal(d.health(label(counting), 'alg13.test.').state, 'DNSSEC-CAPABLE');
     assert.equal(d.health(label(pdns), 'alg14.test.').state, 'NOT-DNSSEC-CAPABLE');
@@ -75,7 +75,7 @@ describe('negative trust anchors', () => {
     assert.equal(r.status, 'NOERROR', r.text);
     assert.ok(!r.flags.has('ad'));
     assert.ok(r.answers.some((l) => /\sA\s+127\.54\.100\.\d+$/.test(l)), r.text);
-    assert.ok(d.daemon.wiring.resolver.stats().negativeTrustAnchorAnswers >= 1);
+    assert.ok(d.daemon.stack.resolver.stats().negativeTrustAnchorAnswers >= 1);
   });
 
   it('a CNAME from a signed zone into the NTA is INSECURE too (the chain of trust honours it)', async () => {

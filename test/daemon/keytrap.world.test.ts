@@ -22,7 +22,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
-import { startDaemon, type Daemon } from '../../src/cli/serve.js';
+import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import { EdnsOptionCode, Name, Rcode, makeQuery, parseMessage, serializeMessage, typeFromText } from '../../src/wire/index.js';
 import { useWorldDaemon } from '../support/daemon.js';
 import { NSEC3_DEEP_DEPTH, NSEC3_FLOOD_DEPTH, NSEC3_MAX_DEPTH, ZONES, nsec3FloodName, type QueryCase } from '../world/zones.js';
@@ -146,7 +146,7 @@ function useConfiguredDaemon(validation: Record<string, number>): { port: number
     ctx.port = ctx.daemon.addresses[0]!.port;
   });
   after(async () => {
-    await ctx.daemon?.stop();
+    await ctx.daemon?.close();
   });
   return ctx;
 }

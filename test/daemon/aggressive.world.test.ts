@@ -29,7 +29,7 @@ async function asked(f: () => Promise<void>): Promise<number> {
   return env.fwd.total - before;
 }
 
-const synthesized = (d: CacheDaemon): number => d.daemon.wiring.resolver.stats().aggressiveAnswers;
+const synthesized = (d: CacheDaemon): number => d.daemon.stack.resolver.stats().aggressiveAnswers;
 
 describe('aggressive NSEC (RFC 8198)', () => {
   it('wildcard expansions after the first come from the cached wildcard and NSEC, with AD and the proof', async () => {
@@ -49,7 +49,7 @@ describe('aggressive NSEC (RFC 8198)', () => {
       });
       assert.equal(n, 0, 'nothing asked upstream');
       assert.equal(synthesized(d), 10);
-      const held = d.daemon.cacheStats().aggressive!;
+      const held = d.daemon.stats().cache.aggressive!;
       assert.ok(held.zones >= 1 && held.sets >= 2 && held.bytes > 0 && held.bytes <= held.maxBytes, JSON.stringify(held));
       const plain = await d.dig('n12.wild.alg13.test.', 'A');
       assert.equal(plain.answers.some((l) => /\s(RRSIG|NSEC)\s/.test(l)) || plain.authority.length > 0, false, 'no DNSSEC records without DO');

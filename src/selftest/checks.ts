@@ -16,17 +16,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { ProofStore } from '../cache/proofs.js';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
-import { createVerifier, memoizingVerifier } from '../crypto/index.js';
-import { CachingResolver } from '../resolver/cached.js';
-import { poolFetcher } from '../resolver/fetcher.js';
-import { Resolver } from '../resolver/resolve.js';
-import { startServer } from '../server/server.js';
-import { UpstreamPool } from '../upstream/pool.js';
 import { literalLookup } from '../net/lookup.js';
-import { ChainOfTrust } from '../validator/chain.js';
 import {
   Name, RRType, Rcode, emptyFlags, makeQuery, parseMessage, serializeMessage, typeToText, type Message,
 } from '../wire/index.js';
@@ -46,9 +36,7 @@ export interface SelfTestReport {
   ms: number;
 }
 
-const LOOPBACK = '127.0.0.1';
-/** The self-test never holds the start for longer than this (it normally takes about half a second). */
-const SELFTEST_DEADLINE_MS = 10_000;
+export const LOOPBACK = '127.0.0.1';
 
 /** The in-process upstream: answers every question from the tree, as a DNSSEC-aware resolver would. */
 export async function serveTree(tree: SelfTestTree): Promise<{ port: number; close(): void }> {
@@ -186,57 +174,3 @@ export async function askProbes(port: number, probes: Probe[], inFlight: number,
   return failures;
 }
 
-/**
- * Run the self-test with about `queries` client queries (several passes over the tree's kinds of
- * answers, each pass with new names). Never throws for a failed answer: the report says.
- */
-export async function runSelfTest(cfg: Config, clock: Clock, queries: number, opts: { tree?: SelfTestTree } = {}): Promise<SelfTestReport> {
-  const started = Date.now();
-  const tree = opts.tree ?? new SelfTestTree(clock.now());
-  const upstream = await serveTree(tree);
-  const pool = new UpstreamPool([{ address: LOOPBACK, port: upstream.port, priority: 1 }], { clock, attemptTimeoutsMs: [1000] });
-  const anchors = [{ zone: tree.anchorZone, ds: [], dnskeys: [tree.anchor] }];
-  const chain = new ChainOfTrust(anchors, poolFetcher(pool), { clock });
-  const { skew, ...limits } = cfg.validation;
-  const crypto = memoizingVerifier(createVerifier(cfg.crypto));
-  // Two stacks over the same chain of trust: one without the RFC 8198 store, so that every new name is
-  // asked upstream and validated in full (wildcard and denial proofs on live answers), and one as
-  // configured (answers synthesized from what the first pass proved, when aggressiveNsec is on).
-  const stack = async (withAggressive: boolean): Promise<{ port: number; close(): Promise<void> }> => {
-    const aggressive = withAggressive ? new ProofStore(1 << 20) : undefined;
-    const resolver = new Resolver({ pool, keys: chain, crypto, clock, limits, skew, ...(aggressive ? { aggressive } : {}) });
-    const cached = new CachingResolver({ resolver, keys: chain, config: { ...cfg.cache, maxBytes: 8 << 20, prefetch: false }, clock });
-    const server = await startServer({ listen: [{ address: LOOPBACK, port: 0 }], handler: cached.handler, fastPath: cached.fastPath, allow: ['127.0.0.0/8'] });
-    return { port: server.addresses.find((a) => a.transport === 'udp')!.port, close: () => server.close() };
-  };
-  const failures: string[] = [];
-  let asked = 0;
-  const deadline = started + SELFTEST_DEADLINE_MS;
-  const labelOf = new Map<string, string>();
-  try {
-    // Each pass: a few questions per zone, with new names; each list is asked twice (the second time from the cache).
-    const perPass = questions(tree, 1, '').length;
-    const passes = Math.max(1, Math.ceil(queries / (4 * perPass)));
-    for (const withAggressive of [false, cfg.cache.aggressiveNsec]) {
-      const s = await stack(withAggressive);
-      try {
-        const probes = questions(tree, passes, withAggressive ? 'b' : 'a');
-        for (const p of probes) labelOf.set(p.name, p.label);
-        for (const list of [probes, probes]) {
-          failures.push(...(await askProbes(s.port, list, 16, deadline)));
-          asked += list.length;
-        }
-      } finally {
-        await s.close();
-      }
-    }
-  } finally {
-    upstream.close();
-  }
-  // A self-test that gave up proves nothing about the zones it did not reach.
-  const incomplete = failures.some((f) => f.startsWith('gave up'));
-  const failedLabels = new Set(failures.map((f) => labelOf.get(f.split(' ')[0]!)));
-  const failed = checkLabels(tree).filter((l) => incomplete || failedLabels.has(l));
-  const passed = checkLabels(tree).filter((l) => !failed.includes(l));
-  return { queries: asked, failures: failures.slice(0, 10), passed, failed, ms: Date.now() - started };
-}

@@ -44,18 +44,18 @@ describe('with every upstream unreachable', { concurrency: false }, () => {
   });
 
   it('an uncached name: SERVFAIL with EDE 22/23 (never BOGUS), remembered failureTtl', async () => {
-    const misses = d.daemon.cacheStats().misses;
+    const misses = d.daemon.stats().cache.misses;
     const r = await d.dig('www.alg7.test.', 'A', '+dnssec');
     assert.equal(r.status, 'SERVFAIL');
     assert.ok(edeCodes(r).every((c) => c === 22 || c === 23) && r.ede.length === 1, r.ede.join());
-    assert.equal(d.daemon.cacheStats().misses, misses + 1);
+    assert.equal(d.daemon.stats().cache.misses, misses + 1);
     d.clock.advance(4_000);
     const again = await d.dig('www.alg7.test.', 'A', '+dnssec');
     assert.deepEqual(edeCodes(again), edeCodes(r));
-    assert.equal(d.daemon.cacheStats().misses, misses + 1, 'answered from the cache, not asked again');
+    assert.equal(d.daemon.stats().cache.misses, misses + 1, 'answered from the cache, not asked again');
     d.clock.advance(1_000);
     await d.dig('www.alg7.test.', 'A', '+dnssec');
-    assert.equal(d.daemon.cacheStats().misses, misses + 2, 'after failureTtl: asked again');
+    assert.equal(d.daemon.stats().cache.misses, misses + 2, 'after failureTtl: asked again');
   });
 
   it('expired SECURE and INSECURE answers are served stale: TTL 30, EDE 3', async () => {
@@ -73,7 +73,7 @@ describe('with every upstream unreachable', { concurrency: false }, () => {
     assert.equal(insecure.status, 'NOERROR');
     assert.deepEqual(edeCodes(insecure), [3]);
     assert.ok(!insecure.flags.has('ad'));
-    assert.ok(d.daemon.cacheStats().stale >= 3);
+    assert.ok(d.daemon.stats().cache.stale >= 3);
   });
 
   it('BOGUS is never served stale', async () => {

@@ -33,7 +33,7 @@ describe('hits never reach upstream', () => {
       assert.equal(env.fwd.total, before, 'nothing at all was asked upstream');
       const worldAfter = (await upstreamStats(env.world))['total.num.queries'] ?? 0;
       assert.ok(worldAfter - worldBefore < 10, `the world's upstream saw ${worldAfter - worldBefore} queries (others may use it)`);
-      const s = d.daemon.cacheStats();
+      const s = d.daemon.stats().cache;
       assert.equal(s.hits, 10);
       assert.ok(s.fastHits >= 9, `fast path hits: ${s.fastHits}`);
     });
@@ -145,7 +145,7 @@ describe('prefetch', () => {
       assert.equal(env.fwd.queriesFor(name, 'A'), 2, 'one background refresh for five hits');
       const refreshed = firstTtl(await d.dig(name, 'A'));
       assert.ok(refreshed > left + 10, `refreshed entry: TTL ${refreshed} (old entry: ${left} s left)`);
-      assert.equal(d.daemon.cacheStats().prefetches, 1);
+      assert.equal(d.daemon.stats().cache.prefetches, 1);
       d.clock.advance((left + 1) * 1000);
       assert.equal((await d.dig(name, 'A')).status, 'NXDOMAIN');
       await env.fwd.settle();

@@ -65,7 +65,7 @@ describe('a middlebox stripping the RRSIGs of www A answers', () => {
     await secure(d, 'www.alg8.test.');
     assert.equal(proxy.count('www.alg8.test', 'A'), 1);
     assert.equal(proxy.stripped, before + 1);
-    const s = d.daemon.wiring.resolver.stats();
+    const s = d.daemon.stack.resolver.stats();
     assert.equal(s.reasked, 1);
     assert.equal(s.reaskRescued, 1);
     const h = d.health(label(proxy));
@@ -100,8 +100,8 @@ describe('BOGUS only when both DNSSEC-capable upstreams agree', () => {
     assert.equal(r.status, 'SERVFAIL');
     assert.deepEqual(edeCodes(r), [7]);
     assert.equal(proxy.count('www.bogus-expired.test', 'A'), 1);
-    assert.equal(d.daemon.wiring.resolver.stats().reasked, 1);
-    assert.equal(d.daemon.wiring.resolver.stats().reaskRescued, 0);
+    assert.equal(d.daemon.stack.resolver.stats().reasked, 1);
+    assert.equal(d.daemon.stack.resolver.stats().reaskRescued, 0);
     // The chain's DNSKEY step was re-checked too: the other upstream was asked for the zone's keys.
     assert.equal(proxy.count('bogus-expired.test', 'DNSKEY'), 1);
     assert.equal(d.health(label(proxy)).strikes.length, 0, 'agreeing upstreams get no strike');

@@ -80,7 +80,7 @@ describe('a malformed additional record in DS and A answers', () => {
   }
 
   it('no answer was ignored as unparsable, nothing timed out, nothing was BOGUS', () => {
-    const u = d.daemon.wiring.router.snapshot()[0]!.upstreams.find((x) => x.label === proxy.label)!;
+    const u = d.daemon.stack.router!.snapshot()[0]!.upstreams.find((x) => x.label === proxy.label)!;
     assert.ok(u.counters.answers >= 10, `${u.counters.answers} answers`);
     assert.equal(u.counters.ignored.unparsable, 0);
     assert.equal(u.counters.timeouts, 0);

@@ -1,11 +1,12 @@
 /**
- * The upstream side of the wiring: one pool for the global upstreams and one per forward zone, each
- * with its health monitor (DNSSEC-capability probes of the trust anchor zone), routed by the longest
- * suffix; and the negative trust anchors.
+ * The upstream side of the stack: which upstreams (the configured ones, or the nameservers of
+ * /etc/resolv.conf), one pool for them and one per forward zone, each with its health monitor
+ * (DNSSEC-capability probes of the trust anchor zone), routed by the longest suffix.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { Config, UpstreamConfig } from '../config/schema.js';
+import { ConfigError, type Config, type UpstreamConfig } from '../config/schema.js';
+import { loadResolvConf } from '../upstream/resolv-conf.js';
 import { HealthMonitor } from '../upstream/health.js';
 import { UpstreamPool } from '../upstream/pool.js';
 import { UpstreamRouter, type Route } from '../upstream/router.js';
@@ -13,9 +14,23 @@ import { NegativeTrustAnchors } from '../validator/nta.js';
 import type { TrustAnchor } from '../validator/types.js';
 import { Name } from '../wire/index.js';
 
-export interface Upstreams {
-  router: UpstreamRouter;
-  ntas: NegativeTrustAnchors;
+/** Upstreams from the config, or else the nameservers of /etc/resolv.conf other than our own listeners. */
+export async function resolveUpstreams(cfg: Config, log: Logger, resolvConf?: string): Promise<UpstreamConfig[]> {
+  if (cfg.upstreams.length > 0) return cfg.upstreams;
+  const rc = await loadResolvConf({ path: resolvConf, listen: cfg.listen });
+  if (rc.kind === 'unreadable') {
+    throw new ConfigError('upstreams', `none configured and ${rc.path} cannot be read (${rc.error.message})`);
+  }
+  for (const s of rc.skipped) log.info({ line: s.line, address: s.address, why: s.kind }, `${rc.path}: nameserver skipped`);
+  if (rc.upstreams.length === 0) {
+    throw new ConfigError('upstreams', `none configured and ${rc.path} lists no usable nameserver (our own listen addresses are skipped)`);
+  }
+  return rc.upstreams;
+}
+
+/** The negative trust anchors of the config (RFC 7646). */
+export function negativeTrustAnchors(cfg: Config): NegativeTrustAnchors {
+  return new NegativeTrustAnchors(cfg.negativeTrustAnchors);
 }
 
 /** The zone the probes ask about: the highest trust anchor (the root for the shipped anchors). */
@@ -25,7 +40,7 @@ export function probeZone(anchors: readonly TrustAnchor[]): Name {
 }
 
 /** Build the pools and monitors (not started: call `router.start()`). */
-export function buildUpstreams(cfg: Config, upstreams: UpstreamConfig[], anchors: readonly TrustAnchor[], log: Logger, clock: Clock): Upstreams {
+export function buildRouter(cfg: Config, upstreams: UpstreamConfig[], anchors: readonly TrustAnchor[], log: Logger, clock: Clock): UpstreamRouter {
   const zone = probeZone(anchors);
   let router: UpstreamRouter | undefined;
   const route = (suffix: Name | null, list: UpstreamConfig[]): Route => {
@@ -46,5 +61,5 @@ export function buildUpstreams(cfg: Config, upstreams: UpstreamConfig[], anchors
     return { suffix, pool, monitor };
   };
   router = new UpstreamRouter(route(null, upstreams), cfg.forwardZones.map((z) => route(Name.fromText(z.suffix), z.upstreams)));
-  return { router, ntas: new NegativeTrustAnchors(cfg.negativeTrustAnchors) };
+  return router;
 }

@@ -88,7 +88,7 @@ describe('primary DNSSEC-capable, secondary not: the primary dies and comes back
     assert.equal(r.status, 'SERVFAIL');
     assert.match(r.ede[0]!, /^; EDE: 2[23] /);
     assert.ok(r.ede[0]!.includes(label(pdns)), r.ede[0]);
-    const snap = d.daemon.wiring.router.snapshot()[0]!.upstreams.find((u) => u.label === label(pdns))!;
+    const snap = d.daemon.stack.router!.snapshot()[0]!.upstreams.find((u) => u.label === label(pdns))!;
     assert.equal(snap.counters.queries, 0, 'no validated question went to the non-DNSSEC secondary');
   });
 
@@ -127,7 +127,7 @@ describe('two DNSSEC-capable upstreams: failover to the second, back to the firs
     await ensurePrimary();
   });
   const answers = (who: string): number =>
-    d.daemon.wiring.router.snapshot()[0]!.upstreams.find((u) => u.label === who)!.counters.answers;
+    d.daemon.stack.router!.snapshot()[0]!.upstreams.find((u) => u.label === who)!.counters.answers;
 
   it('SECURE throughout; traffic moves to the second and returns to the first', async () => {
     const ask = async (name: string): Promise<void> => {
@@ -150,7 +150,7 @@ describe('two DNSSEC-capable upstreams: failover to the second, back to the firs
     await ask('mail.alg10.test.');
     assert.ok(answers(label(primary)) > first, 'back to the first');
     assert.equal(answers(world2()), before, 'the second was not asked any more');
-    const toPdns = d.daemon.wiring.router.snapshot()[0]!.upstreams.find((u) => u.label === label(pdns))!.counters.queries;
+    const toPdns = d.daemon.stack.router!.snapshot()[0]!.upstreams.find((u) => u.label === label(pdns))!.counters.queries;
     assert.equal(toPdns, 0);
     assert.deepEqual(bogusLogs(d.logs), []);
   });
@@ -206,7 +206,7 @@ describe('insecure fallback', () => {
     assert.ok(!r.flags.has('ad'), 'never SECURE');
     assert.ok(r.answers.some((l) => /\sA\s+127\.54\.100\.\d+$/.test(l)), r.text);
     assert.ok(!r.answers.some((l) => /\sRRSIG\s/.test(l)));
-    const stats = d.daemon.wiring.resolver.stats();
+    const stats = d.daemon.stack.resolver.stats();
     assert.equal(stats.insecureFallbackAnswers, 1);
   });
 
@@ -214,7 +214,7 @@ describe('insecure fallback', () => {
     const r = await dig(d.port, ['mail.alg8.test.', 'A', '+dnssec']);
     assert.equal(r.status, 'SERVFAIL');
     assert.ok(edeCodes(r).every((c) => c === 22 || c === 23), r.ede.join(' '));
-    assert.equal(d.daemon.wiring.resolver.stats().insecureFallbackAnswers, 1);
+    assert.equal(d.daemon.stack.resolver.stats().insecureFallbackAnswers, 1);
   });
 
   it('enabled globally (--insecure-fallback): every name, INSECURE', async () => {
@@ -223,7 +223,7 @@ describe('insecure fallback', () => {
       const r = await dig(g.port, ['mail.alg14.test.', 'A', '+dnssec']);
       assert.equal(r.status, 'NOERROR', r.text);
       assert.ok(!r.flags.has('ad'));
-      assert.equal(g.daemon.wiring.resolver.stats().insecureFallbackAnswers, 1);
+      assert.equal(g.daemon.stack.resolver.stats().insecureFallbackAnswers, 1);
       assert.equal(g.health(label(primary)).state === 'DNSSEC-CAPABLE', false);
     } finally {
       await g.stop();

@@ -1,0 +1,177 @@
+/**
+ * The daemon: the one composition root. It builds the stack (stack.ts) and the listeners from a
+ * validated configuration, runs the start-up self-test before the listeners open, and gives read
+ * access to everything the operator surface shows: every component's statistics, upstream states with
+ * their evidence, anchors, cache sizes, the self-test result, the crypto backend per algorithm, and
+ * one event per answered query (`onQuery`).
+ */
+import { pino, type Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.js';
+import { addressCheckers } from '../config/fields.js';
+import { loadConfig, type CliOverrides } from '../config/load.js';
+import { ConfigError, type Config, type UpstreamConfig } from '../config/schema.js';
+import type { BackendChoice } from '../crypto/index.js';
+import { endpointLabel } from '../net/address.js';
+import type { CacheStats } from '../resolver/cached.js';
+import type { ResolverStats } from '../resolver/resolve.js';
+import type { SelfTestReport } from '../selftest/checks.js';
+import { startServer, ServerConfigError } from '../server/index.js';
+import type { BoundAddress, ServerHandle, ServerStats } from '../server/types.js';
+import type { RouteSnapshot } from '../upstream/router.js';
+import type { ChainStats } from '../validator/chain.js';
+import { Name } from '../wire/index.js';
+import { QueryEvents, type QueryListener } from './events.js';
+import { runSelfTest } from './selftest.js';
+import { buildStack, type Stack } from './stack.js';
+import { resolveUpstreams } from './upstreams.js';
+
+export interface AnchorSummary {
+  zone: string;
+  ds: number;
+  dnskeys: number;
+}
+
+/** Everything the daemon can say about itself, read at once. */
+export interface DaemonStats {
+  /** Listener counters (queries, responses by rcode, drops); absent before start(). */
+  server: ServerStats | undefined;
+  resolver: Readonly<ResolverStats>;
+  cache: CacheStats;
+  chain: ChainStats;
+  /** Per route (global, forward zones): upstreams with priority, DNSSEC state and evidence. */
+  upstreams: RouteSnapshot[];
+  anchors: AnchorSummary[];
+  /** The start-up self-test's report; undefined when it did not run (warmupQueries 0) or has not yet. */
+  selfTest: SelfTestReport | undefined;
+  /** The signature backend each DNSSEC algorithm uses. */
+  crypto: Record<number, BackendChoice>;
+}
+
+export interface DaemonOptions {
+  logger?: Logger;
+  /** Time for hold-downs, validation and the cache (tests use a ManualClock). */
+  clock?: Clock;
+}
+
+export class Daemon {
+  readonly stack: Stack;
+  readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly events = new QueryEvents();
+  private server: ServerHandle | undefined;
+  private report: SelfTestReport | undefined;
+
+  constructor(readonly config: Config, readonly upstreams: UpstreamConfig[], opts: DaemonOptions = {}) {
+    this.log = opts.logger ?? pino({ level: config.logLevel, base: { name: 'dnssec-stubd' } });
+    this.clock = opts.clock ?? systemClock;
+    this.stack = buildStack(config, upstreams, { clock: this.clock, logger: this.log });
+  }
+
+  /** The listeners' addresses (empty before start()). */
+  get addresses(): readonly BoundAddress[] {
+    return this.server?.addresses ?? [];
+  }
+
+  /** Start the upstream probes, run the self-test, then open the listeners. */
+  async start(): Promise<void> {
+    const cfg = this.config;
+    this.stack.start();
+    // The upstream probes run meanwhile; the listeners open once the self-test is done.
+    if (cfg.server.warmupQueries > 0) await this.selfTest();
+    try {
+      this.server = await startServer({
+        listen: cfg.listen,
+        handler: this.stack.cached.handler,
+        fastPath: this.stack.cached.fastPath,
+        allow: cfg.allow,
+        udpMaxSize: cfg.server.udpMaxSize,
+        tcpIdleTimeoutMs: cfg.server.tcpIdleTimeoutMs,
+        tcpMaxConnections: cfg.server.tcpMaxConnections,
+        logger: this.log,
+        events: this.events,
+      });
+    } catch (err) {
+      this.stack.stop();
+      if (err instanceof ServerConfigError) throw new ConfigError(err.field, err.message.replace(`${err.field}: `, ''));
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+        throw new ConfigError('listen', `cannot listen: ${e.message}`);
+      }
+      throw err;
+    }
+    this.log.info(
+      {
+        listen: this.server.addresses.map((a) => `${a.transport}/${a.family === 6 ? `[${a.address}]` : a.address}:${a.port}`),
+        upstreams: this.upstreams.map((u) => `${endpointLabel(u)} priority ${u.priority}`),
+        allow: cfg.allow,
+        trustAnchors: this.stack.anchors.map((a) => `${a.zone.toText()} (${a.ds.length} DS, ${a.dnskeys.length} DNSKEY)`),
+        crypto: cfg.crypto,
+        cache: { maxBytes: cfg.cache.maxBytes, maxTtl: cfg.cache.maxTtl, staleWindow: cfg.cache.staleWindow, prefetch: cfg.cache.prefetch },
+      },
+      'dnssec-stubd started',
+    );
+  }
+
+  /** Close the listeners and stop the probes. */
+  async close(): Promise<void> {
+    this.stack.stop();
+    if (this.server) await this.server.close();
+    this.log.info({}, 'dnssec-stubd stopped');
+  }
+
+  /**
+   * Flush the answer cache, the RFC 8198 store and the chain of trust's key cache: everything, or one
+   * name and every name below it (presentation form, e.g. "example.org"). Returns the answers dropped.
+   */
+  flush(name?: string): number {
+    return this.stack.cached.flush(name === undefined ? undefined : Name.fromText(name));
+  }
+
+  /** Attach a listener to the query events (one per answered query); returns the function that detaches it. */
+  onQuery(listener: QueryListener): () => void {
+    return this.events.subscribe(listener);
+  }
+
+  stats(): DaemonStats {
+    const { stack } = this;
+    return {
+      server: this.server?.stats(),
+      resolver: stack.resolver.stats(),
+      cache: stack.cached.stats(),
+      chain: stack.chain.stats(),
+      upstreams: stack.router?.snapshot() ?? [],
+      anchors: stack.anchors.map((a) => ({ zone: a.zone.toText(), ds: a.ds.length, dnskeys: a.dnskeys.length })),
+      selfTest: this.report,
+      crypto: stack.backends(),
+    };
+  }
+
+  /** The start-up self-test and warm-up (src/selftest), logged: info when every check passed, else error. */
+  private async selfTest(): Promise<void> {
+    const cfg = this.config;
+    try {
+      const r = await runSelfTest(cfg, this.clock, cfg.server.warmupQueries);
+      this.report = r;
+      const detail = { queries: r.queries, ms: r.ms, passed: r.passed, failed: r.failed };
+      if (r.failures.length === 0) this.log.info(detail, 'self-test passed: a freshly signed tree validated end to end');
+      else this.log.error({ ...detail, failures: r.failures }, 'self-test FAILED: some answers of the signed test tree were not what it holds (a failed algorithm points at the crypto backend; see failed, failures)');
+    } catch (err) {
+      this.log.error({ err }, 'self-test could not run');
+    }
+  }
+}
+
+export interface StartOptions extends DaemonOptions {
+  /** resolv.conf to read when no upstream is configured (default /etc/resolv.conf). */
+  resolvConf?: string;
+}
+
+/** Load the configuration (flags over the file), pick the upstreams, build and start the daemon. */
+export async function startDaemon(cli: CliOverrides, opts: StartOptions = {}): Promise<Daemon> {
+  const cfg = loadConfig(cli, addressCheckers);
+  const log = opts.logger ?? pino({ level: cfg.logLevel, base: { name: 'dnssec-stubd' } });
+  const upstreams = await resolveUpstreams(cfg, log, opts.resolvConf);
+  const daemon = new Daemon(cfg, upstreams, { ...opts, logger: log });
+  await daemon.start();
+  return daemon;
+}

@@ -1,0 +1,6 @@
+/** The composition root: the daemon, its stack, and what the CLI and tests build through it. */
+export { Daemon, startDaemon, type AnchorSummary, type DaemonOptions, type DaemonStats, type StartOptions } from './daemon.js';
+export { QueryEvents, type QueryListener } from './events.js';
+export { runSelfTest } from './selftest.js';
+export { DEFAULT_ANCHOR_FILE, buildStack, loadTrustAnchors, type Stack, type StackOptions } from './stack.js';
+export { buildRouter, negativeTrustAnchors, probeZone, resolveUpstreams } from './upstreams.js';
