@@ -153,7 +153,7 @@ export async function validateResponse(question: Question, msg: Message, keys: K
 async function finish(run: Run, kind: AnswerKind, end: Name, qtype: number, answer: SignedRRset[], chase?: { name: Name; type: number }): Promise<ResponseValidation> {
   const { tally } = run;
   let authority: SignedRRset[] = [];
-  if (!tally.stopped && !tally.insecure) authority = await secureAuthority(run, kind, end);
+  if (!tally.stopped && !tally.insecure) authority = await secureAuthority(run, kind, end, answer);
   else if (!tally.stopped && tally.insecure) {
     const zone = insecureZone(tally.insecure);
     const bailiwick = zone === undefined ? undefined : Name.fromText(zone);

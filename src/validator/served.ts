@@ -9,8 +9,9 @@
  *   alias.ts make the contradictions among them, such as data beside a CNAME, BOGUS);
  * - authority section of a SECURE answer: the RRsets the proofs validated (NSEC/NSEC3, SOA, a referral's
  *   DS); RRsets of types that never belong there (A, CNAME, TXT, ...) dropped unread, as Unbound's scrubber
- *   does; any other SOA/DS/NSEC/NSEC3 RRset only if it verifies with a secure zone's keys, and one that does
- *   not makes the answer BOGUS (as Unbound's val_check_nonsecure does); NS RRsets: a referral's is served,
+ *   does; SOA/DS/NSEC/NSEC3 RRsets signed by a zone the answer does not rest on dropped unread; any other
+ *   one only if it verifies with its signer's keys, and one that does not (unsigned included) makes the
+ *   answer BOGUS (as Unbound's val_check_nonsecure does); NS RRsets: a referral's is served,
  *   others dropped (as Unbound's "truncate to minimal");
  * - authority section of an INSECURE answer: the proven RRsets, and SOA/NS/DS RRsets of a zone at or above
  *   the end of the chain and NSEC/NSEC3 RRsets, each inside the insecure zone the answer came from;
@@ -42,8 +43,11 @@ export function servedRecords(sets: readonly SignedRRset[]): RR[] {
  * The authority section of an answer that is SECURE so far. Marks the run BOGUS (upstream-inconsistent)
  * when an RRset there does not validate.
  */
-export async function secureAuthority(run: Run, kind: AnswerKind, end: Name): Promise<SignedRRset[]> {
+export async function secureAuthority(run: Run, kind: AnswerKind, end: Name, answer: readonly SignedRRset[]): Promise<SignedRRset[]> {
   const out: SignedRRset[] = [];
+  // The zones the answer rests on: those that signed its chain and its proofs.
+  const zones = new Set<string>();
+  for (const set of [...answer, ...run.provenAuthority.values()]) for (const sig of set.sigs) zones.add(sig.data.signer.key);
   for (const set of run.index.authority) {
     const proven = run.provenAuthoritySet(set);
     if (proven) {
@@ -60,6 +64,9 @@ export async function secureAuthority(run: Run, kind: AnswerKind, end: Name): Pr
       // as Unbound's "truncate to minimal" does.
       continue;
     }
+    // Signed by a zone the answer does not rest on (another zone's genuine NSEC, say): not this answer's
+    // business, and not worth fetching that zone's keys on an upstream's say-so. Dropped unread.
+    if (set.sigs.length > 0 && !set.sigs.some((sig) => zones.has(sig.data.signer.key))) continue;
     const r = await run.verifyExtra(set);
     if ('served' in r) {
       out.push(r.served);

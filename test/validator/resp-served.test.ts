@@ -124,13 +124,18 @@ describe('served: the authority section', () => {
     assert.equal(brief(r.verdict), 'bogus positive upstream-inconsistent');
   });
 
-  it('an NS RRset in the authority section of an answer is dropped; a signed one of another zone is served', async () => {
+  it('NS RRsets, and records signed by a zone the answer does not rest on, are dropped; its own zone\'s signed extras are served', async () => {
     let r = await run('www.secure.test.', RRType.A, { answer: S.signed([WWW]), authority: rrs(['secure.test. 300 IN NS ns.evil.example.']) });
     assert.equal(brief(r.verdict), 'secure positive');
     assert.deepEqual(shape(r.served?.authority), []);
-    r = await run('www.secure.test.', RRType.A, { answer: S.signed([WWW]), authority: O.signed([soa('other.test.')]) });
+    r = await run('www.secure.test.', RRType.A, { answer: S.signed([WWW]), authority: [...O.signed([soa('other.test.')]), ...O.nsec('a.other.test.', 'b.other.test.', 'A')] });
     assert.equal(brief(r.verdict), 'secure positive');
-    assert.deepEqual(shape(r.served?.authority), ['other.test. 6/1']);
+    assert.deepEqual(shape(r.served?.authority), [], 'another zone\'s genuine SOA and NSEC: not served, not fetched');
+    r = await run('www.secure.test.', RRType.A, { answer: S.signed([WWW]), authority: S.signed([soa('secure.test.')]) });
+    assert.equal(brief(r.verdict), 'secure positive');
+    assert.deepEqual(shape(r.served?.authority), ['secure.test. 6/1']);
+    r = await run('www.secure.test.', RRType.A, { answer: S.signed([WWW]), authority: S.signed([soa('secure.test.')], { corrupt: true }) });
+    assert.equal(brief(r.verdict), 'bogus positive upstream-inconsistent', 'its own zone\'s SOA with a bad signature');
   });
 
   it('types that never belong in the authority section (A, CNAME, TXT) are dropped unread: the answer stays secure', async () => {
