@@ -4,7 +4,7 @@
  * validates by itself and must see bogus data rather than a SERVFAIL from a validating upstream.
  */
 import { randomInt } from 'node:crypto';
-import { Name, Opcode, RRClass, Rcode, makeQuery, parseMessage, serializeMessage, type Message, type Question } from '../wire/index.js';
+import { Name, Opcode, RRClass, Rcode, WireReader, makeQuery, parseHeader, parseMessage, serializeMessage, type Message, type Question } from '../wire/index.js';
 
 /** EDNS(0) payload size advertised upstream (DNS flag day 2020). */
 export const UPSTREAM_UDP_SIZE = 1232;
@@ -76,6 +76,23 @@ function sameQuestion(a: Question, q: UpstreamQuestion): boolean {
 const QUESTIONLESS_ERRORS: ReadonlySet<number> = new Set([Rcode.FORMERR, Rcode.SERVFAIL, Rcode.NOTIMP, Rcode.REFUSED]);
 
 /**
+ * A response with TC set whose header and question (ours) parse, as a message with no records; undefined
+ * otherwise. Nothing in it can be taken as data: it only sends the query to TCP.
+ */
+function truncatedHeader(bytes: Uint8Array, q: UpstreamQuestion): Message | undefined {
+  try {
+    const h = parseHeader(bytes);
+    if (!h.flags.qr || !h.flags.tc || h.opcode !== Opcode.QUERY || h.counts[0] !== 1) return undefined;
+    const r = new WireReader(bytes, 12);
+    const question: Question = { name: Name.read(r), type: r.u16(), class: r.u16() };
+    if (!sameQuestion(question, q)) return undefined;
+    return { id: h.id, opcode: h.opcode, flags: h.flags, rcode: h.rcode, question: [question], answer: [], authority: [], additional: [] };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Judge a received packet against the query sent: it must parse (header, question, answer and
  * authority strictly; a malformed additional section is dropped), be a response (QR=1, opcode
  * QUERY), carry our ID and echo exactly our question (name compared case-insensitively), except
@@ -93,6 +110,10 @@ export function judgeResponse(bytes: Uint8Array, id: number, q: UpstreamQuestion
     // and rejecting the packet would turn one bad glue record into a timeout and a failover.
     message = parseMessage(bytes, { additional: 'salvage' });
   } catch {
+    // A truncated answer whose records no longer parse (a middlebox cut it short) still says TC: take it as
+    // truncated, with no records, so the transport asks again over TCP at once instead of timing out.
+    const cut = truncatedHeader(bytes, q);
+    if (cut) return { kind: 'accept', message: cut };
     return { kind: 'ignore', reason: 'unparsable' };
   }
   if (!message.flags.qr || message.opcode !== Opcode.QUERY) return { kind: 'ignore', reason: 'not-response' };

@@ -165,4 +165,23 @@ describe('the upstream transport takes such answers', () => {
     const v = judgeResponse(bytes.slice(0, start + 20), 0x4242, makeQuestion(Name.fromText('alg8.test.'), RRType.DS));
     assert.deepEqual(v, { kind: 'ignore', reason: 'unparsable' });
   });
+
+  it('one cut short with TC set is taken as truncated, without records (the transport goes to TCP at once)', () => {
+    const m = dsAnswer({ flags: { ...emptyFlags(), qr: true, rd: true, ra: true, cd: true, tc: true } });
+    const bytes = serializeMessage(m).bytes;
+    const start = serializeMessage({ ...m, answer: [], authority: [], additional: [], edns: undefined }).bytes.length;
+    const q = makeQuestion(Name.fromText('alg8.test.'), RRType.DS);
+    const v = judgeResponse(bytes.slice(0, start + 20), 0x4242, q);
+    assert.equal(v.kind, 'accept');
+    if (v.kind === 'accept') {
+      assert.equal(v.message.flags.tc, true);
+      assert.deepEqual([v.message.answer.length, v.message.authority.length, v.message.additional.length], [0, 0, 0]);
+    }
+    // Not for another question, another ID, or a cut query (QR clear).
+    assert.equal(judgeResponse(bytes.slice(0, start + 20), 0x4242, makeQuestion(Name.fromText('alg9.test.'), RRType.DS)).kind, 'ignore');
+    assert.equal(judgeResponse(bytes.slice(0, start + 20), 0x4243, q).kind, 'ignore');
+    const query = bytes.slice(0, start + 20);
+    query[2] = query[2]! & 0x7f;
+    assert.equal(judgeResponse(query, 0x4242, q).kind, 'ignore');
+  });
 });
