@@ -20,10 +20,10 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probe } from './dnsprobe.js';
-import { definitionsHash, ensureSigned, type SignedState } from './generate.js';
+import { definitionsHash, ensureSigned } from './generate.js';
 import { pidAlive, sleep } from './proc.js';
-import { killStraysSync, recordAlive, startProcesses, stopProcessesSync, writeConfigs, type ProcRecord } from './servers.js';
-import { RESOLVERS, SERVERS, ZONES, type ServerId, type ZoneCase } from './zones.js';
+import { killStraysSync, recordAlive, startProcesses, stopProcessesSync, writeConfigs } from './servers.js';
+import { RESOLVERS, SERVERS, ZONES, type ServerId } from './zones.js';
 
 export type { Status, QueryCase, ZoneCase, Mutation, KnownDeviation, Rcode, DsMode, ServerId } from './zones.js';
 export { ZONES, SERVERS, RESOLVERS, DATA } from './zones.js';
