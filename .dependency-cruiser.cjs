@@ -16,7 +16,7 @@ const ALLOWED = {
   log: [],
   crypto: ['wire (types)'],
   validator: ['wire', 'crypto', 'clock', 'log'],
-  anchors: ['wire', 'clock (types)', 'validator (types)'],
+  anchors: ['wire', 'clock (types)', 'log', 'crypto (types)', 'validator'],
   config: ['wire', 'net', 'validator'],
   cache: ['wire', 'clock (types)', 'config (types)', 'validator (types)'],
   upstream: ['wire', 'net', 'clock', 'log', 'config (types)', 'validator (types)'],
@@ -24,7 +24,7 @@ const ALLOWED = {
   resolver: ['wire', 'clock', 'log', 'crypto', 'validator', 'cache', 'upstream', 'config (types)', 'server (types)'],
   selftest: ['wire', 'net', 'clock', 'crypto'],
   daemon: ['wire', 'net', 'clock', 'log', 'crypto', 'validator', 'anchors', 'config', 'cache', 'upstream', 'server', 'resolver', 'selftest'],
-  cli: ['wire', 'config', 'validator', 'resolver', 'daemon'],
+  cli: ['wire', 'clock', 'config', 'validator', 'resolver', 'daemon'],
 };
 
 /** A path regex for a folder or top-level module of src/. */

@@ -16,6 +16,9 @@ COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
 COPY bin ./bin
 COPY trust-anchors ./trust-anchors
+# The RFC 5011 anchor state must outlive the container: keep it on a volume.
+RUN mkdir -p /var/lib/dnssec-stubd && chown node:node /var/lib/dnssec-stubd && chmod 700 /var/lib/dnssec-stubd
+VOLUME /var/lib/dnssec-stubd
 USER node
 EXPOSE 5353/udp 5353/tcp
 ENTRYPOINT ["node", "bin/dnssec-stubd.js"]

@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/schema.js';
 import type { CliOverrides } from '../config/load.js';
+import { anchors } from './anchors.js';
 import { query } from './query.js';
 import { serve } from './serve.js';
 
@@ -9,6 +10,7 @@ const USAGE = `Usage: dnssec-stubd <command> [flags]
 Commands:
   serve                 run the resolver daemon
   query NAME [TYPE]     resolve through the upstreams, validate, print the status and the reason trail
+  anchors               the RFC 5011 state of the trust anchors (--state-dir, --json); exit 1 when a zone has no trusted key
                         (exit 0 secure or insecure, 3 bogus, 4 no answer / indeterminate)
   version               print the version
 
@@ -17,6 +19,7 @@ Flags (serve and query):
   --upstream ADDR[:PORT]  upstream resolver (repeatable; order = priority 1, 2, ...;
                           default: the nameservers of /etc/resolv.conf)
   --trust-anchor FILE     DS/DNSKEY zone file or root-anchors.xml (repeatable; default: the shipped root anchors)
+  --state-dir DIR         managed state: the RFC 5011 anchor files (default /var/lib/dnssec-stubd)
   --crypto BACKEND        openssl | js | auto (default auto: OpenSSL, pure JS where OpenSSL refuses)
   --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info)
   --upstream-for SUFFIX=ADDR[:PORT]  upstream for one domain suffix (repeatable)
@@ -34,6 +37,7 @@ const COMMON = {
   config: { type: 'string' },
   upstream: { type: 'string', multiple: true },
   'trust-anchor': { type: 'string', multiple: true },
+  'state-dir': { type: 'string' },
   crypto: { type: 'string' },
   'log-level': { type: 'string' },
   'upstream-for': { type: 'string', multiple: true },
@@ -49,6 +53,7 @@ function overrides(v: Record<string, unknown>): CliOverrides {
     allow: v.allow as string[] | undefined,
     logLevel: v['log-level'] as string | undefined,
     trustAnchor: v['trust-anchor'] as string[] | undefined,
+    stateDir: v['state-dir'] as string | undefined,
     crypto: v.crypto as string | undefined,
     upstreamFor: v['upstream-for'] as string[] | undefined,
     negativeTrustAnchor: v['negative-trust-anchor'] as string[] | undefined,
@@ -96,6 +101,11 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return run(() => query(name, type, { ...overrides(p.values), cd: p.values.cd === true, json: p.values.json === true }));
+    }
+    case 'anchors': {
+      const p = parse('anchors', rest, { config: COMMON['config']!, 'state-dir': COMMON['state-dir']!, 'trust-anchor': COMMON['trust-anchor']!, json: { type: 'boolean' } }, false);
+      if (!p) return 2;
+      return run(() => anchors({ ...overrides(p.values), json: p.values.json === true }));
     }
     case 'version':
     case '--version':

@@ -9,7 +9,8 @@ import type { Resolution } from '../resolver/resolve.js';
 import type { TrailStep } from '../validator/types.js';
 import { describeReason } from '../validator/ede.js';
 import { Name, RRClass, WireError, rcodeToText, rrToText, typeFromText, typeToText } from '../wire/index.js';
-import { buildStack, resolveUpstreams } from '../daemon/index.js';
+import { systemClock } from '../clock.js';
+import { buildStack, currentAnchors, loadTrustAnchors, resolveUpstreams } from '../daemon/index.js';
 
 /** Exit codes of `query`: scripts can tell the outcomes apart. */
 export const QueryExit = { SECURE: 0, INSECURE: 0, BOGUS: 3, FAILED: 4 } as const;
@@ -71,7 +72,9 @@ export async function query(name: string, type: string | undefined, cli: CliOver
   const qtype = typeFromText(type ?? 'A');
   if (qtype === undefined) throw new ConfigError('TYPE', `unknown record type ${JSON.stringify(type)}`);
   const upstreams = await resolveUpstreams(cfg, log);
-  const stack = buildStack(cfg, upstreams, { logger: log });
+  // The anchors the daemon manages (RFC 5011 state, read only), else the configured ones.
+  const anchors = await currentAnchors(cfg, loadTrustAnchors(cfg, systemClock), systemClock);
+  const stack = buildStack(cfg, upstreams, { logger: log, anchors });
   stack.start();
   const res = await stack.resolver.resolve({ name: qname, type: qtype, class: RRClass.IN }, { checkingDisabled: cli.cd ?? false });
   stack.stop();

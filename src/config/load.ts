@@ -18,6 +18,8 @@ export interface CliOverrides {
   upstreamFor?: string[] | undefined;
   negativeTrustAnchor?: string[] | undefined;
   insecureFallback?: boolean | undefined;
+  /** Where the RFC 5011 anchor state lives. */
+  stateDir?: string | undefined;
 }
 
 export class UpstreamConfigError extends Error {
@@ -110,6 +112,10 @@ export function loadConfig(cli: CliOverrides, checkers: AddressCheckers): Config
   }
   if (cli.logLevel !== undefined) cfg.logLevel = oneOf(cli.logLevel, '--log-level', LOG_LEVELS);
   if (cli.trustAnchor?.length) cfg.trustAnchors = cli.trustAnchor;
+  if (cli.stateDir !== undefined) {
+    if (cli.stateDir === '') throw new ConfigError('--state-dir', 'expected a directory path');
+    cfg.stateDir = cli.stateDir;
+  }
   if (cli.crypto !== undefined) cfg.crypto = cryptoChoice(cli.crypto, '--crypto');
   if (cli.upstreamFor?.length) cfg.forwardZones = forwardZonesFromCli(cli.upstreamFor);
   if (cli.negativeTrustAnchor?.length) {

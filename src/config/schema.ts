@@ -52,6 +52,22 @@ export interface CacheConfig {
   aggressiveNsec: boolean;
 }
 
+/** RFC 5011 management of the trust anchor zones; durations in seconds. */
+export interface AnchorManagement {
+  /** Follow key rollovers of every anchor zone (RFC 5011); false keeps the configured anchors static. */
+  rfc5011: boolean;
+  /** A new key is trusted after this long of continuous presence (RFC 5011 §2.4.1: 30 days). */
+  addHoldDown: number;
+  /** A revoked key's entry is removed after this long (RFC 5011 §2.4.2: 30 days). */
+  removeHoldDown: number;
+  /** A trusted key missing for this long is forgotten (Unbound's keep-missing: 366 days). */
+  keepMissing: number;
+  /** Send the RFC 8145 §5 key-tag signal query (`_ta-XXXX`) at each refresh of the root. */
+  signal: boolean;
+}
+
+export const DAY = 86_400;
+
 export interface Config {
   listen: ListenAddress[];
   /** Empty means: the nameservers of /etc/resolv.conf, minus our own listen addresses. */
@@ -88,6 +104,10 @@ export interface Config {
   };
   /** Trust anchor files (zone-file DS/DNSKEY or IANA root-anchors.xml). Empty: the shipped root anchors. */
   trustAnchors: string[];
+  /** How the anchor zones are managed (config `trustAnchors: { files, rfc5011, addHoldDown, ... }`). */
+  anchorManagement: AnchorManagement;
+  /** Managed state (the RFC 5011 anchor files), created with mode 0700. */
+  stateDir: string;
   /** Domains whose answers are treated as INSECURE (RFC 7646), for internal zones the public chain calls bogus. */
   negativeTrustAnchors: string[];
   /** Signature backend: OpenSSL (node:crypto), pure JS, or OpenSSL with per-algorithm JS fallback. */
@@ -112,6 +132,8 @@ export function defaultConfig(): Config {
       insecureFallback: { enabled: false, domains: [] },
     },
     trustAnchors: [],
+    anchorManagement: { rfc5011: true, addHoldDown: 30 * DAY, removeHoldDown: 30 * DAY, keepMissing: 366 * DAY, signal: true },
+    stateDir: '/var/lib/dnssec-stubd',
     negativeTrustAnchors: [],
     crypto: 'auto',
     validation: { ...DEFAULT_LIMITS, skew: { ...DEFAULT_SKEW } },

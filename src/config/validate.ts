@@ -9,7 +9,7 @@ import {
 
 const TOP_KEYS = [
   'listen', 'upstreams', 'forwardZones', 'allow', 'logLevel', 'server', 'upstream', 'trustAnchors',
-  'negativeTrustAnchors', 'crypto', 'validation', 'cache',
+  'stateDir', 'negativeTrustAnchors', 'crypto', 'validation', 'cache',
 ] as const;
 
 export function isDomainName(s: string): boolean {
@@ -104,6 +104,33 @@ function cache(v: unknown, cfg: Config): void {
   if (t.minTtl > t.maxTtl) throw new ConfigError('cache.minTtl', `must not exceed cache.maxTtl (${t.maxTtl})`);
 }
 
+/** A duration in seconds: a number, or a string such as "30d", "12h", "90m", "45s" or "2w". */
+export function duration(v: unknown, path: string, min: number, max: number): number {
+  if (typeof v === 'number') return int(v, path, min, max);
+  const m = typeof v === 'string' ? /^(\d+)\s*([smhdw]?)$/.exec(v.trim()) : null;
+  if (!m) throw new ConfigError(path, `expected seconds or a duration like "30d", "12h", "90m", got ${describe(v)}`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[m[2] as '' | 's' | 'm' | 'h' | 'd' | 'w'];
+  return int(Number(m[1]) * unit, path, min, max);
+}
+
+/** `trustAnchors`: a list of files, or `{ files, rfc5011, addHoldDown, removeHoldDown, keepMissing, signal }`. */
+function trustAnchors(v: unknown, cfg: Config): void {
+  const files = (x: unknown, path: string): string[] => arr(x, path).map((e, i) => str(e, `${path}[${i}]`));
+  if (Array.isArray(v)) {
+    cfg.trustAnchors = files(v, 'trustAnchors');
+    return;
+  }
+  const t = obj(v, 'trustAnchors', ['files', 'rfc5011', 'addHoldDown', 'removeHoldDown', 'keepMissing', 'signal']);
+  const m = cfg.anchorManagement;
+  if (t.files !== undefined) cfg.trustAnchors = files(t.files, 'trustAnchors.files');
+  if (t.rfc5011 !== undefined) m.rfc5011 = bool(t.rfc5011, 'trustAnchors.rfc5011');
+  // Tests shorten the hold-downs to seconds; more than 10 years is a typo.
+  if (t.addHoldDown !== undefined) m.addHoldDown = duration(t.addHoldDown, 'trustAnchors.addHoldDown', 1, 3650 * 86_400);
+  if (t.removeHoldDown !== undefined) m.removeHoldDown = duration(t.removeHoldDown, 'trustAnchors.removeHoldDown', 1, 3650 * 86_400);
+  if (t.keepMissing !== undefined) m.keepMissing = duration(t.keepMissing, 'trustAnchors.keepMissing', 1, 3650 * 86_400);
+  if (t.signal !== undefined) m.signal = bool(t.signal, 'trustAnchors.signal');
+}
+
 function forwardZones(v: unknown, c: AddressCheckers): Config['forwardZones'] {
   return arr(v, 'forwardZones').map((e, i) => {
     const p = `forwardZones[${i}]`;
@@ -148,7 +175,11 @@ export function validateConfig(doc: unknown, c: AddressCheckers, base: Config = 
   if (d.logLevel !== undefined) cfg.logLevel = oneOf(d.logLevel, 'logLevel', LOG_LEVELS);
   if (d.server !== undefined) server(d.server, cfg);
   if (d.upstream !== undefined) upstream(d.upstream, cfg);
-  if (d.trustAnchors !== undefined) cfg.trustAnchors = arr(d.trustAnchors, 'trustAnchors').map((e, i) => str(e, `trustAnchors[${i}]`));
+  if (d.trustAnchors !== undefined) trustAnchors(d.trustAnchors, cfg);
+  if (d.stateDir !== undefined) {
+    cfg.stateDir = str(d.stateDir, 'stateDir');
+    if (cfg.stateDir === '') throw new ConfigError('stateDir', 'expected a directory path, got ""');
+  }
   if (d.negativeTrustAnchors !== undefined) {
     cfg.negativeTrustAnchors = arr(d.negativeTrustAnchors, 'negativeTrustAnchors').map((e, i) => domain(e, `negativeTrustAnchors[${i}]`, isDomainName));
   }

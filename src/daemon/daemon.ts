@@ -6,6 +6,7 @@
  * one event per answered query (`onQuery`).
  */
 import { pino, type Logger } from 'pino';
+import type { AnchorManager, ManagedZoneView } from '../anchors/manager.js';
 import { systemClock, type Clock } from '../clock.js';
 import { addressCheckers } from '../config/fields.js';
 import { loadConfig, type CliOverrides } from '../config/load.js';
@@ -23,6 +24,7 @@ import { Name } from '../wire/index.js';
 import { QueryEvents, type QueryListener } from './events.js';
 import { runSelfTest } from './selftest.js';
 import { buildStack, type Stack } from './stack.js';
+import { openAnchorManager } from './anchors.js';
 import { resolveUpstreams } from './upstreams.js';
 
 export interface AnchorSummary {
@@ -40,7 +42,10 @@ export interface DaemonStats {
   chain: ChainStats;
   /** Per route (global, forward zones): upstreams with priority, DNSSEC state and evidence. */
   upstreams: RouteSnapshot[];
+  /** The trust anchors in use now (after RFC 5011 changes). */
   anchors: AnchorSummary[];
+  /** Per managed zone: every key with its RFC 5011 state and timers, the last and next refresh (absent when not managed). */
+  managedAnchors: ManagedZoneView[] | undefined;
   /** The start-up self-test's report; undefined when it did not run (warmupQueries 0) or has not yet. */
   selfTest: SelfTestReport | undefined;
   /** The signature backend each DNSSEC algorithm uses. */
@@ -59,6 +64,7 @@ export class Daemon {
   private readonly clock: Clock;
   private readonly events = new QueryEvents();
   private server: ServerHandle | undefined;
+  private manager: AnchorManager | undefined;
   private report: SelfTestReport | undefined;
 
   constructor(readonly config: Config, readonly upstreams: UpstreamConfig[], opts: DaemonOptions = {}) {
@@ -72,10 +78,23 @@ export class Daemon {
     return this.server?.addresses ?? [];
   }
 
-  /** Start the upstream probes, run the self-test, then open the listeners. */
+  /** The RFC 5011 anchor manager (absent with `trustAnchors.rfc5011: false`, or before start()). */
+  get anchorManager(): AnchorManager | undefined {
+    return this.manager;
+  }
+
+  /**
+   * Start the upstream probes and the RFC 5011 anchor manager (its state replaces the configured anchors),
+   * run the self-test, then open the listeners.
+   */
   async start(): Promise<void> {
     const cfg = this.config;
     this.stack.start();
+    if (cfg.anchorManagement.rfc5011) {
+      this.manager = await openAnchorManager(cfg, this.stack, this.clock, this.log);
+      this.stack.chain.setAnchors(this.manager.anchors());
+      this.manager.start();
+    }
     // The upstream probes run meanwhile; the listeners open once the self-test is done.
     if (cfg.server.warmupQueries > 0) await this.selfTest();
     try {
@@ -92,6 +111,7 @@ export class Daemon {
       });
     } catch (err) {
       this.stack.stop();
+      await this.manager?.close();
       if (err instanceof ServerConfigError) throw new ConfigError(err.field, err.message.replace(`${err.field}: `, ''));
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
@@ -115,6 +135,7 @@ export class Daemon {
   /** Close the listeners and stop the probes. */
   async close(): Promise<void> {
     this.stack.stop();
+    await this.manager?.close();
     if (this.server) await this.server.close();
     this.log.info({}, 'dnssec-stubd stopped');
   }
@@ -140,7 +161,8 @@ export class Daemon {
       cache: stack.cached.stats(),
       chain: stack.chain.stats(),
       upstreams: stack.router?.snapshot() ?? [],
-      anchors: stack.anchors.map((a) => ({ zone: a.zone.toText(), ds: a.ds.length, dnskeys: a.dnskeys.length })),
+      anchors: stack.chain.trustAnchors().map((a) => ({ zone: a.zone.toText(), ds: a.ds.length, dnskeys: a.dnskeys.length })),
+      managedAnchors: this.manager?.snapshot(),
       selfTest: this.report,
       crypto: stack.backends(),
     };

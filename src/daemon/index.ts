@@ -4,3 +4,4 @@ export { QueryEvents, type QueryListener } from './events.js';
 export { runSelfTest } from './selftest.js';
 export { DEFAULT_ANCHOR_FILE, buildStack, loadTrustAnchors, type Stack, type StackOptions } from './stack.js';
 export { buildRouter, negativeTrustAnchors, probeZone, resolveUpstreams } from './upstreams.js';
+export { currentAnchors, describeAnchorStates, openAnchorManager, type AnchorZoneReport } from './anchors.js';

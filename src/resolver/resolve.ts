@@ -139,7 +139,7 @@ type Link =
   | { kind: 'failure'; failure: Extract<UpstreamResult, { kind: 'failure' }>; upstreams: string[] };
 
 /** Bogus reasons another upstream cannot change: not worth asking again. */
-const FINAL_REASONS: ReadonlySet<string> = new Set(['budget-exceeded', 'chain-too-long']);
+const FINAL_REASONS: ReadonlySet<string> = new Set(['budget-exceeded', 'chain-too-long', 'anchor-gone']);
 
 export class Resolver {
   private readonly counters: Omit<ResolverStats, 'statuses'> = { insecureFallbackAnswers: 0, negativeTrustAnchorAnswers: 0, reasked: 0, reaskRescued: 0, upstreamFailures: 0, aggressiveAnswers: 0 };

@@ -86,7 +86,7 @@ export interface ChainStats {
 const NO_ANCHOR_TTL_MS = 3_600_000;
 
 export class ChainOfTrust implements KeySource {
-  private readonly anchors: TrustAnchor[];
+  private anchors: TrustAnchor[];
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private readonly cache: KeyCache;
@@ -138,6 +138,23 @@ export class ChainOfTrust implements KeySource {
       case 'inside':
         return { ...node.zone, trail: node.trail, validUntil: node.validUntil };
     }
+  }
+
+  /** The trust anchors in use. */
+  trustAnchors(): readonly TrustAnchor[] {
+    return this.anchors;
+  }
+
+  /**
+   * Replace the trust anchors of the running chain (RFC 5011: a key became trusted, was revoked or
+   * removed). What was validated under an anchor zone whose keys changed is forgotten at once.
+   */
+  setAnchors(anchors: readonly TrustAnchor[]): void {
+    const before = new Map(this.anchors.map((a) => [a.zone.key, anchorKeyText(a)]));
+    const after = new Map(anchors.map((a) => [a.zone.key, anchorKeyText(a)]));
+    const changed = [...this.anchors, ...anchors].filter((a) => before.get(a.zone.key) !== after.get(a.zone.key)).map((a) => a.zone);
+    this.anchors = [...anchors];
+    for (const zone of changed) this.flush(zone);
   }
 
   /** Forget everything, or what is known about `name` and the names below it. */
@@ -303,4 +320,10 @@ export class ChainOfTrust implements KeySource {
       steps: nodeTrail(node).length,
     }, 'chain node');
   }
+}
+
+/** An anchor's DS and DNSKEY records as one comparable text (RDATA bytes). */
+function anchorKeyText(a: TrustAnchor): string {
+  const hex = (r: { type: number; rdata: Uint8Array }): string => `${r.type}:${Buffer.from(r.rdata).toString('hex')}`;
+  return [...a.ds, ...a.dnskeys].map(hex).sort().join(',');
 }

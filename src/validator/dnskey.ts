@@ -189,7 +189,8 @@ export function validateKeysWithAnchor(anchor: TrustAnchor, dnskeys: SignedRRset
       return insecureKeys(zone, { kind: 'unsupported-algorithm', zone: zoneText, algorithms }, now + ANCHOR_STATE_TTL * 1000, trail, 'anchor');
     }
     if (unsupported) return insecureKeys(zone, unsupported, now + ANCHOR_STATE_TTL * 1000, trail, 'anchor');
-    return bogusKeys(zone, { kind: 'ds-mismatch', zone: zoneText, detail: 'no usable trust anchor (all revoked or none)' }, now, trail, 'anchor');
+    // Fail closed: a zone whose anchor has no trusted key left is never treated as unsigned.
+    return bogusKeys(zone, { kind: 'anchor-gone', zone: zoneText }, now, trail, 'anchor');
   }
   const keys = zoneDnskeys(zone, dnskeys);
   if (keys.length === 0) return bogusKeys(zone, { kind: 'dnskey-missing', zone: zoneText }, now, trail, 'anchor');

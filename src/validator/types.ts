@@ -18,6 +18,7 @@ export type AnswerKind = 'positive' | 'cname' | 'nxdomain' | 'nodata' | 'referra
 export type BogusReason =
   | { kind: 'rrsigs-missing'; name: string; type: string } // EDE 10
   | { kind: 'dnskey-missing'; zone: string; keyTag?: number } // EDE 9: no usable DNSKEY for the RRSIG / DS
+  | { kind: 'anchor-gone'; zone: string } // EDE 9: the trust anchor zone has no trusted key left (RFC 5011: all revoked or removed); fail closed
   | { kind: 'signature-expired'; name: string; type: string; keyTag: number; expiration: number } // EDE 7
   | { kind: 'signature-not-yet-valid'; name: string; type: string; keyTag: number; inception: number } // EDE 8
   | { kind: 'signature-invalid'; name: string; type: string; keyTag: number; detail?: string } // EDE 6

@@ -162,3 +162,21 @@ test('upstreamsFromCli throws a typed error naming the bad value', () => {
   assert.throws(() => upstreamsFromCli(['192.0.2.1', 'localhost']), (e: unknown) =>
     e instanceof UpstreamConfigError && e.input === 'localhost' && e.problem.kind === 'bad-address');
 });
+
+test('RFC 5011: trustAnchors as a list of files or an object with the management settings; durations; stateDir', () => {
+  const d = validateConfig(undefined, checkers);
+  assert.deepEqual(d.anchorManagement, { rfc5011: true, addHoldDown: 30 * 86_400, removeHoldDown: 30 * 86_400, keepMissing: 366 * 86_400, signal: true });
+  assert.equal(d.stateDir, '/var/lib/dnssec-stubd');
+  assert.deepEqual(validateConfig({ trustAnchors: ['/a.zone'] }, checkers).trustAnchors, ['/a.zone']);
+  const c = validateConfig({ trustAnchors: { files: ['/b.zone'], rfc5011: false, addHoldDown: '2h', removeHoldDown: 90, keepMissing: '1w', signal: false }, stateDir: '/srv/state' }, checkers);
+  assert.deepEqual(c.trustAnchors, ['/b.zone']);
+  assert.deepEqual(c.anchorManagement, { rfc5011: false, addHoldDown: 7200, removeHoldDown: 90, keepMissing: 604_800, signal: false });
+  assert.equal(c.stateDir, '/srv/state');
+  expectField(() => validateConfig({ trustAnchors: { addHoldDown: '30 days' } }, checkers), 'trustAnchors.addHoldDown', /duration like "30d"/);
+  expectField(() => validateConfig({ trustAnchors: { addHoldDown: 0 } }, checkers), 'trustAnchors.addHoldDown');
+  expectField(() => validateConfig({ trustAnchors: { rfc5011: 'yes' } }, checkers), 'trustAnchors.rfc5011');
+  expectField(() => validateConfig({ trustAnchors: { holdDown: 1 } }, checkers), 'trustAnchors.holdDown');
+  expectField(() => validateConfig({ trustAnchors: { files: [1] } }, checkers), 'trustAnchors.files[0]');
+  expectField(() => validateConfig({ stateDir: '' }, checkers), 'stateDir');
+  expectField(() => loadConfig({ stateDir: '' }, checkers), '--state-dir');
+});

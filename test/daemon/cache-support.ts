@@ -15,6 +15,7 @@ import type { CacheConfig } from '../../src/config/schema.js';
 import { dig, type DigResult } from '../support/dig.js';
 import { freePort } from '../upstream/unbound-fixture.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+import { tempStateDir } from '../support/state-dir.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -111,7 +112,7 @@ export async function cacheDaemon(
   const dir = mkdtempSync(join(tmpdir(), 'stubd-cache-cfg-'));
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ ...extra, cache }));
-  const daemon = await startDaemon({
+  const daemon = await startDaemon({ stateDir: tempStateDir(),
     config,
     listen: ['127.0.0.1:0'],
     upstream: [`127.0.0.1:${upstreamPort}`],

@@ -12,6 +12,7 @@ import { defaultConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/config/schema.js';
 import { freePort } from '../upstream/unbound-fixture.js';
 import { dig } from '../support/dig.js';
+import { tempStateDir } from '../support/state-dir.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/dnssec-stubd.js', import.meta.url));
 
@@ -66,9 +67,9 @@ describe('dnssec-stubd serve', () => {
 
   it('a listen address in use is a clear startup error', async () => {
     const port = await freePort('127.0.0.1');
-    const first = await startDaemon({ listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'silent' });
+    const first = await startDaemon({ stateDir: tempStateDir(), listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'silent' });
     try {
-      const r = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9']);
+      const r = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--state-dir', tempStateDir()]);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /configuration error: listen: /);
     } finally {
@@ -81,7 +82,7 @@ describe('dnssec-stubd serve', () => {
       const port = await freePort('127.0.0.1');
       // Upstream on a closed loopback port: queries fail fast with SERVFAIL + EDE, the listener still answers.
       let kill: (s: NodeJS.Signals) => void = () => undefined;
-      const child = runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--log-level', 'info'], {
+      const child = runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--log-level', 'info', '--state-dir', tempStateDir()], {
         onSpawn: (k) => (kill = k),
       });
       // Wait for the listener, query it, then signal.

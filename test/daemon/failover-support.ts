@@ -9,6 +9,7 @@ import type { CliOverrides } from '../../src/config/load.js';
 import type { UpstreamHealthView } from '../../src/upstream/health.js';
 import type { WorldInfo } from '../world/index.js';
 import type { DigResult } from '../support/dig.js';
+import { tempStateDir } from '../support/state-dir.js';
 
 export interface TestDaemon {
   daemon: Daemon;
@@ -34,7 +35,7 @@ export async function startTestDaemon(world: WorldInfo, config: object, cli: Cli
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const daemon = await startDaemon({
+  const daemon = await startDaemon({ stateDir: tempStateDir(),
     config: file, listen: ['127.0.0.1:0'], trustAnchor: [world.rootAnchorFile], ...cli,
   }, { logger });
   return {

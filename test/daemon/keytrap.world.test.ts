@@ -28,6 +28,7 @@ import { useWorldDaemon } from '../support/daemon.js';
 import { NSEC3_DEEP_DEPTH, NSEC3_FLOOD_DEPTH, NSEC3_MAX_DEPTH, ZONES, nsec3FloodName, type QueryCase } from '../world/zones.js';
 import { delv, dig as worldDig, rrTypes } from '../world/tools.js';
 import { dnskeyWire, keyTag } from '../world/rr.js';
+import { tempStateDir } from '../support/state-dir.js';
 
 /** A KeyTrap answer must come within this (ms): a verdict, not a hang. */
 const PROMPT_MS = 3000;
@@ -136,7 +137,7 @@ after(() => {
 function useConfiguredDaemon(validation: Record<string, number>): { port: number; daemon?: Daemon } {
   const ctx: { port: number; daemon?: Daemon } = { port: 0 };
   before(async () => {
-    ctx.daemon = await startDaemon({
+    ctx.daemon = await startDaemon({ stateDir: tempStateDir(),
       listen: ['127.0.0.1:0'],
       upstream: [`${env.world.upstream.host}:${env.world.upstream.port}`],
       trustAnchor: [env.world.rootAnchorFile],

@@ -3,6 +3,7 @@ import { after, before } from 'node:test';
 import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import type { CliOverrides } from '../../src/config/load.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+import { tempStateDir } from './state-dir.js';
 
 export interface WorldDaemon {
   world: WorldInfo;
@@ -19,7 +20,7 @@ export function useWorldDaemon(extra: CliOverrides = {}): WorldDaemon {
   const ctx = {} as WorldDaemon;
   before(async () => {
     ctx.world = await getWorld();
-    ctx.daemon = await startDaemon({
+    ctx.daemon = await startDaemon({ stateDir: tempStateDir(),
       listen: ['127.0.0.1:0'],
       upstream: [`${ctx.world.upstream.host}:${ctx.world.upstream.port}`],
       trustAnchor: [ctx.world.rootAnchorFile],

@@ -37,6 +37,7 @@ import {
 } from './mutate.js';
 import { FINDING_KINDS, Oracle, rdataKey, violationsText, type Violation } from './oracle.js';
 import { TamperProxy, ask, type Rewrite } from './tamper-proxy.js';
+import { tempStateDir } from './state-dir.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Questions
@@ -269,7 +270,7 @@ export class FuzzHarness {
         server: { warmupQueries: 0 },
         upstream: { timeoutMs: opts.upstreamTimeoutMs ?? 600, deadlineMs: opts.upstreamDeadlineMs ?? 2500 },
       }));
-      const daemon = await startDaemon({
+      const daemon = await startDaemon({ stateDir: tempStateDir(),
         config, listen: [`${address}:0`], upstream: [proxy.label], trustAnchor: [world.rootAnchorFile], logLevel: 'silent',
       });
       cleanup.push(() => daemon.close());

@@ -196,7 +196,9 @@ describe('validateKeysWithAnchor', () => {
     const revoked = makeRR<DNSKEYData>(apex, RRType.DNSKEY, 3600, { ...ksk.data, flags: ksk.data.flags | DnskeyFlag.REVOKE });
     const set = { ...dnskeys, rrs: [...dnskeys.rrs, revoked] };
     const ctx = makeCtx(AT);
-    assert.equal(kind(validateKeysWithAnchor({ zone: apex, ds: [], dnskeys: [revoked] }, set, ctx)), 'bogus:ds-mismatch');
+    // Fail closed: an anchor zone with no trusted key left is bogus (EDE 9, "the trust anchor is gone"), never insecure.
+    assert.equal(kind(validateKeysWithAnchor({ zone: apex, ds: [], dnskeys: [revoked] }, set, ctx)), 'bogus:anchor-gone');
+    assert.equal(kind(validateKeysWithAnchor({ zone: apex, ds: [], dnskeys: [] }, set, ctx)), 'bogus:anchor-gone');
     assert.equal(ctx.crypto.calls, 0);
     // With a good anchor next to it, the good one is used (on the RRset as signed).
     assert.equal(kind(validateKeysWithAnchor({ zone: apex, ds: [], dnskeys: [revoked, ksk] }, dnskeys, makeCtx(AT))), 'secure');

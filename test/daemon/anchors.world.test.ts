@@ -1,0 +1,119 @@
+/**
+ * RFC 5011 in the running daemon, against the world's root: the state file is written at start and the
+ * root's key is confirmed by the first refresh; `dnssec-stubd anchors` reads it; a state whose only key is
+ * revoked fails closed (SERVFAIL, EDE 9 "the trust anchor is gone", never insecure), and the operator's
+ * recovery (the zone's file moved away) brings SECURE back.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { initialState } from '../../src/anchors/rfc5011.js';
+import { readAnchorFile } from '../../src/anchors/load.js';
+import { writeStateFile } from '../../src/anchors/state-file.js';
+import { systemClock } from '../../src/clock.js';
+import { startDaemon, type Daemon } from '../../src/daemon/index.js';
+import { DnskeyFlag, Name, makeRR, type DNSKEYData, type RR } from '../../src/wire/index.js';
+import { dig } from '../support/dig.js';
+import { tempStateDir } from '../support/state-dir.js';
+import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+
+const execFileP = promisify(execFile);
+const BIN = new URL('../../../bin/dnssec-stubd.js', import.meta.url).pathname;
+let world: WorldInfo;
+
+before(async () => {
+  world = await getWorld();
+});
+after(() => stopWorld());
+
+const start = (stateDir: string): Promise<Daemon> => startDaemon({
+  stateDir, listen: ['127.0.0.1:0'], upstream: [`${world.upstream.host}:${world.upstream.port}`], trustAnchor: [world.rootAnchorFile], logLevel: 'silent',
+});
+const port = (d: Daemon): number => d.addresses[0]!.port;
+
+/** `dnssec-stubd anchors --json` on a state directory: exit code and zones. */
+async function anchorsCli(stateDir: string): Promise<{ code: number; zones: { zone: string; trusted: number; keys: { state: string; keyTag: number }[] }[] }> {
+  const r = await execFileP(process.execPath, [BIN, 'anchors', '--state-dir', stateDir, '--trust-anchor', world.rootAnchorFile, '--json']).then(
+    (x) => ({ code: 0, stdout: x.stdout }),
+    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+  );
+  return { code: r.code, zones: (JSON.parse(r.stdout) as { zones: [] }).zones };
+}
+
+/** Until the first refresh of the root is done. */
+async function refreshed(d: Daemon): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (d.stats().managedAnchors?.[0]?.lastRefresh) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the root was not refreshed');
+}
+
+describe('RFC 5011 in the daemon', () => {
+  it('writes the state at start, confirms the root key at the first refresh, and the anchors command reads it', async () => {
+    const dir = tempStateDir();
+    const d = await start(dir);
+    try {
+      await refreshed(d);
+      const z = d.stats().managedAnchors![0]!;
+      assert.equal(z.zone, '.');
+      assert.equal(z.lastRefresh!.result, 'ok');
+      assert.ok(z.keys.some((k) => k.state === 'Valid' && k.lastSeen !== undefined), 'the root KSK seen in a validated RRset');
+      assert.match(readFileSync(join(dir, 'root.anchor'), 'utf8'), /;state=Valid/);
+      const r = await dig(port(d), ['www.alg13.test.', 'A', '+dnssec']);
+      assert.ok(r.flags.has('ad'), r.text);
+      const cli = await anchorsCli(dir);
+      assert.equal(cli.code, 0);
+      assert.equal(cli.zones[0]!.trusted, 1);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('a state whose only root key is revoked fails closed (EDE 9), the anchors command says so; moving the file away recovers', async () => {
+    const dir = tempStateDir();
+    const [anchor] = readAnchorFile(world.rootAnchorFile, systemClock);
+    const key = anchor!.dnskeys[0] as RR<DNSKEYData>;
+    const revoked = makeRR<DNSKEYData>(key.name, key.type, key.ttl, { ...key.data, flags: key.data.flags | DnskeyFlag.REVOKE });
+    await writeStateFile(dir, initialState(Name.root, [revoked], Date.now()));
+
+    let d = await start(dir);
+    try {
+      assert.deepEqual(d.stats().anchors, [{ zone: '.', ds: 0, dnskeys: 0 }], 'the state wins over the anchor file');
+      const r = await dig(port(d), ['www.alg13.test.', 'A', '+dnssec']);
+      assert.equal(r.status, 'SERVFAIL', r.text);
+      assert.ok(r.ede.some((l) => /\b9\b/.test(l) && /trust anchor is gone/.test(l)), r.text);
+      const unsigned = await dig(port(d), ['www.unsigned.test.', 'A', '+dnssec']);
+      assert.equal(unsigned.status, 'SERVFAIL', 'never insecure: an unsigned zone under it cannot be proven unsigned either');
+    } finally {
+      await d.close();
+    }
+    const cli = await anchorsCli(dir);
+    assert.equal(cli.code, 1);
+    assert.deepEqual(cli.zones[0]!.keys.map((k) => k.state), ['Revoked']);
+
+    // The operator's recovery: the zone's file moved away, the anchor file's key taken as at first start.
+    renameSync(join(dir, 'root.anchor'), join(dir, 'root.anchor.lost'));
+    d = await start(dir);
+    try {
+      const r = await dig(port(d), ['www.alg13.test.', 'A', '+dnssec']);
+      assert.ok(r.flags.has('ad'), r.text);
+      assert.ok(existsSync(join(dir, 'root.anchor')));
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('a second daemon on the same state directory stops at start, naming the lock', async () => {
+    const dir = tempStateDir();
+    const d = await start(dir);
+    try {
+      await assert.rejects(start(dir), /stateDir: .*dnssec-stubd\.lock/);
+    } finally {
+      await d.close();
+    }
+  });
+});
