@@ -11,14 +11,16 @@
  *   proxy.rewrite = onQuestion('www.alg13.test', 'A',
  *     prepend('answer', rrs('www.alg13.test. 300 IN CNAME www.evil.test.', 'www.evil.test. 300 IN A 6.6.6.6')));
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, Socket as TcpSocket, type Server } from 'node:net';
-import { FrameDecoder, frame } from '../../src/wire/framing.js';
 import {
   Name, RRType, makeQuery, parseMessage, parseRR, rdataToText, serializeMessage, typeFromText, typeToText,
   type Message, type RR, type RRSIGData,
 } from '../../src/wire/index.js';
-import { freePort } from '../upstream/unbound-fixture.js';
+import { createSocket } from 'node:dgram';
+import { Socket as TcpSocket } from 'node:net';
+import { FrameDecoder, frame } from '../../src/wire/framing.js';
+import { LoopbackRelay } from './relay.js';
+
+const LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /** What to send instead of `answer`: a message (serialized by the proxy), raw bytes, or undefined to relay it unchanged. */
 export type Rewrite = (query: Message, answer: Message, via?: RewriteContext) => Message | Uint8Array | undefined;
@@ -38,8 +40,6 @@ export interface TamperProxyOptions {
 export type Section = 'answer' | 'authority' | 'additional';
 export const SECTIONS: readonly Section[] = ['answer', 'authority', 'additional'];
 
-const LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
-const BACKEND_TIMEOUT_MS = 5000;
 
 /** A name as the proxy's keys spell it: lowercased, without the final dot (the root is "."). */
 export function nameKey(name: Name | string): string {
@@ -63,24 +63,31 @@ export class TamperProxy {
   /** Exceptions thrown by the rewrite (the answer was then relayed unchanged): a test should expect none. */
   readonly errors: Error[] = [];
   rewrite: Rewrite | undefined;
-  private udp: UdpSocket | undefined;
-  private tcp: Server | undefined;
-  private readonly conns = new Set<TcpSocket>();
-  private readonly upstreams = new Set<UdpSocket | TcpSocket>();
+  private relay: LoopbackRelay | undefined;
 
-  private constructor(readonly address: string, readonly port: number, private readonly backend: TamperProxyOptions['backend'], rewrite: Rewrite | undefined) {
+  private constructor(rewrite: Rewrite | undefined) {
     this.rewrite = rewrite;
   }
 
   static async start(opts: TamperProxyOptions): Promise<TamperProxy> {
-    for (const a of [opts.address, opts.backend.address]) if (!LOOPBACK.test(a)) throw new Error(`the proxy must stay on 127.0.0.0/8, not ${a}`);
-    const p = new TamperProxy(opts.address, await freePort(opts.address), { ...opts.backend }, opts.rewrite);
-    await p.listen();
+    const p = new TamperProxy(opts.rewrite);
+    p.relay = await LoopbackRelay.start(opts.address, opts.backend, {
+      onQuery: (q) => p.note(q),
+      respond: (q, a, transport) => p.respond(q, a, transport === 'udp'),
+    });
     return p;
   }
 
+  get address(): string {
+    return this.relay!.address;
+  }
+
+  get port(): number {
+    return this.relay!.port;
+  }
+
   get label(): string {
-    return `${this.address}:${this.port}`;
+    return this.relay!.label;
   }
 
   /** Questions relayed for `name` (any type, or one type). */
@@ -119,67 +126,8 @@ export class TamperProxy {
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }
 
-  private async listen(): Promise<void> {
-    const backend = this.backend;
-    const udp = createSocket('udp4');
-    this.udp = udp;
-    udp.on('message', (msg, rinfo) => {
-      this.note(msg);
-      const up = createSocket('udp4');
-      this.upstreams.add(up);
-      const done = (): void => {
-        clearTimeout(t);
-        if (this.upstreams.delete(up)) up.close();
-      };
-      const t = setTimeout(done, BACKEND_TIMEOUT_MS);
-      t.unref();
-      up.on('error', done);
-      up.on('message', (ans) => {
-        done();
-        const out = this.respond(msg, ans, true);
-        udp.send(out, rinfo.port, rinfo.address);
-      });
-      up.send(msg, backend.port, backend.address);
-    });
-    await new Promise<void>((resolve) => udp.bind(this.port, this.address, resolve));
-    const tcp = createServer((client) => {
-      this.conns.add(client);
-      client.on('close', () => this.conns.delete(client));
-      client.on('error', () => client.destroy());
-      const decoder = new FrameDecoder();
-      client.on('data', (chunk: Buffer) => {
-        for (const q of decoder.pushAll(chunk)) {
-          this.note(q);
-          const up = new TcpSocket();
-          this.upstreams.add(up);
-          up.setTimeout(BACKEND_TIMEOUT_MS, () => up.destroy());
-          up.on('close', () => this.upstreams.delete(up));
-          const dec = new FrameDecoder();
-          up.on('error', () => up.destroy());
-          up.on('data', (d: Buffer) => {
-            for (const ans of dec.pushAll(d)) {
-              if (!client.destroyed) client.write(frame(this.respond(q, ans, false)));
-              up.destroy();
-            }
-          });
-          up.connect(backend.port, backend.address, () => up.write(frame(q)));
-        }
-      });
-    });
-    this.tcp = tcp;
-    await new Promise<void>((resolve) => tcp.listen(this.port, this.address, resolve));
-  }
-
   async stop(): Promise<void> {
-    for (const c of this.conns) c.destroy();
-    const ups = [...this.upstreams];
-    this.upstreams.clear();
-    for (const u of ups) {
-      if (u instanceof TcpSocket) u.destroy();
-      else u.close();
-    }
-    await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (this.udp ? this.udp.close(() => resolve()) : resolve()));
+    await this.relay?.stop();
   }
 }
 

@@ -3,11 +3,8 @@
  * the RRSIG records (answer and authority) from the answers to the questions it is told to, as broken
  * firewalls and DNS "proxies" do. Counts the questions it relays, by "name TYPE".
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, Socket as TcpSocket, type Server } from 'node:net';
-import { FrameDecoder, frame } from '../../src/wire/framing.js';
 import { RRType, parseMessage, serializeMessage, typeToText, type Message } from '../../src/wire/index.js';
-import { freePort } from './unbound-fixture.js';
+import { LoopbackRelay } from '../support/relay.js';
 
 export interface StripProxyOptions {
   /** A loopback address to listen on. */
@@ -17,7 +14,6 @@ export interface StripProxyOptions {
   strip?: (name: string, type: string) => boolean;
 }
 
-const LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /** The question of a packet as "name TYPE" (name lowercased, no final dot), or undefined. */
 function questionOf(bytes: Uint8Array): { name: string; type: string } | undefined {
@@ -39,21 +35,26 @@ export class StripProxy {
   readonly counts = new Map<string, number>();
   /** Answers whose RRSIGs were removed. */
   stripped = 0;
-  private udp: UdpSocket | undefined;
-  private tcp: Server | undefined;
-  private readonly conns = new Set<TcpSocket>();
+  private relay: LoopbackRelay | undefined;
 
-  private constructor(readonly address: string, readonly port: number, private readonly opts: StripProxyOptions) {}
+  private constructor(private readonly opts: StripProxyOptions) {}
 
   static async start(opts: StripProxyOptions): Promise<StripProxy> {
-    for (const a of [opts.address, opts.backend.address]) if (!LOOPBACK.test(a)) throw new Error(`proxy must stay on 127.0.0.0/8, not ${a}`);
-    const p = new StripProxy(opts.address, await freePort(opts.address), opts);
-    await p.listen();
+    const p = new StripProxy(opts);
+    p.relay = await LoopbackRelay.start(opts.address, opts.backend, { onQuery: (q) => p.note(q), respond: (q, a) => p.rewrite(q, a) });
     return p;
   }
 
+  get address(): string {
+    return this.relay!.address;
+  }
+
+  get port(): number {
+    return this.relay!.port;
+  }
+
   get label(): string {
-    return `${this.address}:${this.port}`;
+    return this.relay!.label;
   }
 
   set strip(fn: StripProxyOptions['strip']) {
@@ -98,51 +99,7 @@ export class StripProxy {
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }
 
-  private async listen(): Promise<void> {
-    const { backend } = this.opts;
-    const udp = createSocket('udp4');
-    this.udp = udp;
-    udp.on('message', (msg, rinfo) => {
-      this.note(msg);
-      const up = createSocket('udp4');
-      const t = setTimeout(() => up.close(), 5000);
-      up.on('error', () => { clearTimeout(t); up.close(); });
-      up.on('message', (ans) => {
-        clearTimeout(t);
-        up.close();
-        udp.send(this.rewrite(msg, ans), rinfo.port, rinfo.address);
-      });
-      up.send(msg, backend.port, backend.address);
-    });
-    await new Promise<void>((resolve) => udp.bind(this.port, this.address, resolve));
-    const tcp = createServer((client) => {
-      this.conns.add(client);
-      client.on('close', () => this.conns.delete(client));
-      client.on('error', () => client.destroy());
-      const decoder = new FrameDecoder();
-      client.on('data', (chunk: Buffer) => {
-        for (const q of decoder.pushAll(chunk)) {
-          this.note(q);
-          const up = new TcpSocket();
-          const dec = new FrameDecoder();
-          up.on('error', () => up.destroy());
-          up.on('data', (d: Buffer) => {
-            for (const ans of dec.pushAll(d)) {
-              if (!client.destroyed) client.write(frame(this.rewrite(q, ans)));
-              up.destroy();
-            }
-          });
-          up.connect(backend.port, backend.address, () => up.write(frame(q)));
-        }
-      });
-    });
-    this.tcp = tcp;
-    await new Promise<void>((resolve) => tcp.listen(this.port, this.address, resolve));
-  }
-
   async stop(): Promise<void> {
-    for (const c of this.conns) c.destroy();
-    await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (this.udp ? this.udp.close(() => resolve()) : resolve()));
+    await this.relay?.stop();
   }
 }
