@@ -20,6 +20,7 @@ Flags (serve and query):
                           default: the nameservers of /etc/resolv.conf)
   --trust-anchor FILE     DS/DNSKEY zone file or root-anchors.xml (repeatable; default: the shipped root anchors)
   --state-dir DIR         managed state: the RFC 5011 anchor files (default /var/lib/dnssec-stubd)
+  --http ADDR:PORT|off    HTTP status API and /metrics (repeatable; default 127.0.0.1:8053)
   --crypto BACKEND        openssl | js | auto (default auto: OpenSSL, pure JS where OpenSSL refuses)
   --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info)
   --upstream-for SUFFIX=ADDR[:PORT]  upstream for one domain suffix (repeatable)
@@ -38,6 +39,7 @@ const COMMON = {
   upstream: { type: 'string', multiple: true },
   'trust-anchor': { type: 'string', multiple: true },
   'state-dir': { type: 'string' },
+  http: { type: 'string', multiple: true },
   crypto: { type: 'string' },
   'log-level': { type: 'string' },
   'upstream-for': { type: 'string', multiple: true },
@@ -54,6 +56,7 @@ function overrides(v: Record<string, unknown>): CliOverrides {
     logLevel: v['log-level'] as string | undefined,
     trustAnchor: v['trust-anchor'] as string[] | undefined,
     stateDir: v['state-dir'] as string | undefined,
+    http: v['http'] as string[] | undefined,
     crypto: v.crypto as string | undefined,
     upstreamFor: v['upstream-for'] as string[] | undefined,
     negativeTrustAnchor: v['negative-trust-anchor'] as string[] | undefined,

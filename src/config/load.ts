@@ -20,6 +20,8 @@ export interface CliOverrides {
   insecureFallback?: boolean | undefined;
   /** Where the RFC 5011 anchor state lives. */
   stateDir?: string | undefined;
+  /** HTTP API listen addresses (repeatable), or ["off"]. */
+  http?: string[] | undefined;
 }
 
 export class UpstreamConfigError extends Error {
@@ -112,6 +114,7 @@ export function loadConfig(cli: CliOverrides, checkers: AddressCheckers): Config
   }
   if (cli.logLevel !== undefined) cfg.logLevel = oneOf(cli.logLevel, '--log-level', LOG_LEVELS);
   if (cli.trustAnchor?.length) cfg.trustAnchors = cli.trustAnchor;
+  if (cli.http?.length) cfg.http.listen = cli.http.length === 1 && cli.http[0] === 'off' ? [] : cli.http.map((s) => parseHostPort(s, 8053, '--http'));
   if (cli.stateDir !== undefined) {
     if (cli.stateDir === '') throw new ConfigError('--state-dir', 'expected a directory path');
     cfg.stateDir = cli.stateDir;

@@ -68,6 +68,17 @@ export interface AnchorManagement {
 
 export const DAY = 86_400;
 
+/** The HTTP status API: where it listens (none: off), who may use it. */
+export interface HttpConfig {
+  listen: ListenAddress[];
+  /** Bearer token every route but /healthz needs (required when a listen address is not loopback). */
+  token: string | undefined;
+  /** A file holding the token (read at start; trailing white space ignored). */
+  tokenFile: string | undefined;
+  /** Client networks allowed (CIDR); others get 403. */
+  allow: string[];
+}
+
 export interface Config {
   listen: ListenAddress[];
   /** Empty means: the nameservers of /etc/resolv.conf, minus our own listen addresses. */
@@ -108,6 +119,8 @@ export interface Config {
   anchorManagement: AnchorManagement;
   /** Managed state (the RFC 5011 anchor files), created with mode 0700. */
   stateDir: string;
+  /** The HTTP status API and /metrics (src/http). */
+  http: HttpConfig;
   /** Domains whose answers are treated as INSECURE (RFC 7646), for internal zones the public chain calls bogus. */
   negativeTrustAnchors: string[];
   /** Signature backend: OpenSSL (node:crypto), pure JS, or OpenSSL with per-algorithm JS fallback. */
@@ -134,6 +147,7 @@ export function defaultConfig(): Config {
     trustAnchors: [],
     anchorManagement: { rfc5011: true, addHoldDown: 30 * DAY, removeHoldDown: 30 * DAY, keepMissing: 366 * DAY, signal: true },
     stateDir: '/var/lib/dnssec-stubd',
+    http: { listen: [{ address: '127.0.0.1', port: 8053 }], token: undefined, tokenFile: undefined, allow: ['127.0.0.0/8', '::1/128'] },
     negativeTrustAnchors: [],
     crypto: 'auto',
     validation: { ...DEFAULT_LIMITS, skew: { ...DEFAULT_SKEW } },

@@ -9,7 +9,7 @@ import {
 
 const TOP_KEYS = [
   'listen', 'upstreams', 'forwardZones', 'allow', 'logLevel', 'server', 'upstream', 'trustAnchors',
-  'stateDir', 'negativeTrustAnchors', 'crypto', 'validation', 'cache',
+  'stateDir', 'http', 'negativeTrustAnchors', 'crypto', 'validation', 'cache',
 ] as const;
 
 export function isDomainName(s: string): boolean {
@@ -113,6 +113,36 @@ export function duration(v: unknown, path: string, min: number, max: number): nu
   return int(Number(m[1]) * unit, path, min, max);
 }
 
+/** `http`: `{ listen: [{address, port}] | "off", token, tokenFile, allow: [cidr] }`. */
+function http(v: unknown, cfg: Config, c: AddressCheckers): void {
+  const h = obj(v, 'http', ['listen', 'token', 'tokenFile', 'allow']);
+  const t = cfg.http;
+  if (h.listen === 'off') t.listen = [];
+  else if (h.listen !== undefined) {
+    t.listen = arr(h.listen, 'http.listen').map((e, i) => {
+      const p = `http.listen[${i}]`;
+      const l = obj(e, p, ['address', 'port']);
+      return { address: ip(l.address, `${p}.address`, c), port: l.port === undefined ? 8053 : int(l.port, `${p}.port`, 0, 65535) };
+    });
+  }
+  if (h.token !== undefined) {
+    t.token = str(h.token, 'http.token');
+    if (t.token.length < 16) throw new ConfigError('http.token', 'use at least 16 characters');
+  }
+  if (h.tokenFile !== undefined) t.tokenFile = str(h.tokenFile, 'http.tokenFile');
+  if (h.allow !== undefined) {
+    t.allow = arr(h.allow, 'http.allow').map((e, i) => {
+      const s = str(e, `http.allow[${i}]`);
+      try {
+        c.checkCidr(s);
+      } catch (err) {
+        throw new ConfigError(`http.allow[${i}]`, (err as Error).message);
+      }
+      return s;
+    });
+  }
+}
+
 /** `trustAnchors`: a list of files, or `{ files, rfc5011, addHoldDown, removeHoldDown, keepMissing, signal }`. */
 function trustAnchors(v: unknown, cfg: Config): void {
   const files = (x: unknown, path: string): string[] => arr(x, path).map((e, i) => str(e, `${path}[${i}]`));
@@ -176,6 +206,7 @@ export function validateConfig(doc: unknown, c: AddressCheckers, base: Config = 
   if (d.server !== undefined) server(d.server, cfg);
   if (d.upstream !== undefined) upstream(d.upstream, cfg);
   if (d.trustAnchors !== undefined) trustAnchors(d.trustAnchors, cfg);
+  if (d.http !== undefined) http(d.http, cfg, c);
   if (d.stateDir !== undefined) {
     cfg.stateDir = str(d.stateDir, 'stateDir');
     if (cfg.stateDir === '') throw new ConfigError('stateDir', 'expected a directory path, got ""');

@@ -21,11 +21,16 @@ import type { BoundAddress, ServerHandle, ServerStats } from '../server/types.js
 import type { RouteSnapshot } from '../upstream/router.js';
 import type { ChainStats } from '../validator/chain.js';
 import { Name } from '../wire/index.js';
+import { startHttpApi, type HttpApi } from '../http/api.js';
+import type { MetricsLike } from '../http/routes.js';
 import { QueryEvents, type QueryListener } from './events.js';
 import { runSelfTest } from './selftest.js';
 import { buildStack, type Stack } from './stack.js';
 import { openAnchorManager } from './anchors.js';
 import { resolveUpstreams } from './upstreams.js';
+
+/** The package version (package.json), for the status API. */
+export const VERSION = '0.1.0';
 
 export interface AnchorSummary {
   zone: string;
@@ -54,6 +59,8 @@ export interface DaemonStats {
 
 export interface DaemonOptions {
   logger?: Logger;
+  /** What serves GET /metrics (src/metrics), made once the daemon exists. */
+  metrics?: (daemon: Daemon) => MetricsLike;
   /** Time for hold-downs, validation and the cache (tests use a ManualClock). */
   clock?: Clock;
 }
@@ -65,9 +72,15 @@ export class Daemon {
   private readonly events = new QueryEvents();
   private server: ServerHandle | undefined;
   private manager: AnchorManager | undefined;
+  private http: HttpApi | undefined;
   private report: SelfTestReport | undefined;
 
-  constructor(readonly config: Config, readonly upstreams: UpstreamConfig[], opts: DaemonOptions = {}) {
+  /** Where the HTTP status API listens (empty: off, or before start()). */
+  get httpAddresses(): readonly { address: string; port: number }[] {
+    return this.http?.addresses ?? [];
+  }
+
+  constructor(readonly config: Config, readonly upstreams: UpstreamConfig[], private readonly opts: DaemonOptions = {}) {
     this.log = opts.logger ?? pino({ level: config.logLevel, base: { name: 'dnssec-stubd' } });
     this.clock = opts.clock ?? systemClock;
     this.stack = buildStack(config, upstreams, { clock: this.clock, logger: this.log });
@@ -119,8 +132,15 @@ export class Daemon {
       }
       throw err;
     }
+    try {
+      this.http = await startHttpApi(this, this.opts.metrics?.(this), VERSION);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
     this.log.info(
       {
+        http: this.http?.addresses.map((a) => `${a.address}:${a.port}`) ?? 'off',
         listen: this.server.addresses.map((a) => `${a.transport}/${a.family === 6 ? `[${a.address}]` : a.address}:${a.port}`),
         upstreams: this.upstreams.map((u) => `${endpointLabel(u)} priority ${u.priority}`),
         allow: cfg.allow,
@@ -134,6 +154,8 @@ export class Daemon {
 
   /** Close the listeners and stop the probes. */
   async close(): Promise<void> {
+    await this.http?.close();
+    this.http = undefined;
     this.stack.stop();
     await this.manager?.close();
     if (this.server) await this.server.close();

@@ -30,7 +30,7 @@ before(async () => {
 after(() => stopWorld());
 
 const start = (stateDir: string): Promise<Daemon> => startDaemon({
-  stateDir, listen: ['127.0.0.1:0'], upstream: [`${world.upstream.host}:${world.upstream.port}`], trustAnchor: [world.rootAnchorFile], logLevel: 'silent',
+  stateDir, http: ['off'], listen: ['127.0.0.1:0'], upstream: [`${world.upstream.host}:${world.upstream.port}`], trustAnchor: [world.rootAnchorFile], logLevel: 'silent',
 });
 const port = (d: Daemon): number => d.addresses[0]!.port;
 

@@ -112,7 +112,7 @@ export async function cacheDaemon(
   const dir = mkdtempSync(join(tmpdir(), 'stubd-cache-cfg-'));
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ ...extra, cache }));
-  const daemon = await startDaemon({ stateDir: tempStateDir(),
+  const daemon = await startDaemon({ stateDir: tempStateDir(), http: ['off'],
     config,
     listen: ['127.0.0.1:0'],
     upstream: [`127.0.0.1:${upstreamPort}`],

@@ -67,9 +67,9 @@ describe('dnssec-stubd serve', () => {
 
   it('a listen address in use is a clear startup error', async () => {
     const port = await freePort('127.0.0.1');
-    const first = await startDaemon({ stateDir: tempStateDir(), listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'silent' });
+    const first = await startDaemon({ stateDir: tempStateDir(), http: ['off'], listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'silent' });
     try {
-      const r = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--state-dir', tempStateDir()]);
+      const r = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--state-dir', tempStateDir(), '--http', 'off']);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /configuration error: listen: /);
     } finally {
@@ -82,7 +82,7 @@ describe('dnssec-stubd serve', () => {
       const port = await freePort('127.0.0.1');
       // Upstream on a closed loopback port: queries fail fast with SERVFAIL + EDE, the listener still answers.
       let kill: (s: NodeJS.Signals) => void = () => undefined;
-      const child = runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--log-level', 'info', '--state-dir', tempStateDir()], {
+      const child = runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--log-level', 'info', '--state-dir', tempStateDir(), '--http', 'off'], {
         onSpawn: (k) => (kill = k),
       });
       // Wait for the listener, query it, then signal.

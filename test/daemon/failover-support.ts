@@ -35,7 +35,7 @@ export async function startTestDaemon(world: WorldInfo, config: object, cli: Cli
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const daemon = await startDaemon({ stateDir: tempStateDir(),
+  const daemon = await startDaemon({ stateDir: tempStateDir(), http: ['off'],
     config: file, listen: ['127.0.0.1:0'], trustAnchor: [world.rootAnchorFile], ...cli,
   }, { logger });
   return {

@@ -137,7 +137,7 @@ after(() => {
 function useConfiguredDaemon(validation: Record<string, number>): { port: number; daemon?: Daemon } {
   const ctx: { port: number; daemon?: Daemon } = { port: 0 };
   before(async () => {
-    ctx.daemon = await startDaemon({ stateDir: tempStateDir(),
+    ctx.daemon = await startDaemon({ stateDir: tempStateDir(), http: ['off'],
       listen: ['127.0.0.1:0'],
       upstream: [`${env.world.upstream.host}:${env.world.upstream.port}`],
       trustAnchor: [env.world.rootAnchorFile],

@@ -139,7 +139,7 @@ describe('the daemon runs the self-test before it listens', () => {
         const config = join(dir, 'config.json');
         writeFileSync(config, JSON.stringify({ server: { warmupQueries } }));
         // No upstream needed: the self-test has its own. Port 9 on loopback: nothing listens there.
-        const d = await startDaemon({ stateDir: tempStateDir(), config, listen: ['127.0.0.1:0'], upstream: ['127.0.0.1:9'], logLevel: 'info' }, { logger, clock: new ManualClock(Date.now()) });
+        const d = await startDaemon({ stateDir: tempStateDir(), http: ['off'], config, listen: ['127.0.0.1:0'], upstream: ['127.0.0.1:9'], logLevel: 'info' }, { logger, clock: new ManualClock(Date.now()) });
         await d.close();
         const passed = lines.filter((l) => l.includes('self-test passed'));
         if (warmupQueries > 0) {

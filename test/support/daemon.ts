@@ -20,7 +20,7 @@ export function useWorldDaemon(extra: CliOverrides = {}): WorldDaemon {
   const ctx = {} as WorldDaemon;
   before(async () => {
     ctx.world = await getWorld();
-    ctx.daemon = await startDaemon({ stateDir: tempStateDir(),
+    ctx.daemon = await startDaemon({ stateDir: tempStateDir(), http: ['off'],
       listen: ['127.0.0.1:0'],
       upstream: [`${ctx.world.upstream.host}:${ctx.world.upstream.port}`],
       trustAnchor: [ctx.world.rootAnchorFile],

@@ -270,7 +270,7 @@ export class FuzzHarness {
         server: { warmupQueries: 0 },
         upstream: { timeoutMs: opts.upstreamTimeoutMs ?? 600, deadlineMs: opts.upstreamDeadlineMs ?? 2500 },
       }));
-      const daemon = await startDaemon({ stateDir: tempStateDir(),
+      const daemon = await startDaemon({ stateDir: tempStateDir(), http: ['off'],
         config, listen: [`${address}:0`], upstream: [proxy.label], trustAnchor: [world.rootAnchorFile], logLevel: 'silent',
       });
       cleanup.push(() => daemon.close());
