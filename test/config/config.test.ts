@@ -180,3 +180,19 @@ test('RFC 5011: trustAnchors as a list of files or an object with the management
   expectField(() => validateConfig({ stateDir: '' }, checkers), 'stateDir');
   expectField(() => loadConfig({ stateDir: '' }, checkers), '--state-dir');
 });
+
+test('http: listen addresses or "off", a token of 16 characters at least, allow CIDRs; --http', () => {
+  const d = validateConfig(undefined, checkers);
+  assert.deepEqual(d.http, { listen: [{ address: '127.0.0.1', port: 8053 }], token: undefined, tokenFile: undefined, allow: ['127.0.0.0/8', '::1/128'] });
+  assert.deepEqual(validateConfig({ http: { listen: 'off' } }, checkers).http.listen, []);
+  const c = validateConfig({ http: { listen: [{ address: '::1' }], token: 'x'.repeat(16), allow: ['192.0.2.0/24'] } }, checkers);
+  assert.deepEqual(c.http.listen, [{ address: '::1', port: 8053 }]);
+  assert.deepEqual(c.http.allow, ['192.0.2.0/24']);
+  expectField(() => validateConfig({ http: { token: 'short' } }, checkers), 'http.token', /16 characters/);
+  expectField(() => validateConfig({ http: { listen: [{ address: 'example.org' }] } }, checkers), 'http.listen[0].address');
+  expectField(() => validateConfig({ http: { allow: ['nope'] } }, checkers), 'http.allow[0]');
+  expectField(() => validateConfig({ http: { port: 1 } }, checkers), 'http.port');
+  assert.deepEqual(loadConfig({ http: ['off'] }, checkers).http.listen, []);
+  assert.deepEqual(loadConfig({ http: ['127.0.0.2:9000', '[::1]:9001'] }, checkers).http.listen, [{ address: '127.0.0.2', port: 9000 }, { address: '::1', port: 9001 }]);
+  expectField(() => loadConfig({ http: ['nowhere'] }, checkers), '--http');
+});
