@@ -7,13 +7,15 @@
 #   openssl (DANE test certificate), iproute2 (ip: named needs 127.54.0.4 on lo),
 #   pdns-recursor (the non-DNSSEC secondary of the failover tests, run with dnssec=off),
 #   gcc + libc6-dev (test/daemon/glibc.test.ts compiles a getaddrinfo program at test time),
-#   util-linux + mount (unshare -m and mount --bind: that test's private /etc/resolv.conf)
+#   util-linux + mount (unshare -m and mount --bind: that test's private /etc/resolv.conf),
+#   prometheus (promtool: check metrics/rules, test rules; the server: test/metrics' scrape world test),
+#   faketime (libfaketime: the RFC 5011 30-day hold-downs of test/daemon/rollover-faketime.world.test.ts)
 #
 # Package services are never started: a temporary /usr/sbin/policy-rc.d forbids
 # it during the install (an existing policy-rc.d is left untouched).
 set -euo pipefail
 
-PACKAGES=(bind9 bind9-utils bind9-dnsutils nsd unbound ldnsutils dnsperf openssl iproute2 pdns-recursor gcc libc6-dev util-linux mount)
+PACKAGES=(bind9 bind9-utils bind9-dnsutils nsd unbound ldnsutils dnsperf openssl iproute2 pdns-recursor gcc libc6-dev util-linux mount prometheus faketime)
 # one file per package (a binary, or a header for libc6-dev), to decide quickly whether anything is missing
 declare -A BINARY=(
   [bind9]=/usr/sbin/named [bind9-utils]=/usr/bin/dnssec-signzone [bind9-dnsutils]=/usr/bin/delv
@@ -21,6 +23,7 @@ declare -A BINARY=(
   [dnsperf]=/usr/bin/dnsperf [openssl]=/usr/bin/openssl [iproute2]=/usr/sbin/ip
   [pdns-recursor]=/usr/sbin/pdns_recursor
   [gcc]=/usr/bin/gcc [libc6-dev]=/usr/include/netdb.h [util-linux]=/usr/bin/unshare [mount]=/usr/bin/mount
+  [prometheus]=/usr/bin/promtool [faketime]=/usr/bin/faketime
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -59,7 +62,7 @@ else
 fi
 
 # Packaged services must not run: stop and disable any that was started anyway.
-for svc in named bind9 nsd unbound pdns-recursor; do
+for svc in named bind9 nsd unbound pdns-recursor prometheus; do
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     if systemctl is-active --quiet "$svc" 2>/dev/null; then
       echo "install-test-deps: stopping system service $svc"
@@ -69,7 +72,7 @@ for svc in named bind9 nsd unbound pdns-recursor; do
   fi
 done
 # without systemd: stop a daemon that a package init script left running (by its system pid file)
-for pidfile in /run/named/named.pid /run/nsd/nsd.pid /run/unbound.pid /run/pdns-recursor/pdns_recursor.pid; do
+for pidfile in /run/named/named.pid /run/nsd/nsd.pid /run/unbound.pid /run/pdns-recursor/pdns_recursor.pid /run/prometheus/prometheus.pid; do
   if [ -s "$pidfile" ]; then
     pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then

@@ -20,6 +20,9 @@ import {
 } from './rfc5011.js';
 import { StateWriteError, ensureStateDir, lockStateDir, readStateFile, writeStateFile, type StateDirLock } from './state-file.js';
 
+/** How a refresh result begins when the zone publishes none of the trusted keys (the `anchors` command reads it). */
+export const ANCHOR_GONE = 'the trust anchor is gone';
+
 /** What fetching a zone's DNSKEY RRset gave. */
 export type DnskeyFetch = { kind: 'answer'; message: Message } | { kind: 'failure'; detail: string };
 
@@ -176,7 +179,10 @@ export class AnchorManager {
       z.state = recordFailure(z.state, now, outcome.reason);
       z.basis = { kind: 'failed', ...(z.basis?.kind === 'ok' ? { ttl: z.basis.ttl, sigExpirations: z.basis.sigExpirations } : {}) };
       z.next = nextRefresh(z.basis, now);
-      logger?.warn({ zone: zone.toText(), reason: outcome.reason, next: new Date(z.next).toISOString() }, 'RFC 5011 refresh failed; the trust anchors stay as they are');
+      const fields = { zone: zone.toText(), reason: outcome.reason, next: new Date(z.next).toISOString() };
+      // A stale anchor (none of its keys published any more) fails closed: an error at every refresh until fixed.
+      if (outcome.reason.startsWith(ANCHOR_GONE)) logger?.error(fields, `${zone.toText()}: ${outcome.reason}; answers under it fail closed (SERVFAIL, EDE 9) until a current anchor is configured (see dnssec-stubd anchors)`);
+      else logger?.warn(fields, 'RFC 5011 refresh failed; the trust anchors stay as they are');
     } else {
       if (z.state.keys.length === 0) z.state = initialState(zone, outcome.bootstrap, now, this.opts.timers);
       const r = applyRefresh(z.state, outcome.observation, now, this.opts.timers);
@@ -216,6 +222,9 @@ export class AnchorManager {
     const revokedBySelf = keys.security !== 'secure'
       && dnskeys.some((k) => isRevokedKey(k.data) && trusted.some((t) => sameKey(t, k)) && selfSigned(set, k, ctx));
     if (keys.security !== 'secure' && !revokedBySelf) {
+      if (keys.security === 'bogus' && keys.reason.kind === 'anchor-not-published') {
+        return { kind: 'failed', reason: `${ANCHOR_GONE}: the zone publishes none of the trusted keys (published key tags ${keys.reason.published})` };
+      }
       const why = keys.security === 'bogus' || keys.security === 'insecure' ? keys.reason.kind : keys.detail;
       return { kind: 'failed', reason: `the DNSKEY RRset does not validate with a trusted key (${keys.security}: ${why})` };
     }

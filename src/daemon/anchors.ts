@@ -4,7 +4,7 @@
  * trusted keys to the running chain of trust (keys and answers validated under the old set are flushed).
  */
 import type { Logger } from 'pino';
-import { AnchorManager, AnchorSetupError, describeZoneState, type ManagedKeyView } from '../anchors/manager.js';
+import { ANCHOR_GONE, AnchorManager, AnchorSetupError, describeZoneState, type ManagedKeyView } from '../anchors/manager.js';
 import { StateLockError, listStateZones, readStateFile } from '../anchors/state-file.js';
 import { trustedKeys } from '../anchors/rfc5011.js';
 import type { Clock } from '../clock.js';
@@ -102,7 +102,12 @@ export async function describeAnchorStates(cfg: Config, clock: Clock): Promise<A
       continue;
     }
     const view = describeZoneState(r.state);
-    out.push({ zone: zone.toText(), path: r.path, trusted: trustedKeys(r.state).length, keys: view.keys, lastRefresh: view.lastRefresh });
+    // Trusted keys the zone no longer publishes (a stale anchor) are no anchor: the zone fails closed.
+    const gone = view.lastRefresh?.result.startsWith(ANCHOR_GONE) === true;
+    out.push({
+      zone: zone.toText(), path: r.path, trusted: gone ? 0 : trustedKeys(r.state).length, keys: view.keys, lastRefresh: view.lastRefresh,
+      ...(gone ? { problem: view.lastRefresh!.result } : {}),
+    });
   }
   return out;
 }

@@ -200,9 +200,12 @@ export function validateKeysWithAnchor(anchor: TrustAnchor, dnskeys: SignedRRset
     keys: [...byKey.keys, ...byDs.keys.filter((k) => !byKey.keys.includes(k))],
     noZoneBit: byKey.noZoneBit ?? byDs.noZoneBit,
   };
-  const noMatch: BogusReason = {
-    kind: 'ds-mismatch', zone: zoneText, detail: `no DNSKEY matches a trust anchor (DNSKEY key tags ${tagsText(keys.map((k) => keyTag(k.rdata)))})`,
-  };
+  const published = tagsText(keys.map((k) => keyTag(k.rdata)));
+  // An anchor key the zone no longer publishes (a stale anchor file after a roll) is a gone trust anchor (EDE 9);
+  // a DS anchor that matches nothing stays a DS mismatch.
+  const noMatch: BogusReason = cands.keys.length === 0 && keyAnchors.length > 0
+    ? { kind: 'anchor-not-published', zone: zoneText, keyTags: supportedKeys.map((k) => keyTag(k.rdata)), published }
+    : { kind: 'ds-mismatch', zone: zoneText, detail: `no DNSKEY matches a trust anchor (DNSKEY key tags ${published})` };
   const out = confirmSelfSigned(zone, dnskeys, cands, noMatch, ctx);
   if (!out.ok) return bogusKeys(zone, out.reason, now, [...trail, ...out.steps], 'anchor');
   return secureKeys(zone, keys, now + out.ttl * 1000, [...trail, ...out.steps], 'anchor');

@@ -28,6 +28,8 @@ export function describeReason(r: Reason): string {
   switch (r.kind) {
     case 'rrsigs-missing':
       return `${r.name} ${r.type}: no usable RRSIG`;
+    case 'anchor-not-published':
+      return `${r.zone}: the trust anchor is gone: the zone publishes none of its keys (anchor key tags ${r.keyTags.join(', ')}; published DNSKEY key tags ${r.published}); see \`dnssec-stubd anchors\``;
     case 'anchor-gone':
       return `${r.zone}: the trust anchor is gone (no trusted key left: all revoked or removed); see \`dnssec-stubd anchors\``;
     case 'dnskey-missing':
@@ -83,6 +85,7 @@ function codeFor(r: Reason): number {
     case 'rrsigs-missing': return EdeCode.RRSIGS_MISSING;
     case 'dnskey-missing': return EdeCode.DNSKEY_MISSING;
     case 'anchor-gone': return EdeCode.DNSKEY_MISSING;
+    case 'anchor-not-published': return EdeCode.DNSKEY_MISSING;
     case 'signature-expired': return EdeCode.SIGNATURE_EXPIRED;
     case 'signature-not-yet-valid': return EdeCode.SIGNATURE_NOT_YET_VALID;
     case 'signature-invalid': return EdeCode.DNSSEC_BOGUS;

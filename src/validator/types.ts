@@ -19,6 +19,7 @@ export type BogusReason =
   | { kind: 'rrsigs-missing'; name: string; type: string } // EDE 10
   | { kind: 'dnskey-missing'; zone: string; keyTag?: number } // EDE 9: no usable DNSKEY for the RRSIG / DS
   | { kind: 'anchor-gone'; zone: string } // EDE 9: the trust anchor zone has no trusted key left (RFC 5011: all revoked or removed); fail closed
+  | { kind: 'anchor-not-published'; zone: string; keyTags: number[]; published: string } // EDE 9: no trusted anchor key is in the zone's DNSKEY RRset (a stale anchor)
   | { kind: 'signature-expired'; name: string; type: string; keyTag: number; expiration: number } // EDE 7
   | { kind: 'signature-not-yet-valid'; name: string; type: string; keyTag: number; inception: number } // EDE 8
   | { kind: 'signature-invalid'; name: string; type: string; keyTag: number; detail?: string } // EDE 6
@@ -32,7 +33,7 @@ export type BogusReason =
   | { kind: 'upstream-inconsistent'; name: string; detail: string }; // EDE 6: e.g. DS says signed, no RRSIGs anywhere
 
 /** Bogus reasons that mean "records that must exist were not in the answer": the signs of a stripping upstream. */
-export const STRIP_REASONS: ReadonlySet<string> = new Set(['rrsigs-missing', 'nsec-missing', 'dnskey-missing', 'upstream-inconsistent']);
+export const STRIP_REASONS: ReadonlySet<string> = new Set(['rrsigs-missing', 'nsec-missing', 'dnskey-missing', 'anchor-not-published', 'upstream-inconsistent']);
 
 /**
  * An answer that was bogus for a STRIP_REASONS reason while another DNSSEC-capable upstream's answer for

@@ -92,14 +92,18 @@ describe('the RFC 5011 manager', () => {
     await m.close();
   });
 
-  it('an RRset no trusted key signed changes nothing (the refresh fails, the reason is kept)', async () => {
+  it('an RRset no trusted key signed changes nothing (the refresh fails, the reason is kept); one without the trusted key: the anchor is gone', async () => {
     const w = world();
     const m = await w.open([{ zone: ZONE, ds: [], dnskeys: [old.rr] }]);
-    w.serve(answer([next], [next]));
+    w.serve(answer([old, next], [next]));
     await m.refresh(ZONE);
     assert.deepEqual(tags(m.anchors()), [keyTag(old.rr.rdata)]);
+    assert.match(m.snapshot()[0]!.lastRefresh!.result, /does not validate with a trusted key/);
+    w.serve(answer([next], [next]));
+    await m.refresh(ZONE);
+    assert.deepEqual(tags(m.anchors()), [keyTag(old.rr.rdata)], 'no validated RRset says otherwise: the state keeps it');
     const last = m.snapshot()[0]!.lastRefresh!;
-    assert.match(last.result, /does not validate with a trusted key/);
+    assert.match(last.result, /^the trust anchor is gone/);
     assert.ok(m.snapshot()[0]!.nextRefresh >= w.clock.now() + HOUR, 'retried after at least an hour (RFC 5011 §2.3)');
     await m.close();
   });

@@ -1,5 +1,6 @@
 /** DNSKEY RRset validation from DS records and trust anchors (RFC 4035 §5.2, RFC 4509 §3, RFC 5011). */
 import assert from 'node:assert/strict';
+import { edeFor } from '../../src/validator/ede.js';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { usableDs, validateKeysWithAnchor, validateKeysWithDs } from '../../src/validator/dnskey.js';
@@ -187,9 +188,13 @@ describe('validateKeysWithAnchor', () => {
     assert.equal(kind(validateKeysWithAnchor({ zone: apex, ds: [corrupt(dsFor(ksk, 2))], dnskeys: [] }, dnskeys, makeCtx(AT))), 'bogus:ds-mismatch');
   });
 
-  it('a DNSKEY anchor not in the RRset -> ds-mismatch', () => {
+  it('a DNSKEY anchor not in the RRset -> anchor-not-published (EDE 9: a stale anchor is a gone anchor); a DS anchor matching nothing -> ds-mismatch', () => {
     const other = makeRR<DNSKEYData>(apex, RRType.DNSKEY, 3600, { ...ksk.data, publicKey: zsk.data.publicKey.slice(0, -1) });
-    assert.equal(kind(validateKeysWithAnchor({ zone: apex, ds: [], dnskeys: [other] }, dnskeys, makeCtx(AT))), 'bogus:ds-mismatch');
+    const z = validateKeysWithAnchor({ zone: apex, ds: [], dnskeys: [other] }, dnskeys, makeCtx(AT));
+    assert.equal(kind(z), 'bogus:anchor-not-published');
+    assert.equal(z.security === 'bogus' ? edeFor(z.reason).code : -1, 9);
+    assert.match(z.security === 'bogus' ? edeFor(z.reason).text ?? '' : '', /trust anchor is gone/);
+    assert.equal(kind(validateKeysWithAnchor({ zone: apex, ds: [dsFor(other, 2)], dnskeys: [] }, dnskeys, makeCtx(AT))), 'bogus:ds-mismatch');
   });
 
   it('a revoked DNSKEY anchor never counts (RFC 5011)', () => {
