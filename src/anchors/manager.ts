@@ -97,7 +97,9 @@ export class AnchorManager {
           const merged = mergeWithConfigured(read.state, configuredKeys);
           for (const n of merged.notes) {
             opts.logger?.info({ zone: a.zone.toText(), key: n.key.keyTag, path: read.path },
-              n.kind === 'state-wins' ? `configured key ${n.key.keyTag} is ${n.state} in the state file: the state wins` : `configured key ${n.key.keyTag} is unknown to the state file: only RFC 5011 adds keys once a state exists`);
+              n.kind === 'state-wins'
+                ? `configured key ${n.key.keyTagUnrevoked} is ${n.state} in the state file${n.key.keyTag === n.key.keyTagUnrevoked ? '' : ` (as ${n.key.keyTag}, revoked)`}: the state wins`
+                : `configured key ${n.key.keyTag} is unknown to the state file: only RFC 5011 adds keys once a state exists`);
           }
           state = merged.state;
         } else {
