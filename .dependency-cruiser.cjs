@@ -23,8 +23,9 @@ const ALLOWED = {
   server: ['wire', 'net', 'log'],
   resolver: ['wire', 'clock', 'log', 'crypto', 'validator', 'cache', 'upstream', 'config (types)', 'server (types)'],
   selftest: ['wire', 'net', 'clock', 'crypto'],
+  metrics: ['daemon (types)'],
   http: ['wire', 'net', 'config', 'validator', 'server', 'resolver', 'daemon (types)'],
-  daemon: ['wire', 'net', 'clock', 'log', 'crypto', 'validator', 'anchors', 'config', 'cache', 'upstream', 'server', 'resolver', 'selftest', 'http'],
+  daemon: ['wire', 'net', 'clock', 'log', 'crypto', 'validator', 'anchors', 'config', 'cache', 'upstream', 'server', 'resolver', 'selftest', 'http', 'metrics'],
   cli: ['wire', 'clock', 'config', 'validator', 'resolver', 'daemon'],
 };
 

@@ -22,6 +22,7 @@ import type { RouteSnapshot } from '../upstream/router.js';
 import type { ChainStats } from '../validator/chain.js';
 import { Name } from '../wire/index.js';
 import { startHttpApi, type HttpApi } from '../http/api.js';
+import { createMetrics } from '../metrics/index.js';
 import type { MetricsLike } from '../http/routes.js';
 import { QueryEvents, type QueryListener } from './events.js';
 import { runSelfTest } from './selftest.js';
@@ -59,8 +60,8 @@ export interface DaemonStats {
 
 export interface DaemonOptions {
   logger?: Logger;
-  /** What serves GET /metrics (src/metrics), made once the daemon exists. */
-  metrics?: (daemon: Daemon) => MetricsLike;
+  /** What serves GET /metrics, made once the daemon exists (default: src/metrics when the HTTP API is on; null: none). */
+  metrics?: ((daemon: Daemon) => MetricsLike & { close?(): void }) | null;
   /** Time for hold-downs, validation and the cache (tests use a ManualClock). */
   clock?: Clock;
 }
@@ -73,6 +74,7 @@ export class Daemon {
   private server: ServerHandle | undefined;
   private manager: AnchorManager | undefined;
   private http: HttpApi | undefined;
+  private metrics: (MetricsLike & { close?(): void }) | undefined;
   private report: SelfTestReport | undefined;
 
   /** Where the HTTP status API listens (empty: off, or before start()). */
@@ -133,7 +135,9 @@ export class Daemon {
       throw err;
     }
     try {
-      this.http = await startHttpApi(this, this.opts.metrics?.(this), VERSION);
+      // Prometheus metrics only where they can be scraped: with no HTTP API, no query event is even built.
+      if (cfg.http.listen.length > 0 && this.opts.metrics !== null) this.metrics = (this.opts.metrics ?? createMetrics)(this);
+      this.http = await startHttpApi(this, this.metrics, VERSION);
     } catch (err) {
       await this.close();
       throw err;
@@ -156,6 +160,8 @@ export class Daemon {
   async close(): Promise<void> {
     await this.http?.close();
     this.http = undefined;
+    this.metrics?.close?.();
+    this.metrics = undefined;
     this.stack.stop();
     await this.manager?.close();
     if (this.server) await this.server.close();

@@ -103,6 +103,11 @@ describe('the HTTP status API', () => {
     assert.equal(flushed.body['name'], 'alg13.test');
     const api = (await get(d, '/openapi.json')).body as { paths: Record<string, object> };
     for (const p of ['/healthz', '/readyz', '/status', '/resolve', '/upstreams', '/upstreams/probe', '/anchors', '/cache/flush', '/metrics']) assert.ok(api.paths[p], p);
+    const metrics = await get(d, '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.type, /^text\/plain/);
+    assert.match(String(metrics.body['text']), /^dnssec_stubd_resolutions_total\{status="secure"\} [1-9]/m);
+    assert.match(String(metrics.body['text']), /^dnssec_stubd_upstream_dnssec_state\{.*state="capable"\} 1$/m);
     const missing = await get(d, '/nope');
     assert.equal(missing.status, 404);
     assert.match(String(missing.body['message']), /no route GET \/nope/);
