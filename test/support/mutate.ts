@@ -13,6 +13,7 @@ import {
   rrToText, serializeMessage, typeToText, type Message, type Question, type RR, type RRSIGData,
 } from '../../src/wire/index.js';
 import type { ZoneCase } from '../world/zones.js';
+import { prng } from '../../bench/fuzz-core.js';
 
 // ---------------------------------------------------------------------------------------------------
 // PRNG
@@ -21,17 +22,8 @@ import type { ZoneCase } from '../world/zones.js';
 /** A uniform float in [0, 1). */
 export type Rng = () => number;
 
-/** mulberry32: a small, fast 32-bit seeded PRNG (deterministic for a seed). */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small, fast 32-bit seeded PRNG (deterministic for a seed); the wire fuzz's own. */
+export const mulberry32: (seed: number) => Rng = prng;
 
 /** The seed of case `index` of a run seeded with `seed` (a 32-bit mix, so neighbouring cases are unrelated). */
 export function caseSeed(seed: number, index: number): number {
