@@ -105,3 +105,24 @@ export class LoopbackRelay {
     await new Promise<void>((resolve) => (this.udp ? this.udp.close(() => resolve()) : resolve()));
   }
 }
+
+/** A middlebox on a LoopbackRelay: its address, port and label are the relay's; stop() stops it. */
+export abstract class RelayedProxy {
+  protected relay: LoopbackRelay | undefined;
+
+  get address(): string {
+    return this.relay!.address;
+  }
+
+  get port(): number {
+    return this.relay!.port;
+  }
+
+  get label(): string {
+    return this.relay!.label;
+  }
+
+  async stop(): Promise<void> {
+    await this.relay?.stop();
+  }
+}

@@ -18,7 +18,7 @@ import {
 import { createSocket } from 'node:dgram';
 import { Socket as TcpSocket } from 'node:net';
 import { FrameDecoder, frame } from '../../src/wire/framing.js';
-import { LoopbackRelay } from './relay.js';
+import { LoopbackRelay, RelayedProxy } from './relay.js';
 
 const LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
@@ -55,7 +55,7 @@ function parseOrUndefined(bytes: Uint8Array): Message | undefined {
   }
 }
 
-export class TamperProxy {
+export class TamperProxy extends RelayedProxy {
   /** Questions relayed, by "name TYPE" (name as `nameKey` spells it). */
   readonly counts = new Map<string, number>();
   /** Answers the rewrite changed (it returned a message or bytes). */
@@ -63,9 +63,9 @@ export class TamperProxy {
   /** Exceptions thrown by the rewrite (the answer was then relayed unchanged): a test should expect none. */
   readonly errors: Error[] = [];
   rewrite: Rewrite | undefined;
-  private relay: LoopbackRelay | undefined;
 
   private constructor(rewrite: Rewrite | undefined) {
+    super();
     this.rewrite = rewrite;
   }
 
@@ -76,18 +76,6 @@ export class TamperProxy {
       respond: (q, a, transport) => p.respond(q, a, transport === 'udp'),
     });
     return p;
-  }
-
-  get address(): string {
-    return this.relay!.address;
-  }
-
-  get port(): number {
-    return this.relay!.port;
-  }
-
-  get label(): string {
-    return this.relay!.label;
   }
 
   /** Questions relayed for `name` (any type, or one type). */
@@ -126,9 +114,6 @@ export class TamperProxy {
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }
 
-  async stop(): Promise<void> {
-    await this.relay?.stop();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------

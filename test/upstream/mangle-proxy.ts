@@ -4,7 +4,7 @@
  * (a garbled header, a malformed record, a changed rcode). Counts the answers it changed, by "name TYPE".
  */
 import { Rcode, parseMessage, serializeMessage, typeToText } from '../../src/wire/index.js';
-import { LoopbackRelay } from '../support/relay.js';
+import { LoopbackRelay, RelayedProxy } from '../support/relay.js';
 
 /** The question of an answer: name lowercased without the final dot ("." for the root), type as text. */
 export interface Asked {
@@ -48,29 +48,16 @@ export function withRcode(answer: Uint8Array, rcode: number): Uint8Array {
   return out;
 }
 
-export class MangleProxy {
+export class MangleProxy extends RelayedProxy {
   /** Answers changed, by "name TYPE". */
   readonly mangled = new Map<string, number>();
   mangle: Mangle | undefined;
-  private relay: LoopbackRelay | undefined;
 
   static async start(opts: { address: string; backend: { address: string; port: number }; mangle?: Mangle }): Promise<MangleProxy> {
     const p = new MangleProxy();
     p.mangle = opts.mangle;
     p.relay = await LoopbackRelay.start(opts.address, opts.backend, { respond: (q, a, transport) => p.rewrite(q, a, transport) });
     return p;
-  }
-
-  get address(): string {
-    return this.relay!.address;
-  }
-
-  get port(): number {
-    return this.relay!.port;
-  }
-
-  get label(): string {
-    return this.relay!.label;
   }
 
   /** Answers changed for (name, type), or for every question when no name is given. */
@@ -95,7 +82,4 @@ export class MangleProxy {
     return out;
   }
 
-  async stop(): Promise<void> {
-    await this.relay?.stop();
-  }
 }

@@ -4,7 +4,7 @@
  * firewalls and DNS "proxies" do. Counts the questions it relays, by "name TYPE".
  */
 import { RRType, parseMessage, serializeMessage, typeToText, type Message } from '../../src/wire/index.js';
-import { LoopbackRelay } from '../support/relay.js';
+import { LoopbackRelay, RelayedProxy } from '../support/relay.js';
 
 export interface StripProxyOptions {
   /** A loopback address to listen on. */
@@ -31,30 +31,19 @@ export function stripRrsigs(bytes: Uint8Array): Uint8Array {
   return serializeMessage({ ...m, answer: keep(m.answer), authority: keep(m.authority) }).bytes;
 }
 
-export class StripProxy {
+export class StripProxy extends RelayedProxy {
   readonly counts = new Map<string, number>();
   /** Answers whose RRSIGs were removed. */
   stripped = 0;
-  private relay: LoopbackRelay | undefined;
 
-  private constructor(private readonly opts: StripProxyOptions) {}
+  private constructor(private readonly opts: StripProxyOptions) {
+    super();
+  }
 
   static async start(opts: StripProxyOptions): Promise<StripProxy> {
     const p = new StripProxy(opts);
     p.relay = await LoopbackRelay.start(opts.address, opts.backend, { onQuery: (q) => p.note(q), respond: (q, a) => p.rewrite(q, a) });
     return p;
-  }
-
-  get address(): string {
-    return this.relay!.address;
-  }
-
-  get port(): number {
-    return this.relay!.port;
-  }
-
-  get label(): string {
-    return this.relay!.label;
   }
 
   set strip(fn: StripProxyOptions['strip']) {
@@ -99,7 +88,4 @@ export class StripProxy {
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }
 
-  async stop(): Promise<void> {
-    await this.relay?.stop();
-  }
 }
