@@ -42,6 +42,9 @@ Environment=NODE_OPTIONS=--max-semi-space-size=4
 ExecStart=$(command -v node) $here/bin/dnssec-stubd.js serve --config /etc/dnssec-stubd/config.yaml
 Restart=on-failure
 DynamicUser=yes
+# The RFC 5011 anchor state (stateDir, default /var/lib/dnssec-stubd) must be writable by the dynamic user.
+StateDirectory=dnssec-stubd
+StateDirectoryMode=0700
 AmbientCapabilities=CAP_NET_BIND_SERVICE
 
 [Install]

@@ -55,6 +55,11 @@ export async function openAnchorManager(cfg: Config, stack: Stack, clock: Clock,
   } catch (err) {
     if (err instanceof StateLockError) throw new ConfigError('stateDir', err.message);
     if (err instanceof AnchorSetupError) throw new ConfigError('trustAnchors', err.message);
+    // The directory cannot be made or used (a file in the way, no permission, a read-only file system).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOENT') {
+      throw new ConfigError('stateDir', `cannot use ${cfg.stateDir} for the RFC 5011 state: ${(err as Error).message}`);
+    }
     throw err;
   }
 }

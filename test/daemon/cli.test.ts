@@ -65,6 +65,14 @@ describe('dnssec-stubd serve', () => {
     assert.match(u.stderr, /Unknown option '--bogus-flag'/);
   });
 
+
+  it('a state directory that cannot be used stops startup naming stateDir', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'stubd-cli-')), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const r = await runCli(['serve', '--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:9', '--http', 'off', '--state-dir', join(file, 'state')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /configuration error: stateDir: cannot use .*not-a-dir\/state for the RFC 5011 state/);
+  });
   it('a listen address in use is a clear startup error', async () => {
     const port = await freePort('127.0.0.1');
     const first = await startDaemon({ stateDir: tempStateDir(), http: ['off'], listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'silent' });
