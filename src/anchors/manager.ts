@@ -15,7 +15,7 @@ import { serialDiff, sigNow, skewSeconds, splitSignedRRsets } from '../validator
 import type { SignedRRset, TrustAnchor, ValidationContext } from '../validator/types.js';
 import { RRType, keyTag, signedData, type DNSKEYData, type Message, type Name, type RR, type RRSIGData } from '../wire/index.js';
 import {
-  applyRefresh, describeChange, initialState, isRevokedKey, mergeWithConfigured, nextRefresh, recordFailure, trustedKeys,
+  applyRefresh, describeChange, initialState, isRevokedKey, keyId, mergeWithConfigured, nextRefresh, recordFailure, trustedKeys,
   type KeyStateName, type RefreshBasis, type Timers, type ZoneState,
 } from './rfc5011.js';
 import { StateWriteError, ensureStateDir, lockStateDir, readStateFile, writeStateFile, type StateDirLock } from './state-file.js';
@@ -172,7 +172,7 @@ export class AnchorManager {
   private async refreshNow(z: Managed): Promise<void> {
     const { clock, logger } = this.opts;
     const zone = z.state.zone;
-    const before = trustedKeys(z.state).map((k) => k.data.publicKey.toString()).join();
+    const before = trustedIds(z.state);
     const fetched = await this.opts.fetchDnskeys(zone);
     if (this.closed) return;
     const now = clock.now();
@@ -202,7 +202,7 @@ export class AnchorManager {
       logger?.error({ zone: zone.toText(), stateDir: this.opts.stateDir }, `${zone.toText()}: no trusted key: answers under it fail closed (SERVFAIL, EDE 9) until an anchor is restored (see dnssec-stubd anchors)`);
     }
     await this.save(z.state);
-    const after = trustedKeys(z.state).map((k) => k.data.publicKey.toString()).join();
+    const after = trustedIds(z.state);
     if (after !== before) this.opts.onChange(this.anchors());
   }
 
@@ -296,4 +296,9 @@ function selfSigned(set: SignedRRset, key: RR<DNSKEYData>, ctx: ValidationContex
 /** The same key (algorithm and public key), whatever its flags. */
 function sameKey(a: RR<DNSKEYData>, b: RR<DNSKEYData>): boolean {
   return a.data.algorithm === b.data.algorithm && Buffer.compare(a.data.publicKey, b.data.publicKey) === 0;
+}
+
+/** The identities (algorithm and public key) of the keys trusted now, for telling whether they changed. */
+function trustedIds(state: ZoneState): string {
+  return trustedKeys(state).map((k) => keyId(k.data)).sort().join(',');
 }

@@ -42,13 +42,9 @@ export async function openAnchorManager(cfg: Config, stack: Stack, clock: Clock,
         }
         : undefined,
       onChange(anchors) {
-        const before = stack.chain.trustAnchors();
-        stack.chain.setAnchors(anchors);
-        // Answers validated under a changed anchor zone are forgotten with its keys.
-        for (const a of anchors) {
-          const old = before.find((b) => b.zone.equals(a.zone));
-          if (!old || old.dnskeys.length !== a.dnskeys.length || old.ds.length !== a.ds.length) stack.cached.flush(a.zone);
-        }
+        // Answers validated under a changed anchor zone are forgotten with its keys (a key swapped for another
+        // counts as a change, whatever the number of keys).
+        for (const zone of stack.chain.setAnchors(anchors)) stack.cached.flush(zone);
         log.info({ anchors: anchors.map((a) => `${a.zone.toText()} (${a.dnskeys.length} trusted keys)`) }, 'trust anchors changed (RFC 5011)');
       },
     }, cfg.trustAnchors);

@@ -147,14 +147,17 @@ export class ChainOfTrust implements KeySource {
 
   /**
    * Replace the trust anchors of the running chain (RFC 5011: a key became trusted, was revoked or
-   * removed). What was validated under an anchor zone whose keys changed is forgotten at once.
+   * removed). What was validated under an anchor zone whose keys changed is forgotten at once; returns
+   * those zones.
    */
-  setAnchors(anchors: readonly TrustAnchor[]): void {
+  setAnchors(anchors: readonly TrustAnchor[]): Name[] {
     const before = new Map(this.anchors.map((a) => [a.zone.key, anchorKeyText(a)]));
     const after = new Map(anchors.map((a) => [a.zone.key, anchorKeyText(a)]));
-    const changed = [...this.anchors, ...anchors].filter((a) => before.get(a.zone.key) !== after.get(a.zone.key)).map((a) => a.zone);
+    const changed = new Map<string, Name>();
+    for (const a of [...this.anchors, ...anchors]) if (before.get(a.zone.key) !== after.get(a.zone.key)) changed.set(a.zone.key, a.zone);
     this.anchors = [...anchors];
-    for (const zone of changed) this.flush(zone);
+    for (const zone of changed.values()) this.flush(zone);
+    return [...changed.values()];
   }
 
   /** Forget everything, or what is known about `name` and the names below it. */
