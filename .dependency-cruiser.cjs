@@ -24,9 +24,10 @@ const ALLOWED = {
   resolver: ['wire', 'clock', 'log', 'crypto', 'validator', 'cache', 'upstream', 'config (types)', 'server (types)'],
   selftest: ['wire', 'net', 'clock', 'crypto'],
   metrics: ['daemon (types)'],
-  http: ['wire', 'net', 'config', 'validator', 'server', 'resolver', 'daemon (types)'],
+  dane: ['wire', 'clock (types)', 'upstream', 'server (types)'],
+  http: ['wire', 'net', 'config', 'validator', 'server', 'resolver', 'dane', 'daemon (types)'],
   daemon: ['wire', 'net', 'clock', 'log', 'crypto', 'validator', 'anchors', 'config', 'cache', 'upstream', 'server', 'resolver', 'selftest', 'http', 'metrics'],
-  cli: ['wire', 'clock', 'config', 'validator', 'resolver', 'daemon'],
+  cli: ['wire', 'clock', 'config', 'validator', 'resolver', 'dane', 'daemon'],
 };
 
 /** A path regex for a folder or top-level module of src/. */

@@ -9,13 +9,18 @@
 #   gcc + libc6-dev (test/daemon/glibc.test.ts compiles a getaddrinfo program at test time),
 #   util-linux + mount (unshare -m and mount --bind: that test's private /etc/resolv.conf),
 #   prometheus (promtool: check metrics/rules, test rules; the server: test/metrics' scrape world test),
-#   faketime (libfaketime: the RFC 5011 30-day hold-downs of test/daemon/rollover-faketime.world.test.ts)
+#   faketime (libfaketime: the RFC 5011 30-day hold-downs of test/daemon/rollover-faketime.world.test.ts),
+#   postfix (test/daemon/postfix.world.test.ts runs a private instance doing DANE through the daemon;
+#     installed with debconf's "No configuration", the packaged instance is never started),
+#   buildah + debootstrap (test/packaging/image.world.test.ts builds the Dockerfile and runs the image
+#     without a Docker daemon; debootstrap makes the stand-in base image, scripts/container-base.sh),
+#   logrotate (test/packaging/service.test.ts rotates the background mode's log with the installed snippet)
 #
 # Package services are never started: a temporary /usr/sbin/policy-rc.d forbids
 # it during the install (an existing policy-rc.d is left untouched).
 set -euo pipefail
 
-PACKAGES=(bind9 bind9-utils bind9-dnsutils nsd unbound ldnsutils dnsperf openssl iproute2 pdns-recursor gcc libc6-dev util-linux mount prometheus faketime)
+PACKAGES=(bind9 bind9-utils bind9-dnsutils nsd unbound ldnsutils dnsperf openssl iproute2 pdns-recursor gcc libc6-dev util-linux mount prometheus faketime postfix buildah debootstrap logrotate)
 # one file per package (a binary, or a header for libc6-dev), to decide quickly whether anything is missing
 declare -A BINARY=(
   [bind9]=/usr/sbin/named [bind9-utils]=/usr/bin/dnssec-signzone [bind9-dnsutils]=/usr/bin/delv
@@ -23,7 +28,8 @@ declare -A BINARY=(
   [dnsperf]=/usr/bin/dnsperf [openssl]=/usr/bin/openssl [iproute2]=/usr/sbin/ip
   [pdns-recursor]=/usr/sbin/pdns_recursor
   [gcc]=/usr/bin/gcc [libc6-dev]=/usr/include/netdb.h [util-linux]=/usr/bin/unshare [mount]=/usr/bin/mount
-  [prometheus]=/usr/bin/promtool [faketime]=/usr/bin/faketime
+  [prometheus]=/usr/bin/promtool [faketime]=/usr/bin/faketime [postfix]=/usr/sbin/postfix
+  [buildah]=/usr/bin/buildah [debootstrap]=/usr/sbin/debootstrap [logrotate]=/usr/sbin/logrotate
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -53,6 +59,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   cleanup() { if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
   trap cleanup EXIT
   export DEBIAN_FRONTEND=noninteractive
+  # postfix asks what kind of mail system this is: none (no main.cf, nothing listens on port 25)
+  if command -v debconf-set-selections >/dev/null 2>&1; then
+    echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   cleanup
@@ -62,7 +72,7 @@ else
 fi
 
 # Packaged services must not run: stop and disable any that was started anyway.
-for svc in named bind9 nsd unbound pdns-recursor prometheus; do
+for svc in named bind9 nsd unbound pdns-recursor prometheus postfix; do
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     if systemctl is-active --quiet "$svc" 2>/dev/null; then
       echo "install-test-deps: stopping system service $svc"
@@ -81,12 +91,30 @@ for pidfile in /run/named/named.pid /run/nsd/nsd.pid /run/unbound.pid /run/pdns-
     fi
   fi
 done
+# the system Postfix (config /etc/postfix, queue /var/spool/postfix): stopped the way Postfix stops,
+# by its master's pid file, never by process name
+if [ -x /usr/sbin/postfix ]; then
+  master_pid=/var/spool/postfix/pid/master.pid
+  if [ -s "$master_pid" ] && kill -0 "$(tr -d ' ' < "$master_pid")" 2>/dev/null; then
+    echo "install-test-deps: stopping the system Postfix"
+    /usr/sbin/postfix stop >/dev/null 2>&1 || kill "$(tr -d ' ' < "$master_pid")" || true
+  fi
+fi
 
 # A DNS server on 127.0.0.1:53 or on the wildcard address would clash with the world.
 if command -v ss >/dev/null 2>&1; then
-  if ss -H -lnu 'sport = :53' 2>/dev/null | awk '{print $4}' | grep -qE '^(0\.0\.0\.0|\*|127\.0\.0\.1|127\.54\.[0-9.]+):53$'; then
+  if ss -H -lnu 'sport = :53' 2>/dev/null | awk '{print $4}' | grep -qE '^(0\.0\.0\.0|\*|127\.0\.0\.1):53$'; then
     echo "install-test-deps: warning: something listens on port 53 that may clash with the test world:" >&2
     ss -lnup 'sport = :53' >&2 || true
+  fi
+fi
+
+# Nothing may listen on port 25: the test world's mail hosts use it (on 127.54.102.x) and a wildcard
+# listener would take their connections.
+if command -v ss >/dev/null 2>&1; then
+  if ss -H -lnt 'sport = :25' 2>/dev/null | awk '{print $4}' | grep -qE '^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.1|\[::1\]):25$'; then
+    echo "install-test-deps: warning: something listens on port 25 that may clash with the test world:" >&2
+    ss -lntp 'sport = :25' >&2 || true
   fi
 fi
 
@@ -99,6 +127,18 @@ if [ -r /sys/kernel/security/apparmor/profiles ] && command -v apparmor_parser >
       apparmor_parser -R "/etc/apparmor.d/$prof" || true
     fi
   done
+fi
+
+# The UDP listener asks for a 4 MiB receive buffer (server.udpReceiveBuffer) so a burst of queries waits instead
+# of being dropped; the kernel caps it at net.core.rmem_max (test/server/burst.test.ts checks a 1,000-query burst).
+want_rmem=4194304
+have_rmem=$(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo 0)
+if [ "$have_rmem" -lt "$want_rmem" ]; then
+  if sysctl -q -w net.core.rmem_max=$want_rmem 2>/dev/null; then
+    echo "install-test-deps: raised net.core.rmem_max from $have_rmem to $want_rmem"
+  else
+    echo "install-test-deps: warning: net.core.rmem_max is $have_rmem and cannot be raised to $want_rmem" >&2
+  fi
 fi
 
 echo "install-test-deps: done"

@@ -1,9 +1,29 @@
 #!/usr/bin/env bash
-# Installs dnssec-stubd from this checkout and starts it on the default: 127.0.0.1:5353 (UDP and TCP),
-# forwarding to the nameservers of /etc/resolv.conf. Run as root on Debian.
+# Installs dnssec-stubd from this checkout and starts it on the default: 127.0.0.1:5353 (UDP and TCP), forwarding to
+# the nameservers of /etc/resolv.conf. Run as root on Debian; run it again to upgrade.
+#
+# What it does, in an order that never stops a working daemon for nothing:
+#   1. Node.js 20+ (Debian's packages if missing), `npm ci`, build, in this checkout;
+#   2. stages the package (bin, dist/src, trust-anchors, production node_modules) in /opt/dnssec-stubd.new:
+#      a place every user can read, so the service user never needs this checkout (a home with mode 700 is fine);
+#   3. writes /etc/dnssec-stubd/config.yaml if absent, and checks it with the new code (dnssec-stubd check-config):
+#      an error stops here (exit 2), with the running daemon and /opt/dnssec-stubd untouched;
+#   4. puts the staged package in place as /opt/dnssec-stubd and dnssec-stubdctl in /usr/local/sbin;
+#   5. starts or restarts it: a systemd unit where systemd runs (examples/systemd/dnssec-stubd.service, dynamic
+#      user), otherwise a background process run as the system user dnssec-stubd (created here) with only
+#      CAP_NET_BIND_SERVICE, its pid file in /run/dnssec-stubd, its log in /var/log/dnssec-stubd.log rotated by
+#      /etc/logrotate.d/dnssec-stubd;
+#   6. waits until the daemon can serve an MTA (dnssec-stubd ready: listeners open, self-test passed, a
+#      DNSSEC-capable upstream, ". DNSKEY" validated) and says so, or says what is wrong and what to do (exit 1).
+# Paths can be moved with the variables dnssec-stubdctl reads (DNSSEC_STUBD_PREFIX, DNSSEC_STUBD_CONFIG, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-here=$(pwd)
+
+prefix=${DNSSEC_STUBD_PREFIX:-/opt/dnssec-stubd}
+config=${DNSSEC_STUBD_CONFIG:-/etc/dnssec-stubd/config.yaml}
+user=${DNSSEC_STUBD_USER:-dnssec-stubd}
+sbin=${DNSSEC_STUBD_SBIN:-/usr/local/sbin}
+export DNSSEC_STUBD_PREFIX=$prefix DNSSEC_STUBD_CONFIG=$config DNSSEC_STUBD_USER=$user
 
 need_node() {
   command -v node >/dev/null 2>&1 || return 0
@@ -22,52 +42,50 @@ fi
 npm ci --no-audit --no-fund
 npm run build --silent
 
-mkdir -p /etc/dnssec-stubd
-if [ ! -f /etc/dnssec-stubd/config.yaml ]; then
-  cp examples/config.yaml /etc/dnssec-stubd/config.yaml
-  echo "wrote /etc/dnssec-stubd/config.yaml"
+# 2. The package, staged next to where it goes.
+stage="$prefix.new"
+rm -rf "$stage"
+mkdir -p "$stage/dist" "$stage/scripts"
+cp -R bin trust-anchors package.json package-lock.json "$stage/"
+cp -R dist/src "$stage/dist/src"
+cp scripts/dnssec-stubdctl "$stage/scripts/"
+(cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error)
+chmod -R u=rwX,go=rX "$stage"
+
+# 3. The configuration, checked by the code that will run it.
+mkdir -p "$(dirname "$config")"
+if [ ! -f "$config" ]; then
+  cp examples/config.yaml "$config"
+  echo "wrote $config"
+fi
+if ! node "$stage/bin/dnssec-stubd.js" check-config --config "$config"; then
+  rm -rf "$stage"
+  echo "install.sh: $config has an error (above). Nothing was installed and a running dnssec-stubd was left alone: fix the file and run install.sh again" >&2
+  exit 2
 fi
 
-cmd=(node "$here/bin/dnssec-stubd.js" serve --config /etc/dnssec-stubd/config.yaml)
-if [ -d /run/systemd/system ]; then
-  cat > /etc/systemd/system/dnssec-stubd.service <<UNIT
-[Unit]
-Description=dnssec-stubd validating DNSSEC stub resolver
-After=network-online.target
-Wants=network-online.target
+# 4. In place.
+rm -rf "$prefix.old"
+if [ -d "$prefix" ]; then mv "$prefix" "$prefix.old"; fi
+mv "$stage" "$prefix"
+rm -rf "$prefix.old"
+mkdir -p "$sbin"
+install -m 0755 "$prefix/scripts/dnssec-stubdctl" "$sbin/dnssec-stubdctl"
+ctl="$sbin/dnssec-stubdctl"
 
-[Service]
-# A larger young generation keeps GC pauses out of the answer latency tail (see bench/RESULTS.md).
-Environment=NODE_OPTIONS=--max-semi-space-size=4
-ExecStart=$(command -v node) $here/bin/dnssec-stubd.js serve --config /etc/dnssec-stubd/config.yaml
-Restart=on-failure
-DynamicUser=yes
-# The RFC 5011 anchor state (stateDir, default /var/lib/dnssec-stubd) must be writable by the dynamic user.
-StateDirectory=dnssec-stubd
-StateDirectoryMode=0700
-AmbientCapabilities=CAP_NET_BIND_SERVICE
-
-[Install]
-WantedBy=multi-user.target
-UNIT
+# 5. The service, and 6. its readiness (dnssec-stubdctl waits and says what is wrong).
+if [ "${DNSSEC_STUBD_MODE:-auto}" = systemd ] || { [ "${DNSSEC_STUBD_MODE:-auto}" = auto ] && [ -d /run/systemd/system ]; }; then
+  bash scripts/systemd-unit.sh "$prefix" "$(command -v node)" > /etc/systemd/system/dnssec-stubd.service
   systemctl daemon-reload
-  systemctl enable --now dnssec-stubd.service
-  systemctl restart dnssec-stubd.service
-else
-  # No systemd (containers): run it in the background with a pid file.
-  if [ -f /run/dnssec-stubd.pid ] && kill -0 "$(cat /run/dnssec-stubd.pid)" 2>/dev/null; then
-    kill "$(cat /run/dnssec-stubd.pid)"; sleep 1
-  fi
-  NODE_OPTIONS=--max-semi-space-size=4 nohup "${cmd[@]}" >>/var/log/dnssec-stubd.log 2>&1 &
-  echo $! > /run/dnssec-stubd.pid
+  systemctl enable dnssec-stubd.service >/dev/null
+  exec "$ctl" restart
 fi
-
-for _ in $(seq 1 50); do
-  if (exec 3<>/dev/tcp/127.0.0.1/5353) 2>/dev/null; then
-    echo "dnssec-stubd is listening on 127.0.0.1:5353 (try: dig @127.0.0.1 -p 5353 example.org)"
-    exit 0
-  fi
-  sleep 0.2
-done
-echo "dnssec-stubd did not start; see /var/log/dnssec-stubd.log or journalctl -u dnssec-stubd" >&2
-exit 1
+if ! id -u "$user" >/dev/null 2>&1; then
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
+  echo "created the system user $user (the background daemon runs as it)"
+fi
+log=${DNSSEC_STUBD_LOG:-/var/log/dnssec-stubd.log}
+mkdir -p /etc/logrotate.d
+sed "s#^/var/log/dnssec-stubd.log #$log #" examples/logrotate/dnssec-stubd > /etc/logrotate.d/dnssec-stubd
+command -v logrotate >/dev/null || echo "note: /etc/logrotate.d/dnssec-stubd rotates $log once logrotate is installed (apt-get install logrotate)"
+exec "$ctl" restart

@@ -2,10 +2,17 @@
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
+  /**
+   * A monotonic time in milliseconds (any origin) that `now()` follows, when `now()` is a real clock that can be
+   * stepped (NTP, `date -s`): the daemon compares the two to find steps. A clock that moves only when told
+   * (ManualClock) has none, and its moves are no steps.
+   */
+  monotonic?(): number;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
 };
 
 /** A clock that moves only when told (tests, and replaying RFC 5011 timers). */

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../clock.js';
-import { Name, RRType, WireError, fromBase64, fromHex, makeRR, parseZoneText, type DNSKEYData, type DSData, type RR } from '../wire/index.js';
+import { Name, RRType, WireError, fromBase64, fromHex, makeRR, parseZoneLines, type DNSKEYData, type DSData, type RR } from '../wire/index.js';
 import type { TrustAnchor } from '../validator/types.js';
 
 export class AnchorFileError extends Error {
@@ -34,15 +34,41 @@ export function anchorsFromRecords(rrs: readonly RR[], file = '(text)'): TrustAn
   return [...byZone.values()];
 }
 
-/** Zone-file text (a missing TTL is allowed: anchors have none). */
+/**
+ * Digest lengths of the DS digest types (RFC 4034 SHA-1, RFC 4509 SHA-256, RFC 5933 GOST R 34.11-94,
+ * RFC 6605 SHA-384, RFC 9558 GOST R 34.11-2012, RFC 9563 SM3). A digest of another length can never
+ * match a key: such an anchor would make every answer BOGUS, so it is refused when the file is read.
+ */
+export const DS_DIGEST_LENGTHS: Readonly<Record<number, { name: string; bytes: number }>> = {
+  1: { name: 'SHA-1', bytes: 20 },
+  2: { name: 'SHA-256', bytes: 32 },
+  3: { name: 'GOST R 34.11-94', bytes: 32 },
+  4: { name: 'SHA-384', bytes: 48 },
+  5: { name: 'GOST R 34.11-2012', bytes: 32 },
+  6: { name: 'SM3', bytes: 32 },
+};
+
+/** Why a DS anchor's digest cannot be right (its length does not fit its digest type), or undefined. */
+export function digestProblem(ds: DSData): string | undefined {
+  const t = DS_DIGEST_LENGTHS[ds.digestType];
+  if (!t || ds.digest.length === t.bytes) return undefined;
+  return `DS ${ds.keyTag} ${ds.algorithm} ${ds.digestType} has a ${ds.digest.length}-byte digest; ` +
+    `digest type ${ds.digestType} (${t.name}) digests are ${t.bytes} bytes (${t.bytes * 2} hex digits): the record is cut or mistyped`;
+}
+
+/** Zone-file text (a missing TTL is allowed: anchors have none). Errors name the file and line. */
 export function anchorsFromZoneText(text: string, file = '(text)'): TrustAnchor[] {
-  let rrs: RR[];
+  let lines: { rr: RR; line: number }[];
   try {
-    rrs = parseZoneText(text, { defaultTtl: 0 });
+    lines = parseZoneLines(text, { defaultTtl: 0 });
   } catch (err) {
     throw new AnchorFileError(file, err instanceof WireError ? err.message : String(err));
   }
-  return anchorsFromRecords(rrs, file);
+  for (const { rr, line } of lines) {
+    const problem = rr.type === RRType.DS ? digestProblem(rr.data as DSData) : undefined;
+    if (problem) throw new AnchorFileError(`${file}:${line}`, problem);
+  }
+  return anchorsFromRecords(lines.map((l) => l.rr), file);
 }
 
 function xmlText(block: string, tag: string): string | undefined {
@@ -78,10 +104,13 @@ export function anchorsFromXml(xml: string, clock: Clock, file = '(xml)'): Trust
     const digestHex = xmlText(body, 'Digest');
     if (!digestHex) throw new AnchorFileError(file, `KeyDigest ${id}: missing <Digest>`);
     try {
-      rrs.push(makeRR<DSData>(zone, RRType.DS, 0, {
+      const ds: DSData = {
         keyTag: num('KeyTag', 65535), algorithm: num('Algorithm', 255), digestType: num('DigestType', 255),
         digest: fromHex(digestHex.replace(/\s+/g, ''), 'Digest'),
-      }));
+      };
+      const problem = digestProblem(ds);
+      if (problem) throw new AnchorFileError(`${file}:${xml.slice(0, m.index).split('\n').length}`, `KeyDigest ${id}: ${problem}`);
+      rrs.push(makeRR<DSData>(zone, RRType.DS, 0, ds));
       const pub = xmlText(body, 'PublicKey');
       if (pub) {
         rrs.push(makeRR<DNSKEYData>(zone, RRType.DNSKEY, 0, {

@@ -43,6 +43,14 @@ export interface AnchorManagerOptions {
   tickMs?: number;
 }
 
+/**
+ * How a refresh ended, for counting: ok; fetch-failed (no DNSKEY answer came); not-validated (no DNSKEY RRset
+ * in the answer, or it does not validate with a key trusted now); anchor-gone (the zone publishes none of the
+ * trusted keys).
+ */
+export const REFRESH_RESULTS = ['ok', 'fetch-failed', 'not-validated', 'anchor-gone'] as const;
+export type RefreshCountKey = (typeof REFRESH_RESULTS)[number];
+
 /** One managed zone: its state, the configured DS (used until the first refresh when no DNSKEY was configured), the schedule. */
 interface Managed {
   state: ZoneState;
@@ -50,6 +58,8 @@ interface Managed {
   next: number;
   basis: RefreshBasis | undefined;
   running: Promise<void> | undefined;
+  /** Refreshes since start, by result. */
+  refreshes: Record<RefreshCountKey, number>;
 }
 
 export interface ManagedKeyView {
@@ -70,6 +80,8 @@ export interface ManagedZoneView {
   trusted: number;
   lastRefresh: { at: number; result: string } | undefined;
   nextRefresh: number;
+  /** Refreshes since the manager started, by result. */
+  refreshes: Record<RefreshCountKey, number>;
 }
 
 export class AnchorManager {
@@ -115,7 +127,7 @@ export class AnchorManager {
         }
         // A zone configured by DS alone has no key in its state until the first refresh validates one.
         const ds = state.keys.length === 0 ? a.ds : [];
-        m.zones.set(a.zone.key, { state, ds, next: now, basis: undefined, running: undefined });
+        m.zones.set(a.zone.key, { state, ds, next: now, basis: undefined, running: undefined, refreshes: { 'ok': 0, 'fetch-failed': 0, 'not-validated': 0, 'anchor-gone': 0 } });
         await m.save(state);
       }
     } catch (err) {
@@ -166,7 +178,7 @@ export class AnchorManager {
   }
 
   snapshot(): ManagedZoneView[] {
-    return [...this.zones.values()].map((z) => ({ ...describeZoneState(z.state), nextRefresh: z.next }));
+    return [...this.zones.values()].map((z) => ({ ...describeZoneState(z.state), nextRefresh: z.next, refreshes: { ...z.refreshes } }));
   }
 
   private async refreshNow(z: Managed): Promise<void> {
@@ -177,6 +189,7 @@ export class AnchorManager {
     if (this.closed) return;
     const now = clock.now();
     const outcome = fetched.kind === 'answer' ? this.validated(z, fetched.message) : { kind: 'failed' as const, reason: fetched.detail };
+    z.refreshes[outcome.kind === 'ok' ? 'ok' : fetched.kind === 'failure' ? 'fetch-failed' : outcome.reason.startsWith(ANCHOR_GONE) ? 'anchor-gone' : 'not-validated']++;
     if (outcome.kind === 'failed') {
       z.state = recordFailure(z.state, now, outcome.reason);
       z.basis = { kind: 'failed', ...(z.basis?.kind === 'ok' ? { ttl: z.basis.ttl, sigExpirations: z.basis.sigExpirations } : {}) };
@@ -254,7 +267,7 @@ export class AnchorManager {
 }
 
 /** A zone's state for operators (the status API, the `anchors` command). */
-export function describeZoneState(state: ZoneState): Omit<ManagedZoneView, 'nextRefresh'> {
+export function describeZoneState(state: ZoneState): Omit<ManagedZoneView, 'nextRefresh' | 'refreshes'> {
   return {
     zone: state.zone.toText(),
     keys: state.keys.map((e) => ({

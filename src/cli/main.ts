@@ -1,38 +1,15 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/schema.js';
 import type { CliOverrides } from '../config/load.js';
+import { ListenError } from '../daemon/index.js';
 import { anchors } from './anchors.js';
+import { checkConfig } from './check-config.js';
+import { daneverify } from './daneverify.js';
+import { COMMAND_HELP, USAGE, UsageError } from './help.js';
 import { query } from './query.js';
+import { ready } from './ready.js';
 import { serve } from './serve.js';
 
-const USAGE = `Usage: dnssec-stubd <command> [flags]
-
-Commands:
-  serve                 run the resolver daemon
-  query NAME [TYPE]     resolve through the upstreams, validate, print the status and the reason trail
-  anchors               the RFC 5011 state of the trust anchors (--state-dir, --json); exit 1 when a zone has no trusted key
-                        (exit 0 secure or insecure, 3 bogus, 4 no answer / indeterminate)
-  version               print the version
-
-Flags (serve and query):
-  --config FILE           YAML or JSON configuration file
-  --upstream ADDR[:PORT]  upstream resolver (repeatable; order = priority 1, 2, ...;
-                          default: the nameservers of /etc/resolv.conf)
-  --trust-anchor FILE     DS/DNSKEY zone file or root-anchors.xml (repeatable; default: the shipped root anchors)
-  --state-dir DIR         managed state: the RFC 5011 anchor files (default /var/lib/dnssec-stubd)
-  --http ADDR:PORT|off    HTTP status API and /metrics (repeatable; default 127.0.0.1:8053)
-  --crypto BACKEND        openssl | js | auto (default auto: OpenSSL, pure JS where OpenSSL refuses)
-  --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info)
-  --upstream-for SUFFIX=ADDR[:PORT]  upstream for one domain suffix (repeatable)
-  --negative-trust-anchor DOMAIN     treat the domain's answers as INSECURE (RFC 7646; repeatable)
-  --insecure-fallback     with no DNSSEC-capable upstream reachable, ask a non-DNSSEC one (answers INSECURE)
-serve only:
-  --listen ADDR:PORT      listen on UDP and TCP (repeatable; default 127.0.0.1:5353)
-  --allow CIDR            client networks allowed (repeatable; default loopback only)
-query only:
-  --cd                    checking disabled: show the data without validating
-  --json                  machine-readable output
-`;
 
 const COMMON = {
   config: { type: 'string' },
@@ -69,11 +46,18 @@ function parse(command: string, args: string[], options: NonNullable<ParseArgsCo
     const r = parseArgs({ args, options, strict: true, allowPositionals: positionals });
     return { values: r.values as Record<string, unknown>, positionals: r.positionals };
   } catch (err) {
-    process.stderr.write(`dnssec-stubd ${command}: ${(err as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`dnssec-stubd ${command}: ${(err as Error).message}\n\n${COMMAND_HELP[command] ?? USAGE}`);
     return undefined;
   }
 }
 
+/** `--help` or `-h` among a command's arguments (before a `--`). */
+function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/** Run a command; errors it cannot help are told apart: configuration (exit 2), usage (2), a listen address (1). */
 async function run(fn: () => Promise<number>): Promise<number> {
   try {
     return await fn();
@@ -82,6 +66,14 @@ async function run(fn: () => Promise<number>): Promise<number> {
       process.stderr.write(`dnssec-stubd: configuration error: ${err.message}\n`);
       return 2;
     }
+    if (err instanceof UsageError) {
+      process.stderr.write(`dnssec-stubd ${err.command}: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof ListenError) {
+      process.stderr.write(`dnssec-stubd: ${err.message}\n`);
+      return 1;
+    }
     throw err;
   }
 }
@@ -89,18 +81,33 @@ async function run(fn: () => Promise<number>): Promise<number> {
 /** Runs a command; resolves to the process exit code (serve resolves when the daemon stops). */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && COMMAND_HELP[command] !== undefined && wantsHelp(rest)) {
+    process.stdout.write(COMMAND_HELP[command]!);
+    return 0;
+  }
+  const serveFlags = { ...COMMON, listen: { type: 'string', multiple: true }, allow: { type: 'string', multiple: true } } as const;
   switch (command) {
     case 'serve': {
-      const p = parse('serve', rest, { ...COMMON, listen: { type: 'string', multiple: true }, allow: { type: 'string', multiple: true } }, false);
+      const p = parse('serve', rest, { ...serveFlags, 'pid-file': { type: 'string' } }, false);
       if (!p) return 2;
-      return run(() => serve(overrides(p.values)));
+      return run(() => serve({ ...overrides(p.values), pidFile: p.values['pid-file'] as string | undefined }));
+    }
+    case 'check-config': {
+      const p = parse('check-config', rest, serveFlags, false);
+      if (!p) return 2;
+      return run(() => checkConfig(overrides(p.values)));
+    }
+    case 'ready': {
+      const p = parse('ready', rest, { config: COMMON.config, listen: serveFlags.listen, http: COMMON.http, wait: { type: 'string' }, pid: { type: 'string' } }, false);
+      if (!p) return 2;
+      return run(() => ready({ ...overrides(p.values), wait: p.values.wait as string | undefined, pid: p.values.pid as string | undefined }));
     }
     case 'query': {
       const p = parse('query', rest, { ...COMMON, cd: { type: 'boolean' }, json: { type: 'boolean' } }, true);
       if (!p) return 2;
       const [name, type, ...extra] = p.positionals;
       if (!name || extra.length) {
-        process.stderr.write(`dnssec-stubd query: expected NAME [TYPE]\n\n${USAGE}`);
+        process.stderr.write(`dnssec-stubd query: expected NAME [TYPE]\n\n${COMMAND_HELP['query']}`);
         return 2;
       }
       return run(() => query(name, type, { ...overrides(p.values), cd: p.values.cd === true, json: p.values.json === true }));
@@ -110,15 +117,45 @@ export async function main(argv: string[]): Promise<number> {
       if (!p) return 2;
       return run(() => anchors({ ...overrides(p.values), json: p.values.json === true }));
     }
+    case 'daneverify': {
+      const p = parse('daneverify', rest, {
+        ...COMMON, mode: { type: 'string' }, port: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
+        deadline: { type: 'string' }, server: { type: 'string' }, helo: { type: 'string' },
+      }, true);
+      if (!p) return 3;
+      const [domain, ...extra] = p.positionals;
+      if (!domain || extra.length) {
+        process.stderr.write(`dnssec-stubd daneverify: expected one DOMAIN\n\n${COMMAND_HELP['daneverify']}`);
+        return 3;
+      }
+      const v = p.values;
+      return daneverify(domain, {
+        ...overrides(v), mode: v.mode as string | undefined, port: v.port as string | undefined, json: v.json === true,
+        timeout: v.timeout as string | undefined, deadline: v.deadline as string | undefined, server: v.server as string | undefined,
+        helo: v.helo as string | undefined,
+      });
+    }
     case 'version':
     case '--version':
       process.stdout.write('dnssec-stubd 0.1.0\n');
       return 0;
+    case 'help': {
+      const [topic, ...more] = rest;
+      if (topic === undefined) {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      if (more.length === 0 && COMMAND_HELP[topic] !== undefined) {
+        process.stdout.write(COMMAND_HELP[topic]!);
+        return 0;
+      }
+      process.stderr.write(`dnssec-stubd help: no command ${JSON.stringify(rest.join(' '))}\n\n${USAGE}`);
+      return 2;
+    }
     case undefined:
-    case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      (command === undefined ? process.stderr : process.stdout).write(USAGE);
       return command === undefined ? 2 : 0;
     default:
       process.stderr.write(`dnssec-stubd: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

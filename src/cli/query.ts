@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { addressCheckers } from '../config/fields.js';
 import { loadConfig, type CliOverrides } from '../config/load.js';
-import { ConfigError } from '../config/schema.js';
+import { UsageError } from './help.js';
 import { verdictSummary } from '../resolver/answer.js';
 import { failureEde } from '../resolver/failure.js';
 import type { Resolution } from '../resolver/resolve.js';
@@ -67,10 +67,12 @@ export async function query(name: string, type: string | undefined, cli: CliOver
   try {
     qname = Name.fromText(name);
   } catch (err) {
-    throw new ConfigError('NAME', err instanceof WireError ? err.message : String(err));
+    throw new UsageError('query', `${JSON.stringify(name)} is not a domain name: ${err instanceof WireError ? err.message : String(err)}`);
   }
-  const qtype = typeFromText(type ?? 'A');
-  if (qtype === undefined) throw new ConfigError('TYPE', `unknown record type ${JSON.stringify(type)}`);
+  const qtype = typeFromText((type ?? 'A').toUpperCase());
+  if (qtype === undefined) {
+    throw new UsageError('query', `unknown record type ${JSON.stringify(type)}: use a type name (A, AAAA, MX, TLSA, DS, DNSKEY, ...) or TYPEnnn`);
+  }
   const upstreams = await resolveUpstreams(cfg, log);
   // The anchors the daemon manages (RFC 5011 state, read only), else the configured ones.
   const anchors = await currentAnchors(cfg, loadTrustAnchors(cfg, systemClock), systemClock);

@@ -3,7 +3,7 @@
  * `addressCheckers`: the IP and CIDR checks the listener and the upstream pool apply themselves.
  */
 import { isIpLiteral, parseCidr } from '../net/address.js';
-import { ConfigError, type AddressCheckers } from './schema.js';
+import { ConfigError, DEFAULT_LISTEN_PORT, type AddressCheckers } from './schema.js';
 
 /** The daemon's address checks (src/net/address.ts); tests may inject others. */
 export const addressCheckers: AddressCheckers = {
@@ -81,4 +81,10 @@ export function domain(v: unknown, path: string, isName: (s: string) => boolean)
   const abs = s.endsWith('.') ? s : `${s}.`;
   if (!isName(abs)) throw new ConfigError(path, `expected a domain name, got ${describe(v)}`);
   return abs.toLowerCase();
+}
+
+/** What is said when a listen address comes without a port (it takes DEFAULT_LISTEN_PORT). */
+export function listenPortNotice(what: string, address: string): string {
+  const at = (port: number): string => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+  return `${what} has no port: listening on ${at(DEFAULT_LISTEN_PORT)}, the default port; clients of /etc/resolv.conf ask port 53 only (write ${at(53)} for that)`;
 }

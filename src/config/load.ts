@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { describeEndpointProblem, parseEndpoint, type EndpointProblem } from '../net/address.js';
-import { oneOf } from './fields.js';
-import { ConfigError, LOG_LEVELS, defaultConfig, type AddressCheckers, type Config, type UpstreamConfig } from './schema.js';
+import { listenPortNotice, oneOf } from './fields.js';
+import { ConfigError, DEFAULT_LISTEN_PORT, LOG_LEVELS, defaultConfig, type AddressCheckers, type Config, type HttpConfig, type UpstreamConfig } from './schema.js';
 import { cryptoChoice, isDomainName, validateConfig } from './validate.js';
 
 /** Options given on the command line; they override the config file. */
@@ -75,6 +75,19 @@ export function parseHostPort(s: string, defaultPort: number, field: string): { 
   throw new ConfigError(field, `expected ADDR[:PORT] with an IP address, got ${JSON.stringify(s)}`);
 }
 
+/**
+ * `--listen` values. An address without a port takes the default listen port (5353, as the whole default
+ * listen address does), and a notice says so: resolv.conf clients need port 53, which must be written out.
+ */
+export function listenFromCli(specs: readonly string[], notices: string[]): Config['listen'] {
+  return specs.map((s) => {
+    const r = parseHostPort(s, -1, '--listen');
+    if (r.port !== -1) return r;
+    notices.push(listenPortNotice(`--listen ${s}`, r.address));
+    return { address: r.address, port: DEFAULT_LISTEN_PORT };
+  });
+}
+
 /** Read and parse a YAML or JSON config file; syntax errors name the file and position. */
 export function readConfigFile(path: string): unknown {
   let text: string;
@@ -94,7 +107,13 @@ export function readConfigFile(path: string): unknown {
 export function loadConfig(cli: CliOverrides, checkers: AddressCheckers): Config {
   let cfg = defaultConfig();
   if (cli.config) cfg = validateConfig(readConfigFile(cli.config), checkers, cfg);
-  if (cli.listen?.length) cfg.listen = cli.listen.map((s) => parseHostPort(s, 53, '--listen'));
+  if (cli.listen?.length) {
+    const notices: string[] = [];
+    cfg.listen = listenFromCli(cli.listen, notices);
+    // The file's notices about its listen addresses no longer apply: the flags replace them.
+    const all = [...(cfg.notices ?? []).filter((n) => !n.startsWith('listen[')), ...notices];
+    cfg.notices = all.length ? all : undefined;
+  }
   if (cli.upstream?.length) {
     try {
       cfg.upstreams = upstreamsFromCli(cli.upstream);
@@ -130,4 +149,18 @@ export function loadConfig(cli: CliOverrides, checkers: AddressCheckers): Config
   }
   if (cli.insecureFallback) cfg.upstream.insecureFallback.enabled = true;
   return cfg;
+}
+
+/** The HTTP API's bearer token: `http.token`, or the content of `http.tokenFile` (trimmed, at least 16 characters). */
+export function readHttpToken(http: HttpConfig): string | undefined {
+  if (http.token !== undefined) return http.token;
+  if (http.tokenFile === undefined) return undefined;
+  let t: string;
+  try {
+    t = readFileSync(http.tokenFile, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError('http.tokenFile', `cannot read ${http.tokenFile}: ${(err as Error).message}`);
+  }
+  if (t.length < 16) throw new ConfigError('http.tokenFile', `${http.tokenFile} holds fewer than 16 characters`);
+  return t;
 }

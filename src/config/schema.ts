@@ -79,6 +79,9 @@ export interface HttpConfig {
   allow: string[];
 }
 
+/** The port of a listen address given without one (`--listen 127.0.0.1`, `listen: [{ address: 127.0.0.1 }]`). */
+export const DEFAULT_LISTEN_PORT = 5353;
+
 export interface Config {
   listen: ListenAddress[];
   /** Empty means: the nameservers of /etc/resolv.conf, minus our own listen addresses. */
@@ -90,8 +93,21 @@ export interface Config {
   logLevel: LogLevel;
   server: {
     udpMaxSize: number;
+    /** SO_RCVBUF of every UDP listener, bytes (0: the kernel's default); absorbs query bursts. */
+    udpReceiveBuffer: number;
     tcpIdleTimeoutMs: number;
     tcpMaxConnections: number;
+    /**
+     * Fairness (src/resolver/admission.ts): upstream resolutions running at once over all clients, and queries
+     * of one client address waiting on resolutions. A cache miss past either is answered SERVFAIL with an EDE
+     * ("too many queries in flight ...") at once instead of queueing; cached answers are never refused.
+     * 0: no bound; both 0: no admission at all (misses start as they come, without turns).
+     */
+    maxResolutions: number;
+    maxResolutionsPerClient: number;
+    /** REFUSED replies per second to one client outside `allow`, and over all of them; past either: dropped. */
+    refusedRatePerSource: number;
+    refusedRateTotal: number;
     /**
      * Start-up self-test and warm-up (src/selftest): about this many queries over a freshly signed tree,
      * through a private listener, resolver and validator, before the listeners open. 0 disables it.
@@ -127,16 +143,19 @@ export interface Config {
   crypto: CryptoChoice;
   validation: ValidatorLimits & { skew: SkewPolicy };
   cache: CacheConfig;
+  /** What loading chose for the operator and must say at start (e.g. the port of a listen address given without one). */
+  notices?: string[];
 }
 
 export function defaultConfig(): Config {
   return {
-    listen: [{ address: '127.0.0.1', port: 5353 }],
+    listen: [{ address: '127.0.0.1', port: DEFAULT_LISTEN_PORT }],
     upstreams: [],
     forwardZones: [],
     allow: ['127.0.0.0/8', '::1/128'],
     logLevel: 'info',
-    server: { udpMaxSize: 1232, tcpIdleTimeoutMs: 10_000, tcpMaxConnections: 256, warmupQueries: 3000 },
+    server: { udpMaxSize: 1232, udpReceiveBuffer: 4 * 1024 * 1024, tcpIdleTimeoutMs: 10_000, tcpMaxConnections: 256,
+      maxResolutions: 1024, maxResolutionsPerClient: 256, refusedRatePerSource: 5, refusedRateTotal: 100, warmupQueries: 3000 },
     upstream: {
       timeoutMs: 1500,
       deadlineMs: 5000,

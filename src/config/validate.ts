@@ -1,9 +1,9 @@
 /** Validate a parsed config document (YAML/JSON) on top of the defaults; every error names its field. */
 import { Name } from '../wire/index.js';
 import type { ValidatorLimits } from '../validator/types.js';
-import { arr, bool, checkKeys, describe, domain, int, ip, isObj, num, obj, oneOf, str, type Obj } from './fields.js';
+import { arr, bool, checkKeys, describe, domain, int, ip, isObj, listenPortNotice, num, obj, oneOf, str, type Obj } from './fields.js';
 import {
-  CRYPTO_CHOICES, ConfigError, LOG_LEVELS, defaultConfig,
+  CRYPTO_CHOICES, ConfigError, DEFAULT_LISTEN_PORT, LOG_LEVELS, defaultConfig,
   type AddressCheckers, type Config, type CryptoChoice, type UpstreamConfig,
 } from './schema.js';
 
@@ -65,11 +65,28 @@ function validation(v: unknown, cfg: Config): void {
 }
 
 function server(v: unknown, cfg: Config): void {
-  const s = obj(v, 'server', ['udpMaxSize', 'tcpIdleTimeoutMs', 'tcpMaxConnections', 'warmupQueries']);
+  const s = obj(v, 'server', [
+    'udpMaxSize', 'udpReceiveBuffer', 'tcpIdleTimeoutMs', 'tcpMaxConnections', 'warmupQueries',
+    'maxResolutions', 'maxResolutionsPerClient', 'refusedRatePerSource', 'refusedRateTotal',
+  ]);
   if (s.udpMaxSize !== undefined) cfg.server.udpMaxSize = int(s.udpMaxSize, 'server.udpMaxSize', 512, 65535);
+  if (s.udpReceiveBuffer !== undefined) cfg.server.udpReceiveBuffer = int(s.udpReceiveBuffer, 'server.udpReceiveBuffer', 0, 1 << 30);
   if (s.tcpIdleTimeoutMs !== undefined) cfg.server.tcpIdleTimeoutMs = int(s.tcpIdleTimeoutMs, 'server.tcpIdleTimeoutMs', 100, 3_600_000);
   if (s.tcpMaxConnections !== undefined) cfg.server.tcpMaxConnections = int(s.tcpMaxConnections, 'server.tcpMaxConnections', 1, 100_000);
   if (s.warmupQueries !== undefined) cfg.server.warmupQueries = int(s.warmupQueries, 'server.warmupQueries', 0, 1_000_000);
+  if (s.maxResolutions !== undefined) cfg.server.maxResolutions = resolutionBound(s.maxResolutions, 'server.maxResolutions');
+  if (s.maxResolutionsPerClient !== undefined) {
+    cfg.server.maxResolutionsPerClient = resolutionBound(s.maxResolutionsPerClient, 'server.maxResolutionsPerClient');
+  }
+  if (s.refusedRatePerSource !== undefined) cfg.server.refusedRatePerSource = int(s.refusedRatePerSource, 'server.refusedRatePerSource', 0, 1_000_000);
+  if (s.refusedRateTotal !== undefined) cfg.server.refusedRateTotal = int(s.refusedRateTotal, 'server.refusedRateTotal', 0, 1_000_000);
+}
+
+/** 0 (no bound) or at least 16: the start-up self-test asks 16 questions at a time through a stack built with the bounds. */
+function resolutionBound(v: unknown, path: string): number {
+  const n = int(v, path, 0, 1_000_000);
+  if (n > 0 && n < 16) throw new ConfigError(path, `expected 0 (no bound) or at least 16, got ${n}`);
+  return n;
 }
 
 function upstream(v: unknown, cfg: Config): void {
@@ -185,7 +202,10 @@ export function validateConfig(doc: unknown, c: AddressCheckers, base: Config = 
     cfg.listen = arr(d.listen, 'listen').map((e, i) => {
       const p = `listen[${i}]`;
       const l = obj(e, p, ['address', 'port']);
-      return { address: ip(l.address, `${p}.address`, c), port: l.port === undefined ? 53 : int(l.port, `${p}.port`, 0, 65535) };
+      const address = ip(l.address, `${p}.address`, c);
+      if (l.port !== undefined) return { address, port: int(l.port, `${p}.port`, 0, 65535) };
+      cfg.notices = [...(cfg.notices ?? []), listenPortNotice(`${p} (${address})`, address)];
+      return { address, port: DEFAULT_LISTEN_PORT };
     });
     if (cfg.listen.length === 0) throw new ConfigError('listen', 'at least one address is needed');
   }

@@ -26,4 +26,4 @@ export function createVerifier(kind: 'openssl' | 'js' | 'auto', opts: AutoOption
     case 'auto': return createAutoVerifier(opts);
   }
 }
-export { memoizingVerifier, type MemoVerifier } from './memo.js';
+export { memoizingVerifier, VERIFY_OUTCOMES, type MemoStats, type MemoVerifier, type VerificationCount, type VerifyOutcome } from './memo.js';

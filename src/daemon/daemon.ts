@@ -11,9 +11,10 @@ import { systemClock, type Clock } from '../clock.js';
 import { addressCheckers } from '../config/fields.js';
 import { loadConfig, type CliOverrides } from '../config/load.js';
 import { ConfigError, type Config, type UpstreamConfig } from '../config/schema.js';
-import type { BackendChoice } from '../crypto/index.js';
+import type { BackendChoice, MemoStats } from '../crypto/index.js';
 import { endpointLabel } from '../net/address.js';
 import type { CacheStats } from '../resolver/cached.js';
+import type { ClockStatus } from '../resolver/clock-sanity.js';
 import type { ResolverStats } from '../resolver/resolve.js';
 import type { SelfTestReport } from '../selftest/checks.js';
 import { startServer, ServerConfigError } from '../server/index.js';
@@ -29,6 +30,10 @@ import { runSelfTest } from './selftest.js';
 import { buildStack, type Stack } from './stack.js';
 import { openAnchorManager } from './anchors.js';
 import { resolveUpstreams } from './upstreams.js';
+import { InFlight, type DrainResult } from './inflight.js';
+import { reportValidationCapability } from './notices.js';
+import { checkListenAddresses, listenFailure } from './preflight.js';
+import { reloadConfig, type ReloadOutcome } from './reload.js';
 
 /** The package version (package.json), for the status API. */
 export const VERSION = '0.1.0';
@@ -56,6 +61,10 @@ export interface DaemonStats {
   selfTest: SelfTestReport | undefined;
   /** The signature backend each DNSSEC algorithm uses. */
   crypto: Record<number, BackendChoice>;
+  /** Signature verifications by algorithm and result, and the memo of good signatures. */
+  signatures: MemoStats;
+  /** Whether the system clock looks wrong (signatures of many zones, the root's included, outside their validity). */
+  clock: ClockStatus;
 }
 
 export interface DaemonOptions {
@@ -76,13 +85,16 @@ export class Daemon {
   private http: HttpApi | undefined;
   private metrics: (MetricsLike & { close?(): void }) | undefined;
   private report: SelfTestReport | undefined;
+  /** The handler's queries under way (a clean stop answers them first). */
+  private readonly inflight = new InFlight();
 
   /** Where the HTTP status API listens (empty: off, or before start()). */
   get httpAddresses(): readonly { address: string; port: number }[] {
     return this.http?.addresses ?? [];
   }
 
-  constructor(readonly config: Config, readonly upstreams: UpstreamConfig[], private readonly opts: DaemonOptions = {}) {
+  /** `config` and `upstreams` are the ones in effect: a reload (SIGHUP) replaces them. */
+  constructor(public config: Config, public upstreams: UpstreamConfig[], private readonly opts: DaemonOptions = {}) {
     this.log = opts.logger ?? pino({ level: config.logLevel, base: { name: 'dnssec-stubd' } });
     this.clock = opts.clock ?? systemClock;
     this.stack = buildStack(config, upstreams, { clock: this.clock, logger: this.log });
@@ -104,7 +116,9 @@ export class Daemon {
    */
   async start(): Promise<void> {
     const cfg = this.config;
-    this.stack.start();
+    // A port another process holds fails now, not after the probes and the self-test (preflight.ts).
+    await checkListenAddresses(cfg.listen, cfg.http.listen);
+    const probed = this.stack.start();
     if (cfg.anchorManagement.rfc5011) {
       this.manager = await openAnchorManager(cfg, this.stack, this.clock, this.log);
       this.stack.chain.setAnchors(this.manager.anchors());
@@ -115,12 +129,16 @@ export class Daemon {
     try {
       this.server = await startServer({
         listen: cfg.listen,
-        handler: this.stack.cached.handler,
+        handler: this.inflight.wrap(this.stack.cached.handler),
         fastPath: this.stack.cached.fastPath,
         allow: cfg.allow,
         udpMaxSize: cfg.server.udpMaxSize,
+        udpReceiveBuffer: cfg.server.udpReceiveBuffer,
         tcpIdleTimeoutMs: cfg.server.tcpIdleTimeoutMs,
         tcpMaxConnections: cfg.server.tcpMaxConnections,
+        refusedRatePerSource: cfg.server.refusedRatePerSource,
+        refusedRateTotal: cfg.server.refusedRateTotal,
+        now: () => this.clock.now(),
         logger: this.log,
         events: this.events,
       });
@@ -128,9 +146,9 @@ export class Daemon {
       this.stack.stop();
       await this.manager?.close();
       if (err instanceof ServerConfigError) throw new ConfigError(err.field, err.message.replace(`${err.field}: `, ''));
-      const e = err as NodeJS.ErrnoException;
+      const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
       if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-        throw new ConfigError('listen', `cannot listen: ${e.message}`);
+        throw listenFailure('DNS', e.address ?? cfg.listen[0]!.address, e.port ?? cfg.listen[0]!.port, e.syscall === 'bind' ? 'udp' : 'tcp', e);
       }
       throw err;
     }
@@ -154,6 +172,36 @@ export class Daemon {
       },
       'dnssec-stubd started',
     );
+    // Once the first probes are done: said loudly, once, when no upstream can serve validation (notices.ts).
+    void probed.then(() => {
+      if (this.server && this.stack.router) reportValidationCapability(this.stack.router.snapshot(), this.config, this.log);
+    });
+  }
+
+  /**
+   * Read the configuration again (SIGHUP; reload.ts): upstreams, forward zones, the allow list, negative trust
+   * anchors and the log level change at once, the cache and the listeners stay; a bad file changes nothing.
+   */
+  reload(cli: CliOverrides, resolvConf?: string): Promise<ReloadOutcome> {
+    const self = this;
+    return reloadConfig({
+      log: this.log, stack: this.stack, clock: this.clock,
+      get config() { return self.config; }, set config(c) { self.config = c; },
+      get upstreams() { return self.upstreams; }, set upstreams(u) { self.upstreams = u; },
+      setAllow: (allow) => this.server?.setAllow(allow),
+      flush: (name) => this.flush(name),
+    }, cli, resolvConf);
+  }
+
+  /**
+   * A clean stop (SIGTERM): take no new work (queries the cache cannot answer get SERVFAIL, EDE 14), answer the
+   * queries under way for up to `graceMs` (default upstream.deadlineMs), then close, the RFC 5011 state saved.
+   */
+  async shutdown(graceMs = this.config.upstream.deadlineMs): Promise<DrainResult> {
+    const r = await this.inflight.drain(graceMs);
+    this.log.info({ ...r }, r.abandoned ? `stopping: ${r.abandoned} queries still unanswered after ${graceMs} ms` : `stopping: ${r.inFlight} queries in flight answered`);
+    await this.close();
+    return r;
   }
 
   /** Close the listeners and stop the probes. */
@@ -193,6 +241,8 @@ export class Daemon {
       managedAnchors: this.manager?.snapshot(),
       selfTest: this.report,
       crypto: stack.backends(),
+      signatures: stack.crypto.stats(),
+      clock: stack.clockSanity.status(),
     };
   }
 
@@ -221,6 +271,7 @@ export async function startDaemon(cli: CliOverrides, opts: StartOptions = {}): P
   const cfg = loadConfig(cli, addressCheckers);
   const log = opts.logger ?? pino({ level: cfg.logLevel, base: { name: 'dnssec-stubd' } });
   const upstreams = await resolveUpstreams(cfg, log, opts.resolvConf);
+  for (const n of cfg.notices ?? []) log.warn({}, n);
   const daemon = new Daemon(cfg, upstreams, { ...opts, logger: log });
   await daemon.start();
   return daemon;

@@ -8,20 +8,26 @@ import type { QueryEvent, QueryEventSink } from '../server/types.js';
 export type QueryListener = (e: QueryEvent) => void;
 
 export class QueryEvents implements QueryEventSink {
-  private readonly listeners = new Set<QueryListener>();
+  /** A new array on every (un)subscription, so that emit() walks a plain array and a listener may detach during it. */
+  private listeners: readonly QueryListener[] = [];
   active = false;
 
   /** Attach a listener; returns the function that detaches it. */
   subscribe(listener: QueryListener): () => void {
-    this.listeners.add(listener);
+    this.listeners = [...this.listeners, listener];
     this.active = true;
+    let attached = true;
     return () => {
-      this.listeners.delete(listener);
-      this.active = this.listeners.size > 0;
+      if (!attached) return;
+      attached = false;
+      const i = this.listeners.indexOf(listener);
+      this.listeners = this.listeners.filter((_, k) => k !== i);
+      this.active = this.listeners.length > 0;
     };
   }
 
   emit(e: QueryEvent): void {
-    for (const l of this.listeners) l(e);
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!(e);
   }
 }

@@ -10,15 +10,18 @@ import { readAnchorFile, mergeAnchors, AnchorFileError } from '../anchors/load.j
 import { ProofStore } from '../cache/proofs.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ConfigError, type Config, type UpstreamConfig } from '../config/schema.js';
-import { KNOWN_ALGORITHMS, createVerifier, memoizingVerifier, type BackendChoice, type SignatureVerifier } from '../crypto/index.js';
+import { KNOWN_ALGORITHMS, createVerifier, memoizingVerifier, type BackendChoice, type MemoVerifier, type SignatureVerifier } from '../crypto/index.js';
 import { pino, type Logger } from 'pino';
 import { CachingResolver } from '../resolver/cached.js';
+import { ClockSanity, roughDuration } from '../resolver/clock-sanity.js';
 import { poolFetcher } from '../resolver/fetcher.js';
 import { Resolver } from '../resolver/resolve.js';
 import type { RoutedPool } from '../upstream/pool.js';
 import type { UpstreamRouter } from '../upstream/router.js';
 import { ChainOfTrust } from '../validator/chain.js';
+import type { NegativeTrustAnchors } from '../validator/nta.js';
 import type { TrustAnchor } from '../validator/types.js';
+import { ClockStepWatch } from './clock-step.js';
 import { buildRouter, negativeTrustAnchors } from './upstreams.js';
 
 /** The root anchors shipped with the package (KSK-2017 and KSK-2024). */
@@ -39,16 +42,21 @@ export interface Stack {
   router: UpstreamRouter | undefined;
   chain: ChainOfTrust;
   resolver: Resolver;
+  /** Watches the resolver's verdicts for a wrong system clock (its status goes to Daemon.stats()). */
+  clockSanity: ClockSanity;
   /** The answer cache in front of `resolver` (what the daemon serves from). */
   cached: CachingResolver;
   /** The validated NSEC/NSEC3/wildcard store of RFC 8198 (absent when cache.aggressiveNsec is off). */
   proofs: ProofStore | undefined;
   anchors: TrustAnchor[];
-  crypto: SignatureVerifier;
+  /** The verifier every validation of the stack uses (memo of good signatures; counts by algorithm and result). */
+  crypto: MemoVerifier;
   /** The signature backend each known DNSSEC algorithm uses (OpenSSL, pure JS, or unsupported). */
   backends(): Record<number, BackendChoice>;
-  /** Start the health monitors' probes (a no-op for a private stack). */
-  start(): void;
+  /** The negative trust anchors every validation consults (a configuration reload replaces their list). */
+  negativeTrustAnchors: NegativeTrustAnchors;
+  /** Start the health monitors' probes (a no-op for a private stack); resolves when every first probe is done. */
+  start(): Promise<void>;
   /** Stop the health monitors' probe timers. */
   stop(): void;
 }
@@ -80,9 +88,14 @@ export function buildStack(cfg: Config, upstreams: UpstreamConfig[], opts: Stack
   const policy = { bogusConfirmations: confirmations, insecureFallback: cfg.upstream.insecureFallback, negativeTrustAnchors: ntas };
   // Validated NSEC/NSEC3 and wildcards for RFC 8198, in 1/8 of the cache's memory bound.
   const proofs = cfg.cache.aggressiveNsec ? new ProofStore(cfg.cache.maxBytes / 8) : undefined;
-  const resolver = new Resolver({ pool: route, keys: chain, crypto, clock, limits, skew, policy, ...(proofs ? { aggressive: proofs } : {}) });
-  const cached = new CachingResolver({ resolver, keys: chain, ...(proofs ? { proofs } : {}), config: cfg.cache, clock, ...(log ? { logger: log } : {}) });
-  if (!router) return { router, chain, resolver, cached, proofs, anchors, crypto, backends, start: () => undefined, stop: () => undefined };
+  const clockSanity = new ClockSanity({ clock, skew, anchors: () => chain.trustAnchors().map((a) => a.zone.toText()), ...(log ? { logger: log } : {}) });
+  const resolver = new Resolver({ pool: route, keys: chain, crypto, clock, limits, skew, policy, clockSanity, ...(proofs ? { aggressive: proofs } : {}) });
+  const { maxResolutions, maxResolutionsPerClient } = cfg.server;
+  const admission = maxResolutions || maxResolutionsPerClient
+    ? { maxResolutions: maxResolutions || Number.MAX_SAFE_INTEGER, maxPerClient: maxResolutionsPerClient || Number.MAX_SAFE_INTEGER }
+    : undefined;
+  const cached = new CachingResolver({ resolver, keys: chain, ...(proofs ? { proofs } : {}), config: cfg.cache, clock, ...(admission ? { admission } : {}), ...(log ? { logger: log } : {}) });
+  if (!router) return { router, chain, resolver, clockSanity, cached, proofs, anchors, crypto, backends, negativeTrustAnchors: ntas, start: async () => undefined, stop: () => undefined };
   // An upstream DNSSEC-capable again: what failed while none was deserves a new walk and a new answer.
   router.onChange((c) => {
     if (c.to.kind === 'capable' && c.from.kind !== 'capable') {
@@ -90,7 +103,26 @@ export function buildStack(cfg: Config, upstreams: UpstreamConfig[], opts: Stack
       cached.flushFailures();
     }
   });
-  return { router, chain, resolver, cached, proofs, anchors, crypto, backends, start: () => void router.start(), stop: () => router.stop() };
+  // The clock stepped (NTP correcting a wrong one): what was kept by the old time goes, the upstreams are probed again.
+  const monotonic = clock.monotonic?.bind(clock);
+  const steps = monotonic && new ClockStepWatch({
+    clock: { now: () => clock.now(), monotonic },
+    onStep: (stepMs) => {
+      const flushed = cached.flush();
+      log?.warn({ stepMs, flushed }, `system clock stepped ${stepMs > 0 ? 'forward' : 'back'} by ${roughDuration(stepMs / 1000)}: cached answers, keys and proofs flushed, upstreams probed again`);
+      clockSanity.status();
+      void router.probeNow();
+    },
+  });
+  const start = (): Promise<void> => {
+    steps?.start();
+    return router.start();
+  };
+  const stop = (): void => {
+    steps?.stop();
+    router.stop();
+  };
+  return { router, chain, resolver, clockSanity, cached, proofs, anchors, crypto, backends, negativeTrustAnchors: ntas, start, stop };
 }
 
 /** Which engine verifies each known algorithm: the auto backend says; a fixed one is itself or unsupported. */

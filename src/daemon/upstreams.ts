@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { ConfigError, type Config, type UpstreamConfig } from '../config/schema.js';
 import { loadResolvConf } from '../upstream/resolv-conf.js';
-import { HealthMonitor } from '../upstream/health.js';
+import { HealthMonitor, type CapabilityChange } from '../upstream/health.js';
 import { UpstreamPool } from '../upstream/pool.js';
 import { UpstreamRouter, type Route } from '../upstream/router.js';
 import { NegativeTrustAnchors } from '../validator/nta.js';
@@ -41,8 +41,22 @@ export function probeZone(anchors: readonly TrustAnchor[]): Name {
 
 /** Build the pools and monitors (not started: call `router.start()`). */
 export function buildRouter(cfg: Config, upstreams: UpstreamConfig[], anchors: readonly TrustAnchor[], log: Logger, clock: Clock): UpstreamRouter {
-  const zone = probeZone(anchors);
   let router: UpstreamRouter | undefined;
+  const routes = buildRoutes(cfg, upstreams, anchors, log, clock, (suffix, c) => router?.notify(suffix, c));
+  router = new UpstreamRouter(routes.global, routes.zones);
+  return router;
+}
+
+/**
+ * The routes of a config: one pool with its health monitor for the global upstreams and one per forward zone
+ * (not started). `notify` hears every capability change (the router's). A configuration reload builds new ones
+ * for `UpstreamRouter.replace`.
+ */
+export function buildRoutes(
+  cfg: Config, upstreams: UpstreamConfig[], anchors: readonly TrustAnchor[], log: Logger, clock: Clock,
+  notify: (suffix: Name | null, c: CapabilityChange) => void,
+): { global: Route; zones: Route[] } {
+  const zone = probeZone(anchors);
   const route = (suffix: Name | null, list: UpstreamConfig[]): Route => {
     const pool = new UpstreamPool(list, {
       logger: log,
@@ -56,10 +70,9 @@ export function buildRouter(cfg: Config, upstreams: UpstreamConfig[], anchors: r
       probeTimeoutMs: cfg.upstream.timeoutMs,
       clock,
       logger: suffix ? log.child({ forwardZone: suffix.toText() }) : log,
-      onChange: (c) => router?.notify(suffix, c),
+      onChange: (c) => notify(suffix, c),
     });
     return { suffix, pool, monitor };
   };
-  router = new UpstreamRouter(route(null, upstreams), cfg.forwardZones.map((z) => route(Name.fromText(z.suffix), z.upstreams)));
-  return router;
+  return { global: route(null, upstreams), zones: cfg.forwardZones.map((z) => route(Name.fromText(z.suffix), z.upstreams)) };
 }

@@ -15,6 +15,7 @@ import { ConfigError, type HttpConfig } from '../config/schema.js';
 import { AccessList } from '../server/acl.js';
 import { normalizeAddress } from '../net/address.js';
 import { ROUTES, type MetricsLike, type RouteSpec } from './routes.js';
+import { DANE_SCHEMA, danePlugin } from './dane.js';
 
 export interface HttpApi {
   readonly addresses: readonly { address: string; port: number }[];
@@ -38,13 +39,19 @@ function tokenOf(cfg: HttpConfig): string | undefined {
 /** The OpenAPI 3 document of the routes (their schemas as declared). */
 export function openApi(version: string): object {
   const paths: Record<string, Record<string, object>> = {};
-  for (const r of ROUTES) {
-    const params = Object.entries((r.schema.querystring as { properties?: Record<string, object> } | undefined)?.properties ?? {})
-      .map(([name, schema]) => ({ name, in: 'query', required: ((r.schema.querystring as { required?: string[] }).required ?? []).includes(name), schema }));
+  type Documented = Pick<RouteSpec, 'method' | 'url' | 'summary' | 'open'> & { schema: { params?: unknown; querystring?: unknown; response?: Record<string, unknown> } };
+  const dane: Documented = { method: 'GET', url: '/dane/:domain', summary: 'DANE check of a mail domain (MX, A/AAAA, TLSA, STARTTLS certificate) and the decision for a mode', schema: DANE_SCHEMA };
+  const fields = (schema: unknown, where: 'query' | 'path') => {
+    const o = schema as { properties?: Record<string, object>; required?: string[] } | undefined;
+    return Object.entries(o?.properties ?? {}).map(([name, s]) => ({ name, in: where, required: where === 'path' || (o?.required ?? []).includes(name), schema: s }));
+  };
+  for (const r of [...ROUTES, dane] as Documented[]) {
+    const params = [...fields(r.schema.params, 'path'), ...fields(r.schema.querystring, 'query')];
     const responses = Object.fromEntries(Object.entries(r.schema.response ?? {}).map(([code, schema]) => [code, {
       description: code === '200' ? 'OK' : 'error', content: { [r.url === '/metrics' ? 'text/plain' : 'application/json']: { schema } },
     }]));
-    paths[r.url] = { ...(paths[r.url] ?? {}), [r.method.toLowerCase()]: { summary: r.summary, parameters: params, responses, ...(r.open ? {} : { security: [{ bearer: [] }] }) } };
+    const url = r.url.replace(/:(\w+)/g, '{$1}');
+    paths[url] = { ...(paths[url] ?? {}), [r.method.toLowerCase()]: { summary: r.summary, parameters: params, responses, ...(r.open ? {} : { security: [{ bearer: [] }] }) } };
   }
   return {
     openapi: '3.0.3',
@@ -85,6 +92,7 @@ export async function startHttpApi(daemon: Daemon, metrics: MetricsLike | undefi
         void reply.code(code).send({ error: code === 400 ? 'Bad Request' : code === 500 ? 'Internal Server Error' : 'Error', message: err.message });
       });
       for (const r of ROUTES) register(app, r, { daemon, metrics, version, started });
+      await app.register(danePlugin(daemon));
       app.get('/openapi.json', { schema: { hide: true } as object }, async () => openApi(version));
       await app.listen({ host: l.address, port: l.port });
       apps.push(app);

@@ -6,13 +6,46 @@ import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { Daemon } from '../daemon/index.js';
 import { answerTtl, outcomeOf } from '../resolver/answer.js';
 import { describeReason } from '../validator/ede.js';
-import { Name, RRClass, WireError, rcodeToText, rrToText, typeFromText, typeToText } from '../wire/index.js';
+import { EdeCode, Name, RRClass, WireError, rcodeToText, rrToText, typeFromText, typeToText } from '../wire/index.js';
 
-/** What serves /metrics (src/metrics): the exposition text and its content type. */
+/** What serves /metrics (src/metrics): the exposition text and its content type, and the answers it counted. */
 export interface MetricsLike {
   readonly contentType: string;
   render(): Promise<string>;
+  /** Answers since start by validation status and by EDE code (the numbers of answers_total and answer_ede_total). */
+  answerCounts?(): { statuses: Record<string, number>; ede: readonly { code: number; count: number }[] };
 }
+
+const EDE_NAMES = new Map<number, string>(Object.entries(EdeCode).map(([name, code]) => [code, name]));
+
+/** The /status schema's parts that are ours (the rest is the components' statistics, passed through). */
+const COUNT_MAP = { type: 'object', additionalProperties: { type: 'integer' } } as const;
+const STATUS_RESPONSE = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['version', 'uptimeSeconds', 'statuses', 'answers', 'ede', 'clock'],
+  properties: {
+    version: { type: 'string' },
+    uptimeSeconds: { type: 'integer' },
+    /** Resolutions (cache misses) by outcome, from the resolver. */
+    statuses: COUNT_MAP,
+    /** Answers to clients by validation status ('none': the listener's own replies), since start; null without metrics. */
+    answers: { ...COUNT_MAP, nullable: true },
+    /** Whether the system clock looks wrong (resolver/clock-sanity.ts): direction 'ahead' or 'behind', the zones and the offset bounds. */
+    clock: {
+      type: 'object', required: ['suspect', 'direction', 'evidence'],
+      properties: {
+        suspect: { type: 'boolean' }, direction: { type: 'string', nullable: true }, message: { type: 'string' },
+        evidence: { type: 'object', additionalProperties: true },
+      },
+    },
+    /** Answers to clients carrying each Extended DNS Error code (RFC 8914), since start; null without metrics. */
+    ede: {
+      type: 'array', nullable: true,
+      items: { type: 'object', required: ['code', 'name', 'count'], properties: { code: { type: 'integer' }, name: { type: 'string' }, count: { type: 'integer' } } },
+    },
+  },
+} as const;
 
 export interface RouteContext {
   daemon: Daemon;
@@ -93,12 +126,13 @@ export const ROUTES: readonly RouteSpec[] = [
     },
   },
   {
-    method: 'GET', url: '/status', summary: 'version, uptime, listeners, self-test, crypto, upstreams, forward zones, anchors, cache, counts per status',
-    schema: { response: { 200: ANY_OBJECT } },
+    method: 'GET', url: '/status', summary: 'version, uptime, listeners, self-test, crypto, upstreams, forward zones, anchors, cache, counts per status and per EDE code',
+    schema: { response: { 200: STATUS_RESPONSE } },
     handler: async (ctx) => {
       const d = ctx.daemon;
       const s = d.stats();
       const lookups = s.cache.hits + s.cache.misses;
+      const counted = ctx.metrics?.answerCounts?.();
       return {
         version: ctx.version,
         uptimeSeconds: Math.round((Date.now() - ctx.started) / 1000),
@@ -112,7 +146,11 @@ export const ROUTES: readonly RouteSpec[] = [
         managedAnchors: s.managedAnchors ?? null,
         cache: { ...s.cache, hitRatio: lookups ? s.cache.hits / lookups : null },
         statuses: s.resolver.statuses,
+        answers: counted?.statuses ?? null,
+        ede: counted ? counted.ede.map((e) => ({ code: e.code, name: EDE_NAMES.get(e.code) ?? `EDE${e.code}`, count: e.count })) : null,
         resolver: s.resolver,
+        signatures: s.signatures,
+        clock: s.clock,
         server: s.server ?? null,
       };
     },

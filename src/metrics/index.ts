@@ -5,26 +5,36 @@
  *   (seconds, bytes), counters ending in `_total`, low-cardinality labels only (no query names, no client
  *   addresses), and prom-client's default process metrics with the same prefix.
  * - Whatever the components count is read at scrape time from one `daemon.stats()` snapshot per render
- *   (stats.ts: Counters and Gauges set in their `collect()`).
+ *   (stats.ts: Counters and Gauges set in their `collect()`; histograms whose buckets a component keeps,
+ *   such as each upstream's RTT, rendered by histogram.ts).
  * - What only the query events say (client queries by transport/qtype/rcode, answers by validation status
  *   and EDE code, the duration histogram by path) is tallied by one listener attached here (tally.ts:
  *   plain numbers on the hot path, turned into metrics at scrape time); `close()` detaches it.
  *
  * src/metrics imports only types from src/daemon.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Daemon, DaemonStats } from '../daemon/index.js';
-import { STAT_METRICS } from './stats.js';
-import { QueryTally, TallyHistogram, type LabelledCount } from './tally.js';
+import { CollectedHistogram } from './histogram.js';
+import { STAT_HISTOGRAMS, STAT_METRICS } from './stats.js';
+import { QueryTally, type LabelledCount } from './tally.js';
 
 export { DURATION_BUCKETS, PATHS } from './tally.js';
-export { STAT_METRICS, type StatDef } from './stats.js';
+export { STAT_HISTOGRAMS, STAT_METRICS, type StatDef, type StatHistogramDef } from './stats.js';
+
+/** Answers since the metrics started, by validation status and by Extended DNS Error code (what /status shows). */
+export interface AnswerCounts {
+  statuses: Record<string, number>;
+  ede: { code: number; count: number }[];
+}
 
 export interface MetricsSource {
   /** The Content-Type of what render() returns (Prometheus text format 0.0.4). */
   readonly contentType: string;
   /** The metrics in Prometheus text format, read now. */
   render(): Promise<string>;
+  /** The query events' counts per status and EDE code (the same numbers as answers_total and answer_ede_total). */
+  answerCounts(): AnswerCounts;
 }
 
 export const DEFAULT_PREFIX = 'dnssec_stubd_';
@@ -36,6 +46,24 @@ export const EVENT_METRICS = [
   { name: 'answer_ede_total', type: 'counter', labels: ['code'], help: 'Answers carrying each Extended DNS Error code (RFC 8914).' },
   { name: 'query_duration_seconds', type: 'histogram', labels: ['path'], help: 'Time from a query\'s arrival to its reply being handed to the socket, by path (cache, synthesized, upstream, stale, server).' },
 ] as const;
+
+/** One metric family the exporter declares (name without the prefix), for documentation and tests. */
+export interface MetricDoc {
+  name: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  labels: readonly string[];
+  help: string;
+}
+
+/** Every family of the exporter's own (prom-client's default process metrics aside), in the order rendered. */
+export const METRIC_DOCS: readonly MetricDoc[] = [
+  ...STAT_METRICS.map(({ name, type, labels, help }) => ({ name, type, labels, help })),
+  ...STAT_HISTOGRAMS.map(({ name, type, labels, help }) => ({ name, type, labels, help })),
+  ...EVENT_METRICS.map(({ name, type, labels, help }) => ({ name, type, labels, help })),
+];
+
+/** The families prom-client's default metrics add (by name without the prefix): process_* and nodejs_*. */
+export const DEFAULT_METRIC_PREFIXES = ['process_', 'nodejs_'] as const;
 
 /**
  * Metrics for one daemon: subscribes to its query events at once (close() unsubscribes) and reads its
@@ -88,6 +116,10 @@ export function createMetrics(daemon: Pick<Daemon, 'stats' | 'onQuery'>, opts: {
     }
   }
 
+  for (const def of STAT_HISTOGRAMS) {
+    registry.registerMetric(new CollectedHistogram(prefix + def.name, def.help, def.labels, () => def.read(current())).asMetric());
+  }
+
   const tally = new QueryTally();
   const fromTally = (name: string, labels: readonly string[], help: string, read: () => LabelledCount[]): void => {
     new Counter({
@@ -102,8 +134,7 @@ export function createMetrics(daemon: Pick<Daemon, 'stats' | 'onQuery'>, opts: {
   fromTally(queries.name, queries.labels, queries.help, () => tally.queryCounts());
   fromTally(answers.name, answers.labels, answers.help, () => tally.statusCounts());
   fromTally(ede.name, ede.labels, ede.help, () => tally.edeCounts());
-  // Not a prom-client class (see tally.ts); the Registry only reads name, help, type and get().
-  registry.registerMetric(new TallyHistogram(prefix + duration.name, duration.help, tally) as unknown as Metric);
+  registry.registerMetric(new CollectedHistogram(prefix + duration.name, duration.help, duration.labels, () => tally.durations(), () => tally.reset()).asMetric());
 
   const off = daemon.onQuery(tally.record);
   let closed = false;
@@ -118,6 +149,7 @@ export function createMetrics(daemon: Pick<Daemon, 'stats' | 'onQuery'>, opts: {
         snapshot = undefined;
       }
     },
+    answerCounts: () => tally.answerCounts(),
     close(): void {
       if (closed) return;
       closed = true;

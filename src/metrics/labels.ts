@@ -67,3 +67,20 @@ void _allKeyStates;
 export function routeZone(route: Route): string {
   return route.suffix ?? '.';
 }
+
+type ResolverSnapshot = DaemonStats['resolver'];
+export type BudgetLimit = keyof ResolverSnapshot['budgetExceeded'];
+
+/** The validation work limits (ResolverStats.budgetExceeded), each with a series from the start. */
+export const BUDGET_LIMITS = ['signatures', 'nsec3-hashes', 'keys-per-tag'] as const satisfies readonly BudgetLimit[];
+type MissingLimit = Exclude<BudgetLimit, (typeof BUDGET_LIMITS)[number]>;
+const _allLimits: MissingLimit extends never ? true : never = true;
+void _allLimits;
+
+export type RefreshResult = keyof NonNullable<DaemonStats['managedAnchors']>[number]['refreshes'];
+
+/** How an RFC 5011 refresh ended (src/anchors/manager.ts), each with a series from the start. */
+export const REFRESH_RESULTS = ['ok', 'fetch-failed', 'not-validated', 'anchor-gone'] as const satisfies readonly RefreshResult[];
+type MissingRefresh = Exclude<RefreshResult, (typeof REFRESH_RESULTS)[number]>;
+const _allRefreshes: MissingRefresh extends never ? true : never = true;
+void _allRefreshes;

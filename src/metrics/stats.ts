@@ -8,7 +8,7 @@
  * label set that vanished from the stats vanishes from the output. Gauges are `set()` the same way.
  */
 import type { DaemonStats } from '../daemon/index.js';
-import { CAPABILITY_STATES, KEY_STATES, rcodeLabel, routeZone, STATUSES, type UpstreamSnapshot } from './labels.js';
+import { BUDGET_LIMITS, CAPABILITY_STATES, KEY_STATES, rcodeLabel, REFRESH_RESULTS, routeZone, STATUSES, type UpstreamSnapshot } from './labels.js';
 
 export type Labels = Record<string, string>;
 export type Emit = (labels: Labels, value: number) => void;
@@ -19,6 +19,27 @@ export interface StatDef {
   type: 'counter' | 'gauge';
   labels: readonly string[];
   read(s: DaemonStats, emit: Emit): void;
+}
+
+/**
+ * One series of a histogram: its labels, the buckets' upper bounds (base units, without +Inf), cumulative
+ * bucket counts (one more than bounds: the last is +Inf), sum and count.
+ */
+export interface HistogramSeries {
+  labels: Labels;
+  bounds: readonly number[];
+  cumulative: readonly number[];
+  sum: number;
+  count: number;
+}
+
+/** A histogram whose buckets a component keeps (its bounds and counts, read at scrape time). */
+export interface StatHistogramDef {
+  name: string;
+  help: string;
+  type: 'histogram';
+  labels: readonly string[];
+  read(s: DaemonStats): HistogramSeries[];
 }
 
 const counter = (name: string, help: string, labels: readonly string[], read: StatDef['read']): StatDef => ({ name, help, type: 'counter', labels, read });
@@ -101,6 +122,9 @@ export const STAT_METRICS: readonly StatDef[] = [
   counter('resolver_upstream_failures_total', 'Questions that ended as upstream-failure (SERVFAIL with EDE 22/23).', [], (s, emit) => {
     emit({}, s.resolver.upstreamFailures);
   }),
+  counter('validation_budget_exhausted_total', 'Validations that ended BOGUS (SERVFAIL, EDE 0) because a KeyTrap or NSEC3 work limit was reached, by limit: signatures (per RRset or per query), nsec3-hashes (per query), keys-per-tag.', ['limit'], (s, emit) => {
+    for (const limit of BUDGET_LIMITS) emit({ limit }, s.resolver.budgetExceeded[limit]);
+  }),
   counter('rfc8198_synthesized_total', 'Questions (chain links included) answered from held validated NSEC/NSEC3 proofs and wildcards (RFC 8198), not asked upstream.', [], (s, emit) => {
     emit({}, s.resolver.aggressiveAnswers);
   }),
@@ -157,6 +181,16 @@ export const STAT_METRICS: readonly StatDef[] = [
   counter('upstream_probes_total', 'DNSSEC-capability probes run against an upstream.', UPSTREAM, (s, emit) => {
     eachUpstream(s, (u, l) => emit(l, u.counters.probes));
   }),
+  counter('upstream_probe_results_total', 'DNSSEC-capability probes by verdict (after a confirming second round): capable, not-capable, unreachable.', [...UPSTREAM, 'result'], (s, emit) => {
+    eachUpstream(s, (u, l) => {
+      emit({ ...l, result: 'capable' }, u.counters.probeCapable);
+      emit({ ...l, result: 'not-capable' }, u.counters.probeNotCapable);
+      emit({ ...l, result: 'unreachable' }, u.counters.probeUnreachable);
+    });
+  }),
+  counter('upstream_bogus_reasks_total', 'Validated questions asked again of other DNSSEC-capable upstreams because this upstream\'s answer (or a DS/DNSKEY answer of the chain of trust) was BOGUS.', UPSTREAM, (s, emit) => {
+    eachUpstream(s, (u, l) => emit(l, u.counters.bogusReasks));
+  }),
   counter('upstream_probe_confirmations_total', 'Second probe rounds run at once after a failed one, before NOT-DNSSEC-CAPABLE is believed.', UPSTREAM, (s, emit) => {
     eachUpstream(s, (u, l) => emit(l, u.counters.probeConfirmations));
   }),
@@ -181,7 +215,7 @@ export const STAT_METRICS: readonly StatDef[] = [
   gauge('upstream_up', '1 when the upstream\'s last exchange got an answer, 0 when it is marked down or has not answered yet.', UPSTREAM, (s, emit) => {
     eachUpstream(s, (u, l) => emit(l, u.health.kind === 'up' ? 1 : 0));
   }),
-  gauge('upstream_rtt_seconds', 'Round-trip time of the upstream\'s last answered exchange (absent before the first).', UPSTREAM, (s, emit) => {
+  gauge('upstream_last_rtt_seconds', 'Round-trip time of the upstream\'s last answered exchange (absent before the first); the distribution is upstream_rtt_seconds.', UPSTREAM, (s, emit) => {
     eachUpstream(s, (u, l) => {
       if (u.lastRttMs !== null) emit(l, u.lastRttMs / 1000);
     });
@@ -207,6 +241,9 @@ export const STAT_METRICS: readonly StatDef[] = [
   }),
   gauge('rfc5011_trusted_keys', 'Keys of a managed anchor zone trusted now (RFC 5011 Valid or Missing).', ['zone'], (s, emit) => {
     for (const z of s.managedAnchors ?? []) emit({ zone: z.zone }, z.trusted);
+  }),
+  counter('rfc5011_refreshes_total', 'RFC 5011 refreshes of the zone\'s DNSKEY RRset by result: ok, fetch-failed (no answer), not-validated (no DNSKEY RRset, or it does not validate with a trusted key), anchor-gone (none of the trusted keys published).', ['zone', 'result'], (s, emit) => {
+    for (const z of s.managedAnchors ?? []) for (const result of REFRESH_RESULTS) emit({ zone: z.zone, result }, z.refreshes[result]);
   }),
   gauge('rfc5011_last_refresh_success', '1 when the last RFC 5011 refresh of the zone\'s DNSKEY RRset succeeded, 0 when it failed (absent before the first).', ['zone'], (s, emit) => {
     for (const z of s.managedAnchors ?? []) if (z.lastRefresh) emit({ zone: z.zone }, z.lastRefresh.result === 'ok' ? 1 : 0);
@@ -238,4 +275,31 @@ export const STAT_METRICS: readonly StatDef[] = [
   gauge('crypto_backend_info', 'The signature backend each DNSSEC algorithm uses (openssl, js, unsupported): always 1.', ['algorithm', 'backend'], (s, emit) => {
     for (const [alg, backend] of Object.entries(s.crypto)) emit({ algorithm: alg, backend }, 1);
   }),
+  counter('signature_verifications_total', 'RRSIG verifications by DNSSEC algorithm and result: valid, invalid (well-formed, does not match), unsupported (algorithm), error (a key or signature that cannot be one of the algorithm). Answers from the memo of good signatures count as valid.', ['algorithm', 'result'], (s, emit) => {
+    for (const v of s.signatures.verifications) emit({ algorithm: String(v.algorithm), result: v.result }, v.count);
+  }),
+  counter('signature_memo_lookups_total', 'Verifications answered from the memo of good signatures (hit) or by the crypto backend (miss).', ['result'], (s, emit) => {
+    emit({ result: 'hit' }, s.signatures.hits);
+    emit({ result: 'miss' }, s.signatures.misses);
+  }),
+];
+
+/** Cumulative counts from per-bucket counts. */
+function cumulate(counts: readonly number[]): number[] {
+  let acc = 0;
+  return counts.map((c) => (acc += c));
+}
+
+export const STAT_HISTOGRAMS: readonly StatHistogramDef[] = [
+  {
+    name: 'upstream_rtt_seconds', type: 'histogram', labels: UPSTREAM,
+    help: 'Round-trip times of the exchanges with an upstream that got a response (any rcode; TCP fallbacks included, probes not).',
+    read: (s) => {
+      const out: HistogramSeries[] = [];
+      eachUpstream(s, (u, labels) => out.push({
+        labels, bounds: u.rtt.boundsMs.map((ms) => ms / 1000), cumulative: cumulate(u.rtt.counts), sum: u.rtt.sumMs / 1000, count: u.rtt.count,
+      }));
+      return out;
+    },
+  },
 ];

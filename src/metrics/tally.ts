@@ -7,11 +7,11 @@
  * 500 ns through a bound child, 235 ns for a three-label `Counter.inc`), several hundred nanoseconds per
  * query against a cached answer's budget of about 10 µs. `QueryTally.record` does a few array and Map
  * updates (about 15 ns). The counters are then exposed through prom-client Counters whose `collect()`
- * sets them from the tally, and the duration histogram through `TallyHistogram`, a metric object in the
- * shape prom-client's Registry renders (name, help, type, values), registered with `registerMetric`.
+ * sets them from the tally, and the duration histogram through a `CollectedHistogram` (histogram.ts).
  */
 import type { Daemon } from '../daemon/index.js';
 import { QTYPE_INDEX, QTYPE_LABELS, rcodeLabel, STATUSES } from './labels.js';
+import type { HistogramSeries } from './stats.js';
 
 /** One answered client query (src/server/types.ts `QueryEvent`), as `Daemon.onQuery` hands it over. */
 export type QueryEvent = Parameters<Parameters<Daemon['onQuery']>[0]>[0];
@@ -148,49 +148,20 @@ export class QueryTally {
     return [...this.ede].sort((a, b) => a[0] - b[0]).map(([code, value]) => ({ labels: { code: String(code) }, value }));
   }
 
-  /** Per path: cumulative bucket counts (the last one is +Inf), the sum in seconds and the count. */
-  durations(): { path: QueryPath; cumulative: number[]; sumSeconds: number; count: number }[] {
+  /** Per path: the bounds in seconds, cumulative bucket counts (the last one is +Inf), the sum in seconds and the count. */
+  durations(): HistogramSeries[] {
     return PATHS.map((path, p) => {
       const cumulative: number[] = [];
       let acc = 0;
       for (let b = 0; b < NB; b++) cumulative.push((acc += this.buckets[p * NB + b]!));
-      return { path, cumulative, sumSeconds: this.sumsUs[p]! / 1e6, count: acc };
+      return { labels: { path }, bounds: DURATION_BUCKETS, cumulative, sum: this.sumsUs[p]! / 1e6, count: acc };
     });
   }
-}
 
-interface HistogramValue {
-  labels: Record<string, string | number>;
-  value: number;
-  metricName: string;
-}
-
-/**
- * The query duration histogram, rendered from a QueryTally: an object in the shape prom-client's Registry
- * reads from every metric (`get()` giving name, help, type and values with `metricName` for the
- * `_bucket`/`_sum`/`_count` series, the shape prom-client's own Histogram gives), registered with
- * `Registry.registerMetric`.
- */
-export class TallyHistogram {
-  readonly type = 'histogram' as const;
-  readonly aggregator = 'sum' as const;
-  readonly labelNames = ['path'];
-  private readonly le = [...DURATION_BUCKETS.map((b) => String(b)), '+Inf'];
-
-  constructor(readonly name: string, readonly help: string, private readonly tally: QueryTally) {}
-
-  async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: HistogramValue[] }> {
-    const values: HistogramValue[] = [];
-    for (const d of this.tally.durations()) {
-      d.cumulative.forEach((value, i) => values.push({ labels: { path: d.path, le: this.le[i]! }, value, metricName: `${this.name}_bucket` }));
-      values.push({ labels: { path: d.path }, value: d.sumSeconds, metricName: `${this.name}_sum` });
-      values.push({ labels: { path: d.path }, value: d.count, metricName: `${this.name}_count` });
-    }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
-  }
-
-  /** Registry.resetMetrics() calls this on every metric. */
-  reset(): void {
-    this.tally.reset();
+  /** Answers by validation status and by EDE code, as plain records (the status API shows them). */
+  answerCounts(): { statuses: Record<string, number>; ede: { code: number; count: number }[] } {
+    const statuses: Record<string, number> = {};
+    for (const c of this.statusCounts()) statuses[c.labels['status']!] = c.value;
+    return { statuses, ede: [...this.ede].sort((a, b) => a[0] - b[0]).map(([code, count]) => ({ code, count })) };
   }
 }

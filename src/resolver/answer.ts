@@ -64,8 +64,10 @@ export function outcomeOf(res: Resolution, qtext: string): Outcome {
   switch (v.security) {
     case 'bogus': {
       const ede = edeFor(v.reason);
-      // The text names the query and the failing name, type and reason (which may be another zone's keys).
-      return { kind: 'servfail', status: 'bogus', ede: [{ code: ede.code, text: ede.text.startsWith(qtext) ? ede.text : `${qtext}: ${ede.text}` }] };
+      // The text names the query and the failing name, type and reason (which may be another zone's keys), and
+      // the system clock when it looks wrong (resolver/clock-sanity.ts).
+      const text = ede.text.startsWith(qtext) ? ede.text : `${qtext}: ${ede.text}`;
+      return { kind: 'servfail', status: 'bogus', ede: [{ code: ede.code, text: res.clockNote ? `${text}; ${res.clockNote}` : text }] };
     }
     case 'indeterminate':
       return { kind: 'servfail', status: 'indeterminate', ede: [{ code: EdeCode.DNSSEC_INDETERMINATE, text: `${qtext}: ${v.detail}` }] };

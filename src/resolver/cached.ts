@@ -22,7 +22,8 @@ import { AnswerCache } from '../cache/store.js';
 import { outcomeTtl } from '../cache/ttl.js';
 import type { Logger } from '../log.js';
 import type { Answer, CachedAnswer, ClientInfo, FastPath, FastReply, QueryHandler, QueryPath } from '../server/types.js';
-import { EdeCode, Name, WireReader, rcodeToText, typeToText, type EdeEntry, type Message, type Question } from '../wire/index.js';
+import { EdeCode, Name, Rcode, WireReader, rcodeToText, typeToText, type EdeEntry, type Message, type Question } from '../wire/index.js';
+import { AdmissionControl, refusalEde, type AdmissionLimits, type AdmissionStats, type RefusalScope } from './admission.js';
 import { answerTtl, outcomeOf, questionText, shapeOutcome, verdictSummary } from './answer.js';
 import type { Resolution, ResolveOptions } from './resolve.js';
 
@@ -39,6 +40,8 @@ export interface CachingDeps {
   config: CacheConfig;
   clock: Clock;
   logger?: Logger;
+  /** Bounds on the misses resolved at once, globally and per client (admission.ts); none: unbounded. */
+  admission?: AdmissionLimits;
 }
 
 /** What a client is served: an entry, fresh (TTL counting down) or stale (RFC 8767). */
@@ -56,13 +59,15 @@ function pathOf(how: 'hit' | 'stale' | 'miss', e: CacheEntry, upstreams: readonl
   return upstreams.length > 0 || e.status === 'failure' ? 'upstream' : 'synthesized';
 }
 
+const NO_CODES: readonly number[] = Object.freeze([]);
+
 /** Fill a query's trace (only present while query events are listened to). */
 function note(client: ClientInfo, path: QueryPath, e: CacheEntry, upstreams?: readonly string[]): void {
   const t = client.trace;
   if (!t) return;
   t.path = path;
   t.status = e.status;
-  const codes = e.ede ? e.ede.map((x) => x.code) : [];
+  const codes = e.ede ? e.ede.map((x) => x.code) : NO_CODES;
   t.ede = path === 'stale' ? [...codes, STALE_EDE.code] : codes;
   if (upstreams) t.upstreams = upstreams;
 }
@@ -86,6 +91,8 @@ export interface CacheStats {
   prefetches: number;
   /** The RFC 8198 store of validated NSEC/NSEC3, wildcards and SOAs (absent when cache.aggressiveNsec is off). */
   aggressive?: ProofStoreStats;
+  /** Misses in flight and refused (admission.ts; absent without limits). */
+  admission?: AdmissionStats;
 }
 
 export const STALE_EDE: EdeEntry = { code: EdeCode.STALE_ANSWER, text: 'stale answer: no upstream answered' };
@@ -101,17 +108,23 @@ export class CachingResolver {
   /** Bumped by flush(): resolutions started before it do not fill the cache. */
   private generation = 0;
   private readonly counters = { hits: 0, fastHits: 0, misses: 0, coalesced: 0, stale: 0, prefetches: 0 };
+  /** Fairness bounds on misses (admission.ts). */
+  private readonly admission: AdmissionControl | undefined;
+  /** When a refusal was last logged at warn level (at most one line a minute). */
+  private refusalLoggedAt = -Infinity;
 
   constructor(private readonly deps: CachingDeps) {
     this.cfg = deps.config;
     this.clock = deps.clock;
     this.logger = deps.logger;
     this.cache = new AnswerCache(deps.config, deps.clock);
+    this.admission = deps.admission ? new AdmissionControl(deps.admission) : undefined;
   }
 
   stats(): CacheStats {
     const out: CacheStats = { entries: this.cache.size, bytes: this.cache.bytes, maxBytes: this.cfg.maxBytes, ...this.counters };
     if (this.deps.proofs) out.aggressive = this.deps.proofs.stats();
+    if (this.admission) out.admission = this.admission.stats();
     return out;
   }
 
@@ -204,7 +217,16 @@ export class CachingResolver {
         // The fast path just tried to synthesize this very question (same tick) and could not: ask upstream.
         const tried = this.synthDeclined === key;
         this.synthDeclined = undefined;
-        served = await this.resolveShared(key, q, cd, tried);
+        // Cached answers never get here: only what needs a resolution is subject to the fairness bounds.
+        const ticket = this.admission?.enter(client.address, this.inflight.has(key));
+        if (ticket && !ticket.admitted) return this.refuse(query, client, ticket.scope);
+        try {
+          // Its turn to start a resolution (round-robin between clients when many misses start at once).
+          if (ticket?.turn) await ticket.turn;
+          served = await this.resolveShared(key, q, cd, tried);
+        } finally {
+          ticket?.leave();
+        }
         if (served.mode === 'stale') this.counters.stale++;
         how = served.mode === 'stale' ? 'stale' : 'miss';
         break;
@@ -250,7 +272,9 @@ export class CachingResolver {
       this.counters.coalesced++;
       return running;
     }
+    const ended = this.admission?.started();
     const p: Promise<Served> = this.resolveAndStore(key, q, cd, upstreamOnly).finally(() => {
+      ended?.();
       if (this.inflight.get(key) === p) this.inflight.delete(key);
     });
     this.inflight.set(key, p);
@@ -287,11 +311,39 @@ export class CachingResolver {
 
   /** Refresh an entry in the background (once per entry; a resolution already running for the key counts). */
   private prefetch(key: string, e: CacheEntry, now: number, q: Question, cd: boolean): void {
+    if (this.inflight.has(key)) {
+      e.refreshing = true;
+      return;
+    }
+    // At the global bound a prefetch waits for a later hit (the entry is still fresh).
+    if (this.admission && !this.admission.prefetchAllowed()) return;
     e.refreshing = true;
-    if (this.inflight.has(key)) return;
     this.counters.prefetches++;
     this.logger?.debug({ name: keyNameText(key), ttlLeft: e.ttlLeft(now) }, 'prefetch');
     this.resolveShared(key, q, cd, true).catch((err: unknown) => this.logger?.warn({ err, name: keyNameText(key) }, 'prefetch failed'));
+  }
+
+  /** A miss past the admission bounds: SERVFAIL with the EDE saying why, at once, nothing stored. */
+  private refuse(query: Message, client: ClientInfo, scope: RefusalScope): Answer {
+    const ede = refusalEde(scope);
+    const t = client.trace;
+    if (t) {
+      t.path = 'server';
+      t.ede = [ede.code];
+    }
+    const log = this.logger;
+    const now = this.clock.now();
+    if (log && now - this.refusalLoggedAt >= 60_000) {
+      this.refusalLoggedAt = now;
+      const a = this.admission!.stats();
+      log.warn(
+        { client: client.address, query: questionText(query), bound: scope, limits: a.limits, resolutions: a.resolutions, refused: a.refused },
+        `refusing queries past the admission bound (${scope === 'client' ? `${a.limits.maxPerClient} per client` : `${a.limits.maxResolutions} resolutions`}): SERVFAIL, EDE 0; at most one such line a minute`,
+      );
+    } else if (log && (log.isLevelEnabled?.('debug') ?? true)) {
+      log.debug({ client: client.address, query: questionText(query), bound: scope }, 'miss refused by the admission bound');
+    }
+    return { rcode: Rcode.SERVFAIL, answer: [], authority: [], additional: [], ede: [ede] };
   }
 
   private logResolution(qtext: string, res: Resolution): void {

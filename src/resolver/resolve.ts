@@ -18,11 +18,12 @@ import type { UpstreamResult } from '../upstream/result.js';
 import { createBudget } from '../validator/budget.js';
 import type { NegativeTrustAnchors } from '../validator/nta.js';
 import { validateResponse, weakest, type ResponseValidation } from '../validator/response.js';
-import { STRIP_REASONS, type AnswerKind, type InsecureReason, type KeySource, type SkewPolicy, type ValidationContext, type ValidatorLimits, type Verdict } from '../validator/types.js';
+import { STRIP_REASONS, type AnswerKind, type BogusReason, type InsecureReason, type KeySource, type SkewPolicy, type ValidationContext, type ValidatorLimits, type Verdict } from '../validator/types.js';
 import { synthesize, type DenialView, type Synthesized } from '../validator/synthesis.js';
 import type { Learned } from '../validator/learned.js';
 import { insecureZone, servedAsReceived, servedRecords } from '../validator/served.js';
 import { Name, RRType, Rcode, emptyFlags, typeToText, type Message, type Question, type RR } from '../wire/index.js';
+import type { ClockSanity } from './clock-sanity.js';
 import { causeOf, unreachableCause, type UpstreamFailureCause } from './failure.js';
 
 export type { UpstreamFailureCause } from './failure.js';
@@ -42,6 +43,8 @@ export type Resolution =
       verdict: Verdict;
       /** Upstreams that answered, in order (one per chain link; re-asked ones included). */
       upstreams: string[];
+      /** BOGUS for a signature time while the system clock looks wrong: what ClockSanity says, for the EDE text. */
+      clockNote?: string;
     }
   | {
       /** No usable upstream answered: never reported as BOGUS (the cache may serve stale for it). */
@@ -90,6 +93,8 @@ export interface ResolverDeps {
   policy?: ResolverPolicy;
   /** Validated NSEC/NSEC3/wildcards for aggressive use (RFC 8198); without it every question goes upstream. */
   aggressive?: DenialView & { learn(l: Learned, now: number): void };
+  /** Watches the verdicts for a wrong system clock (clock-sanity.ts). */
+  clockSanity?: Pick<ClockSanity, 'observe' | 'edeNote'>;
 }
 
 /** Counters for metrics. */
@@ -108,7 +113,14 @@ export interface ResolverStats {
   aggressiveAnswers: number;
   /** Resolutions by outcome: the validation status, 'failure' (no usable upstream answered) or 'unchecked' (CD=1). */
   statuses: Record<ResolutionStatus, number>;
+  /**
+   * Validations that ended BOGUS because a work limit was reached (KeyTrap, NSEC3 hash floods), by the limit:
+   * signatures (per RRset or per query), NSEC3 hashes per query, keys per key tag.
+   */
+  budgetExceeded: Record<BudgetLimit, number>;
 }
+
+export type BudgetLimit = Extract<BogusReason, { kind: 'budget-exceeded' }>['what'];
 
 export type ResolutionStatus = Verdict['security'] | 'failure' | 'unchecked';
 
@@ -142,8 +154,9 @@ type Link =
 const FINAL_REASONS: ReadonlySet<string> = new Set(['budget-exceeded', 'chain-too-long', 'anchor-gone']);
 
 export class Resolver {
-  private readonly counters: Omit<ResolverStats, 'statuses'> = { insecureFallbackAnswers: 0, negativeTrustAnchorAnswers: 0, reasked: 0, reaskRescued: 0, upstreamFailures: 0, aggressiveAnswers: 0 };
+  private readonly counters: Omit<ResolverStats, 'statuses' | 'budgetExceeded'> = { insecureFallbackAnswers: 0, negativeTrustAnchorAnswers: 0, reasked: 0, reaskRescued: 0, upstreamFailures: 0, aggressiveAnswers: 0 };
   private readonly statuses: Record<ResolutionStatus, number> = { secure: 0, insecure: 0, bogus: 0, indeterminate: 0, failure: 0, unchecked: 0 };
+  private readonly budgetExceeded: Record<BudgetLimit, number> = { 'signatures': 0, 'nsec3-hashes': 0, 'keys-per-tag': 0 };
   private readonly confirmations: number;
   private readonly fallbackDomains: Name[];
 
@@ -159,7 +172,7 @@ export class Resolver {
   }
 
   stats(): Readonly<ResolverStats> {
-    return { ...this.counters, statuses: { ...this.statuses } };
+    return { ...this.counters, statuses: { ...this.statuses }, budgetExceeded: { ...this.budgetExceeded } };
   }
 
   async resolve(q: Question, opts: ResolveOptions = {}): Promise<Resolution> {
@@ -212,7 +225,8 @@ export class Resolver {
         return this.failed(q, cause, 'no-dnssec-upstream', upstreams);
       }
     }
-    return { kind: 'answer', rcode: msg.rcode, answer, authority: records.authority, verdict, upstreams };
+    const clockNote = this.deps.clockSanity?.edeNote(verdict);
+    return { kind: 'answer', rcode: msg.rcode, answer, authority: records.authority, verdict, upstreams, ...(clockNote ? { clockNote } : {}) };
   }
 
   /** Whether `q` goes to the default upstreams (a single pool, or the router's global one). */
@@ -246,6 +260,7 @@ export class Resolver {
       if (bogus) this.counters.reasked++;
       const result = await validateResponse(q, r.message, this.deps.keys, ctx);
       const v = result.verdict;
+      this.deps.clockSanity?.observe(v, r.message);
       // Only the default upstreams' view is kept for RFC 8198: a forward zone may serve a private view that
       // the public NSEC chain denies (and the public proofs must never answer for it).
       if (result.learned && this.defaultRoute(q)) this.deps.aggressive?.learn(result.learned, this.deps.clock.now());
@@ -256,6 +271,7 @@ export class Resolver {
       }
       bogus ??= { kind: 'link', message: r.message, result, records: linkRecords(r.message, result), upstreams: [] };
       bogus.upstreams.push(r.upstream);
+      if (v.reason.kind === 'budget-exceeded') this.budgetExceeded[v.reason.what]++;
       if (FINAL_REASONS.has(v.reason.kind)) return bogus;
     }
     return bogus!;

@@ -3,17 +3,27 @@ import { cidrContains, parseCidr, parseIp, type Cidr } from '../net/address.js';
 
 export const DEFAULT_ALLOW: readonly string[] = ['127.0.0.0/8', '::1/128'];
 
-/** Decisions remembered per address text (the list never changes); cleared when it grows past this. */
+/** Decisions remembered per address text (cleared when the list is replaced); cleared when it grows past this. */
 const ACL_MEMO_MAX = 4096;
 
 /** A list of allowed networks. */
 export class AccessList {
-  readonly cidrs: readonly Cidr[];
+  private list: readonly Cidr[];
   private readonly memo = new Map<string, boolean>();
 
   /** Throws CidrError on the first bad entry. */
   constructor(entries: readonly (string | Cidr)[] = DEFAULT_ALLOW) {
-    this.cidrs = entries.map((e) => (typeof e === 'string' ? parseCidr(e) : e));
+    this.list = entries.map((e) => (typeof e === 'string' ? parseCidr(e) : e));
+  }
+
+  get cidrs(): readonly Cidr[] {
+    return this.list;
+  }
+
+  /** A new list in place of this one (a configuration reload); throws CidrError on a bad entry, keeping the old list. */
+  replace(entries: readonly (string | Cidr)[]): void {
+    this.list = entries.map((e) => (typeof e === 'string' ? parseCidr(e) : e));
+    this.memo.clear();
   }
 
   /** Whether a client address (text as reported by node sockets) is allowed. Unparseable addresses are not. */

@@ -4,7 +4,7 @@
  * resolver) fills ClientInfo.trace with the path, the status, the EDE codes and the upstreams.
  */
 import { Name, WireReader } from '../wire/index.js';
-import type { ClientInfo, QueryEventSink, QueryTrace } from './types.js';
+import type { ClientInfo, QueryEvent, QueryEventSink, QueryTrace } from './types.js';
 
 /** A new trace for one query when someone listens, else undefined (the hot path then builds nothing). */
 export function traceFor(sink: QueryEventSink | undefined): QueryTrace | undefined {
@@ -37,26 +37,48 @@ function qnameOf(packet: Uint8Array): string {
   }
 }
 
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * One query event. A class, not an object literal: its qname is built only if a subscriber reads it (the
+ * metrics never do: about 0.8 µs a query saved), and a getter in an object literal costs more than that
+ * (V8 builds the accessor for every object: about 0.5 µs measured), while a prototype getter costs nothing
+ * until it is called.
+ */
+class ListenerQueryEvent implements QueryEvent {
+  readonly #packet: Uint8Array;
+  readonly transport: QueryEvent['transport'];
+  readonly client: string;
+  readonly qtype: number;
+  readonly status: string;
+  readonly ede: readonly number[];
+  readonly path: QueryEvent['path'];
+  readonly upstreams: readonly string[];
+  readonly durationUs: number;
+
+  constructor(client: ClientInfo, t: QueryTrace, packet: Uint8Array, readonly rcode: number) {
+    this.#packet = packet;
+    this.transport = client.transport;
+    this.client = client.address;
+    this.qtype = qtypeOf(packet);
+    this.status = t.status ?? 'none';
+    this.ede = t.ede ?? NONE;
+    this.path = t.path ?? 'server';
+    this.upstreams = t.upstreams ?? NONE;
+    this.durationUs = Number((process.hrtime.bigint() - t.started) / 1000n);
+  }
+
+  get qname(): string {
+    return qnameOf(this.#packet);
+  }
+}
+
 /** Emit the event of a query whose reply (`rcode`) was just sent. */
 export function emitQueryEvent(sink: QueryEventSink | undefined, client: ClientInfo, packet: Uint8Array, rcode: number): void {
   const t = client.trace;
   if (!t || !sink) return;
   try {
-    sink.emit({
-      transport: client.transport,
-      client: client.address,
-      // Built only if a subscriber reads it (metrics never do: about 0.8 µs a query saved).
-      get qname(): string {
-        return qnameOf(packet);
-      },
-      qtype: qtypeOf(packet),
-      rcode,
-      status: t.status ?? 'none',
-      ede: t.ede ?? [],
-      path: t.path ?? 'server',
-      upstreams: t.upstreams ?? [],
-      durationUs: Number((process.hrtime.bigint() - t.started) / 1000n),
-    });
+    sink.emit(new ListenerQueryEvent(client, t, packet, rcode));
   } catch {
     // A subscriber's failure is its own; the listener goes on.
   }

@@ -1,9 +1,10 @@
 /** One received message in, one reply (or a reason to stay silent) out: the transport-independent part. */
 import {
-  EdeCode, Opcode, RRType, Rcode, parseHeader, parseMessage, rcodeToText, typeToText,
-  type Message,
+  EdeCode, Opcode, RRClass, RRType, Rcode, makeRR, parseHeader, parseMessage, rcodeToText, typeToText,
+  type Message, type Question,
 } from '../wire/index.js';
 import type { AccessList } from './acl.js';
+import type { RefusalLimiter } from './ratelimit.js';
 import {
   echoHeader, echoQuery, errorAnswer, replyMessage, serializeReply, udpReplyLimit,
   type QueryEcho,
@@ -16,6 +17,8 @@ export interface QueryContext {
   readonly handler: QueryHandler;
   readonly fastPath?: FastPath | undefined;
   readonly acl: AccessList;
+  /** How many REFUSED replies clients outside `acl` get (past it: dropped, so as not to reflect). */
+  readonly refusals: RefusalLimiter;
   readonly udpMaxSize: number;
   readonly stats: ServerCounters;
   readonly logger: Logger | undefined;
@@ -33,12 +36,28 @@ type Screening =
   | { kind: 'formerr'; why: string }
   | { kind: 'notimp'; why: string }
   | { kind: 'badvers'; version: number }
+  | { kind: 'any' }
   | { kind: 'handler' };
 
 /** Query types a stub does not serve: zone transfers and the obsolete mail meta-types. */
 const UNSUPPORTED_QTYPES: ReadonlySet<number> = new Set([RRType.IXFR, RRType.AXFR, 253, 254]);
 
 const TCP_MAX = 65535;
+
+/** TTL of the RFC 8482 HINFO: an hour, so that a client caches the refusal to list everything. */
+const ANY_TTL = 3600;
+const RFC8482 = new TextEncoder().encode('RFC8482');
+
+/**
+ * The reply to QTYPE=ANY (RFC 8482 §4.2): one synthesized HINFO RRset, CPU "RFC8482", OS empty, instead of
+ * every RRset at the name. No upstream is asked, so ANY can neither amplify nor load the upstreams; the
+ * record is ours, not the zone's, so it never carries AD or an RRSIG.
+ */
+function anyAnswer(q: Question): Answer {
+  const klass = q.class === RRClass.ANY ? RRClass.IN : q.class;
+  const hinfo = makeRR(q.name, RRType.HINFO, ANY_TTL, { cpu: RFC8482, os: new Uint8Array(0) }, klass);
+  return { rcode: Rcode.NOERROR, answer: [hinfo], authority: [], additional: [] };
+}
 
 /** Whether debug lines are wanted: their fields are not even built otherwise (hot path). */
 function debugOn(log: Logger | undefined): boolean {
@@ -73,7 +92,7 @@ interface Screened {
   query: Message | undefined;
 }
 
-function screen(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Screened {
+function screen(packet: Uint8Array, allowed: boolean): Screened {
   const header = parseHeader(packet);
   let query: Message | undefined;
   let parseError = '';
@@ -82,7 +101,7 @@ function screen(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Scre
   } catch (err) {
     parseError = err instanceof Error ? err.message : String(err);
   }
-  if (!ctx.acl.allows(client.address)) {
+  if (!allowed) {
     return { screening: { kind: 'refused' }, echo: query ? echoQuery(query) : echoHeader(header), query };
   }
   if (!query) {
@@ -103,6 +122,7 @@ function screen(ctx: QueryContext, packet: Uint8Array, client: ClientInfo): Scre
   if (UNSUPPORTED_QTYPES.has(qtype)) {
     return { screening: { kind: 'notimp', why: `QTYPE ${typeToText(qtype)}` }, echo: echoQuery(query), query };
   }
+  if (qtype === RRType.ANY) return { screening: { kind: 'any' }, echo: echoQuery(query), query };
   return { screening: { kind: 'handler' }, echo: echoQuery(query), query };
 }
 
@@ -174,8 +194,15 @@ export async function processQuery(ctx: QueryContext, packet: Uint8Array, client
     log?.debug({ client: describe(client), transport: client.transport }, 'dropped: QR=1 (a response)');
     return { kind: 'drop', reason: 'response' };
   }
+  const allowed = ctx.acl.allows(client.address);
+  // Outside the allow list: REFUSED within the rate limits, else silence (never a reflector).
+  if (!allowed && !ctx.refusals.allow(client.address)) {
+    ctx.stats.drop('ratelimited');
+    if (debugOn(log)) log!.debug({ client: describe(client), transport: client.transport }, 'dropped: not allowed, past the REFUSED rate limit');
+    return { kind: 'drop', reason: 'ratelimited' };
+  }
   const started = Date.now();
-  const { screening, echo, query } = screen(ctx, packet, client);
+  const { screening, echo, query } = screen(packet, allowed);
   let ans: Answer;
   switch (screening.kind) {
     case 'refused':
@@ -191,6 +218,9 @@ export async function processQuery(ctx: QueryContext, packet: Uint8Array, client
       break;
     case 'badvers':
       ans = errorAnswer(Rcode.BADVERS);
+      break;
+    case 'any':
+      ans = anyAnswer(query!.question[0]!);
       break;
     case 'handler': {
       const a = await askHandler(ctx, query!, client);

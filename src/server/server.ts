@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { ListenAddress } from '../net/address.js';
 import { AccessList, DEFAULT_ALLOW } from './acl.js';
 import type { QueryContext } from './process.js';
+import { RefusalLimiter } from './ratelimit.js';
 import { ServerCounters } from './stats.js';
 import { ConnectionRegistry, listenTcp, type TcpListener } from './tcp.js';
 import type { BoundAddress, ServerHandle, ServerOptions } from './types.js';
@@ -10,10 +11,13 @@ import { UdpSlots, listenUdp, type UdpListener } from './udp.js';
 
 export const SERVER_DEFAULTS = {
   udpMaxSize: 1232,
+  udpReceiveBuffer: 4 * 1024 * 1024,
   tcpIdleTimeoutMs: 10_000,
   tcpMaxConnections: 256,
   maxTcpQueriesInFlight: 32,
   maxUdpQueriesInFlight: 2048,
+  refusedRatePerSource: 5,
+  refusedRateTotal: 100,
 } as const;
 
 /** The largest UDP payload over IPv4 (65535 - 20 - 8): a larger udpMaxSize is clamped to it. */
@@ -53,13 +57,14 @@ async function bindPair(
   ctx: QueryContext,
   slots: UdpSlots,
   registry: ConnectionRegistry,
+  receiveBuffer: number,
 ): Promise<[UdpListener, TcpListener]> {
   const family = isIP(la.address);
   if (family !== 4 && family !== 6) throw new ServerConfigError('listen', `"${la.address}" is not an IP address`);
   for (let attempt = 1; ; attempt++) {
     const tcp = await listenTcp(la.address, la.port, ipv6Only, ctx, registry);
     try {
-      const udp = await listenUdp(la.address, tcp.bound.port, family, ipv6Only, ctx, slots);
+      const udp = await listenUdp(la.address, tcp.bound.port, family, ipv6Only, ctx, slots, receiveBuffer);
       return [udp, tcp];
     } catch (err) {
       await tcp.close();
@@ -77,15 +82,19 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   if (!Array.isArray(opts.listen) || opts.listen.length === 0) throw new ServerConfigError('listen', 'at least one address is required');
   for (const la of opts.listen) intOption('listen.port', la.port, 0, 0, 65535);
   const udpMaxSize = intOption('udpMaxSize', opts.udpMaxSize, SERVER_DEFAULTS.udpMaxSize, 512, 65535);
+  const receiveBuffer = intOption('udpReceiveBuffer', opts.udpReceiveBuffer, SERVER_DEFAULTS.udpReceiveBuffer, 0, 1 << 30);
   const idleTimeoutMs = intOption('tcpIdleTimeoutMs', opts.tcpIdleTimeoutMs, SERVER_DEFAULTS.tcpIdleTimeoutMs, 1, 2 ** 31 - 1);
   const maxConnections = intOption('tcpMaxConnections', opts.tcpMaxConnections, SERVER_DEFAULTS.tcpMaxConnections, 1, 1_000_000);
   const maxInFlight = intOption('maxTcpQueriesInFlight', opts.maxTcpQueriesInFlight, SERVER_DEFAULTS.maxTcpQueriesInFlight, 1, 65535);
   const maxUdp = intOption('maxUdpQueriesInFlight', opts.maxUdpQueriesInFlight, SERVER_DEFAULTS.maxUdpQueriesInFlight, 1, 1_000_000);
+  const perSource = intOption('refusedRatePerSource', opts.refusedRatePerSource, SERVER_DEFAULTS.refusedRatePerSource, 0, 1_000_000);
+  const total = intOption('refusedRateTotal', opts.refusedRateTotal, SERVER_DEFAULTS.refusedRateTotal, 0, 1_000_000);
+  const refusals = new RefusalLimiter({ perSource, total }, opts.now ?? Date.now);
   // Throws CidrError naming the bad entry; the config layer adds the field name.
   const acl = new AccessList(opts.allow ?? DEFAULT_ALLOW);
 
   const stats = new ServerCounters();
-  const ctx: QueryContext = { handler: opts.handler, fastPath: opts.fastPath, acl, udpMaxSize: Math.min(udpMaxSize, MAX_UDP_PAYLOAD), stats, logger: opts.logger, events: opts.events };
+  const ctx: QueryContext = { handler: opts.handler, fastPath: opts.fastPath, acl, refusals, udpMaxSize: Math.min(udpMaxSize, MAX_UDP_PAYLOAD), stats, logger: opts.logger, events: opts.events };
   const slots = new UdpSlots(maxUdp);
   const registry = new ConnectionRegistry({ idleTimeoutMs, maxConnections, maxInFlight });
   const listeners: Closable[] = [];
@@ -97,7 +106,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
 
   try {
     for (const la of opts.listen) {
-      listeners.push(...(await bindPair(la, needsV6Only(la, opts.listen), ctx, slots, registry)));
+      listeners.push(...(await bindPair(la, needsV6Only(la, opts.listen), ctx, slots, registry, receiveBuffer)));
     }
   } catch (err) {
     await closeAll();
@@ -110,6 +119,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   return {
     addresses,
     stats: () => stats.snapshot(),
+    setAllow: (allow) => acl.replace(allow),
     close: () => (closing ??= closeAll().then(() => opts.logger?.info({}, 'DNS listener stopped'))),
   };
 }

@@ -5,11 +5,11 @@ export class ServerCounters {
   private readonly queries: Record<Transport, number> = { udp: 0, tcp: 0 };
   private readonly responses: Record<Transport, number> = { udp: 0, tcp: 0 };
   private readonly rcodes = new Map<number, number>();
-  private readonly dropped: Record<DropReason, number> = { short: 0, response: 0, overload: 0, closed: 0 };
+  private readonly dropped: Record<DropReason, number> = { short: 0, response: 0, overload: 0, closed: 0, ratelimited: 0 };
   private formerr = 0;
   private refused = 0;
   private handlerErrors = 0;
-  private readonly tcp = { accepted: 0, rejected: 0, idleClosed: 0, current: 0 };
+  private readonly tcp = { accepted: 0, rejected: 0, evicted: 0, idleClosed: 0, readTimeouts: 0, current: 0 };
 
   query(t: Transport): void {
     this.queries[t]++;
@@ -45,8 +45,16 @@ export class ServerCounters {
     this.tcp.rejected++;
   }
 
+  tcpEvicted(): void {
+    this.tcp.evicted++;
+  }
+
   tcpIdleClosed(): void {
     this.tcp.idleClosed++;
+  }
+
+  tcpReadTimeout(): void {
+    this.tcp.readTimeouts++;
   }
 
   tcpClosed(): void {

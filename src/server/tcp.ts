@@ -1,6 +1,19 @@
 /**
- * DNS over TCP (RFC 7766): pipelined queries answered out of order as they finish, idle timeout,
- * a cap on connections and a bound on queries in flight per connection.
+ * DNS over TCP (RFC 7766): pipelined queries answered out of order as they finish, a bound on queries in
+ * flight per connection, and a cap on connections.
+ *
+ * Deadlines. The idle timeout counts from the last progress of a connection (accepted, a whole query read, a
+ * reply flushed to the kernel), not from the last byte: a client that trickles a query a byte a second
+ * (slowloris) is closed when the timeout runs out just like a silent one. A connection with queries being
+ * answered stays open, unless its replies have not been flushed for a whole timeout (a client that does not
+ * read): then it is destroyed.
+ *
+ * The cap. At `maxConnections`, a new connection takes the place of an idle one (nothing in flight or unsent:
+ * RFC 7766 §6.2.3 lets a server close idle connections under load): the one idle the longest of the client
+ * address holding the most connections, else of any address; only when every connection is busy is the new
+ * one closed at once. So a flood of connections that send nothing, or send slowly, cannot lock other clients
+ * out, and displaces its own connections before anyone else's (a client that has just connected and whose
+ * query is not read yet looks idle too: the flooder's address holds more).
  */
 import * as net from 'node:net';
 import { normalizeAddress } from '../net/address.js';
@@ -15,15 +28,59 @@ export interface TcpLimits {
   maxInFlight: number;
 }
 
-/** Open connections over every TCP listener (the cap is global). */
+/** Open connections over every TCP listener (the cap is global), and by client address. */
 export class ConnectionRegistry {
-  readonly open = new Set<TcpConnection>();
+  private readonly open = new Set<TcpConnection>();
+  private readonly byAddress = new Map<string, Set<TcpConnection>>();
   constructor(readonly limits: TcpLimits) {}
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  add(c: TcpConnection): void {
+    this.open.add(c);
+    const mine = this.byAddress.get(c.address);
+    if (mine) mine.add(c);
+    else this.byAddress.set(c.address, new Set([c]));
+  }
+
+  /** Whether it was still registered. */
+  remove(c: TcpConnection): boolean {
+    if (!this.open.delete(c)) return false;
+    const mine = this.byAddress.get(c.address);
+    mine?.delete(c);
+    if (mine?.size === 0) this.byAddress.delete(c.address);
+    return true;
+  }
 
   closeAll(): void {
     for (const c of this.open) c.destroy();
   }
+
+  /**
+   * The connection a new one replaces at the cap: the one idle the longest (nothing in flight, nothing unsent) of
+   * the address holding the most connections, so that a flood from one address displaces its own connections
+   * first; else the one idle the longest of any address; undefined when every connection is busy.
+   */
+  victim(): TcpConnection | undefined {
+    let biggest: Set<TcpConnection> | undefined;
+    for (const set of this.byAddress.values()) if (!biggest || set.size > biggest.size) biggest = set;
+    return (biggest && longestIdle(biggest)) ?? longestIdle(this.open);
+  }
 }
+
+function longestIdle(conns: Iterable<TcpConnection>): TcpConnection | undefined {
+  let best: TcpConnection | undefined;
+  for (const c of conns) if (c.idle && (!best || c.lastProgress < best.lastProgress)) best = c;
+  return best;
+}
+
+/**
+ * Connections the kernel may hold for us to accept (capped by net.core.somaxconn). Node's default, 511, overflows
+ * under a connection flood and then the kernel drops SYNs: a client's retry comes a second later.
+ */
+const LISTEN_BACKLOG = 4096;
 
 /** How long to wait for a graceful close before destroying the socket. */
 const CLOSE_GRACE_MS = 2000;
@@ -37,16 +94,25 @@ class TcpConnection {
   private paused = false;
   private closing = false;
   private readonly client: ClientInfo;
+  /** The client's address (the registry counts connections per address). */
+  readonly address: string;
+  /** The idle/read deadline, pushed back at each progress. */
+  private readonly deadline: NodeJS.Timeout;
+  /** When the connection last made progress (accepted, a whole query read, a reply flushed), Date.now(). */
+  lastProgress = Date.now();
 
   constructor(
     private readonly socket: net.Socket,
     private readonly ctx: QueryContext,
     private readonly registry: ConnectionRegistry,
   ) {
-    this.client = { address: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0, transport: 'tcp', trace: undefined };
+    this.address = normalizeAddress(socket.remoteAddress ?? '');
+    this.client = { address: this.address, port: socket.remotePort ?? 0, transport: 'tcp', trace: undefined };
     socket.setNoDelay(true);
-    socket.setTimeout(registry.limits.idleTimeoutMs);
+    this.deadline = setTimeout(() => this.onDeadline(), registry.limits.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => {
+      // Once our side is closing nothing more is read (a slow client's late bytes are not kept).
+      if (this.closing) return;
       this.decoder.push(chunk);
       this.pump();
     });
@@ -54,26 +120,60 @@ class TcpConnection {
       this.peerEnded = true;
       this.pump();
     });
-    socket.on('timeout', () => this.onIdle());
     socket.on('error', (err) => {
       ctx.logger?.debug({ err, client: `${this.client.address}:${this.client.port}` }, 'TCP connection error');
     });
     socket.on('close', () => {
       this.closed = true;
-      registry.open.delete(this);
-      ctx.stats.tcpClosed();
+      clearTimeout(this.deadline);
+      // An evicted connection was counted closed when it left the registry.
+      if (registry.remove(this)) ctx.stats.tcpClosed();
     });
+  }
+
+  /** Nothing being answered or sent: the connection may be closed for a new one (and its deadline closes it). */
+  get idle(): boolean {
+    return this.inFlight === 0 && !this.closed && this.socket.writableLength === 0;
   }
 
   destroy(): void {
     this.socket.destroy();
   }
 
-  private onIdle(): void {
-    // RFC 7766 §6.2.3: idle means no query outstanding; a slow answer keeps the connection.
-    if (this.inFlight > 0 || this.closed) return;
-    this.ctx.stats.tcpIdleClosed();
-    this.ctx.logger?.debug({ client: `${this.client.address}:${this.client.port}` }, 'closing idle TCP connection');
+  /** Make room for a new connection at the cap: out of the registry now, the socket closed. */
+  evict(): void {
+    if (this.registry.remove(this)) this.ctx.stats.tcpClosed();
+    this.ctx.logger?.debug({ client: `${this.client.address}:${this.client.port}` }, 'TCP connection cap reached; closing an idle connection of the address holding the most');
+    this.closing = true;
+    this.socket.destroy();
+  }
+
+  private progress(): void {
+    this.lastProgress = Date.now();
+    this.deadline.refresh();
+  }
+
+  private onDeadline(): void {
+    if (this.closed) return;
+    const who = `${this.client.address}:${this.client.port}`;
+    if (this.inFlight > 0) {
+      // RFC 7766 §6.2.3: idle means no query outstanding; a slow answer keeps the connection...
+      if (this.socket.writableLength === 0) {
+        this.deadline.refresh();
+        return;
+      }
+      // ...but replies not flushed for a whole timeout mean a client that does not read.
+      this.ctx.stats.tcpIdleClosed();
+      this.ctx.logger?.debug({ client: who, unflushed: this.socket.writableLength }, 'closing a TCP connection whose client does not read its replies');
+      this.closing = true;
+      this.socket.destroy();
+      return;
+    }
+    // A message begun and not finished within the timeout: a slow (or slowloris) client.
+    const partial = this.decoder.buffered > 0;
+    if (partial) this.ctx.stats.tcpReadTimeout();
+    else this.ctx.stats.tcpIdleClosed();
+    this.ctx.logger?.debug({ client: who, buffered: this.decoder.buffered }, partial ? 'closing a TCP connection: query not complete within the idle timeout' : 'closing idle TCP connection');
     this.shutdown();
   }
 
@@ -108,6 +208,7 @@ class TcpConnection {
 
   private dispatch(msg: Buffer): void {
     this.inFlight++;
+    this.progress();
     this.ctx.stats.query('tcp');
     // One ClientInfo per connection; a query of its own only while query events are listened to.
     const trace = traceFor(this.ctx.events);
@@ -121,7 +222,10 @@ class TcpConnection {
           return this.settle();
         }
         this.ctx.stats.response('tcp', out.rcode);
-        this.socket.write(frame(out.bytes), () => this.settle());
+        this.socket.write(frame(out.bytes), () => {
+          this.progress();
+          this.settle();
+        });
         if (trace) emitQueryEvent(this.ctx.events, client, msg, out.rcode);
       })
       .catch((err: unknown) => {
@@ -151,20 +255,26 @@ export function listenTcp(
 ): Promise<TcpListener> {
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
   server.on('connection', (socket) => {
-    if (registry.open.size >= registry.limits.maxConnections) {
-      ctx.stats.tcpRejected();
-      ctx.logger?.debug({ client: socket.remoteAddress, cap: registry.limits.maxConnections }, 'TCP connection cap reached; closing new connection');
-      socket.on('error', () => {});
-      socket.destroy();
-      return;
+    if (registry.size >= registry.limits.maxConnections) {
+      const idle = registry.victim();
+      if (idle) {
+        ctx.stats.tcpEvicted();
+        idle.evict();
+      } else {
+        ctx.stats.tcpRejected();
+        ctx.logger?.debug({ client: socket.remoteAddress, cap: registry.limits.maxConnections }, 'TCP connection cap reached, every connection busy; closing new connection');
+        socket.on('error', () => {});
+        socket.destroy();
+        return;
+      }
     }
     ctx.stats.tcpAccepted();
-    registry.open.add(new TcpConnection(socket, ctx, registry));
+    registry.add(new TcpConnection(socket, ctx, registry));
   });
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen({ host: address, port, ipv6Only, exclusive: true }, () => {
+    server.listen({ host: address, port, ipv6Only, exclusive: true, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       server.on('error', (err) => ctx.logger?.error({ err }, 'TCP listener error'));
       const a = server.address() as net.AddressInfo;

@@ -132,14 +132,31 @@ export interface ServerOptions {
   allow?: readonly (string | Cidr)[];
   /** Largest UDP reply we send and the size we advertise in OPT (default 1232, 512..65535; over 65507 counts as 65507). */
   udpMaxSize?: number;
-  /** Close a TCP connection with no query outstanding after this long (default 10000). */
+  /**
+   * SO_RCVBUF asked for every UDP socket, bytes (default 4 MiB, like Unbound's recommended so-rcvbuf; 0 keeps the
+   * kernel's default). The kernel caps it at net.core.rmem_max: a warning says so.
+   */
+  udpReceiveBuffer?: number;
+  /**
+   * Close a TCP connection with no query outstanding this long after its last progress (accepted, a whole
+   * query read, a reply flushed), bytes of an unfinished query notwithstanding (default 10000).
+   */
   tcpIdleTimeoutMs?: number;
-  /** Open TCP connections over all listeners; further ones are closed at once (default 256). */
+  /**
+   * Open TCP connections over all listeners (default 256); past it a new connection replaces the one idle the
+   * longest, or is closed at once when every connection has a query in flight.
+   */
   tcpMaxConnections?: number;
   /** Queries read from one TCP connection and not yet answered; reading pauses at the cap (default 32). */
   maxTcpQueriesInFlight?: number;
   /** UDP queries being answered at once over all listeners; further ones are dropped (default 2048). */
   maxUdpQueriesInFlight?: number;
+  /** REFUSED replies per second to one client outside `allow`; past it they are dropped (default 5; 0: never reply). */
+  refusedRatePerSource?: number;
+  /** REFUSED replies per second over all clients outside `allow` (default 100; 0: never reply). */
+  refusedRateTotal?: number;
+  /** Milliseconds for the rate limits (the daemon's clock); default Date.now. */
+  now?: () => number;
   logger?: Logger;
   /** Query events (one per answered query), while the sink is active. */
   events?: QueryEventSink;
@@ -150,13 +167,16 @@ export interface BoundAddress {
   address: string;
   port: number;
   family: 4 | 6;
+  /** UDP: the socket's receive buffer as the kernel granted it (bytes, as the kernel reports it). */
+  receiveBuffer?: number;
 }
 
 export type DropReason =
   | 'short' // fewer than 12 octets
   | 'response' // QR=1: never answer a response
   | 'overload' // too many UDP queries in flight
-  | 'closed'; // the server or connection closed before the answer was ready
+  | 'closed' // the server or connection closed before the answer was ready
+  | 'ratelimited'; // a client outside the allow list past the REFUSED rate limit
 
 export interface RcodeCount {
   rcode: number;
@@ -180,10 +200,14 @@ export interface ServerStats {
   handlerErrors: number;
   tcp: {
     accepted: number;
-    /** Closed at once because the connection cap was reached. */
+    /** Closed at once because the connection cap was reached and every connection had a query in flight. */
     rejected: number;
-    /** Closed for being idle. */
+    /** Closed to make room for a new connection at the cap (the one idle the longest). */
+    evicted: number;
+    /** Closed for being idle (or for not reading replies for a whole idle timeout). */
     idleClosed: number;
+    /** Closed because a query begun was not complete within the idle timeout (a slow or slowloris client). */
+    readTimeouts: number;
     current: number;
   };
 }
@@ -192,6 +216,8 @@ export interface ServerHandle {
   /** Every bound socket, with the actual port (useful with port 0). */
   readonly addresses: readonly BoundAddress[];
   stats(): ServerStats;
+  /** Replace the client networks allowed to query (a configuration reload); a bad entry throws and changes nothing. */
+  setAllow(allow: readonly (string | Cidr)[]): void;
   /** Stop listening, close every TCP connection; answers still being computed are discarded. */
   close(): Promise<void>;
 }

@@ -18,6 +18,33 @@ export interface UdpListener {
 }
 
 
+/**
+ * Ask the kernel for a receive buffer of `bytes` (0: leave its default) and return what it granted. A burst of
+ * queries waits there while the event loop is busy; with the kernel's default (about 200 KiB) a few hundred
+ * datagrams overflow it. Linux caps SO_RCVBUF at net.core.rmem_max (and reports twice the value it keeps, for
+ * its bookkeeping): a cap is logged once per socket with the sysctl that lifts it.
+ */
+function sizeReceiveBuffer(sock: dgram.Socket, bytes: number, label: string, ctx: QueryContext): number {
+  if (bytes > 0) {
+    try {
+      sock.setRecvBufferSize(bytes);
+    } catch (err) {
+      ctx.logger?.warn({ err, listen: label, udpReceiveBuffer: bytes }, 'could not size the UDP receive buffer; the kernel default stays');
+    }
+  }
+  // Linux reports twice a size it was given (the rest is its bookkeeping), its default as is; other kernels as is.
+  const reported = sock.getRecvBufferSize();
+  const granted = bytes > 0 && process.platform === 'linux' ? Math.floor(reported / 2) : reported;
+  if (bytes > 0 && granted < bytes) {
+    ctx.logger?.warn(
+      { listen: label, udpReceiveBuffer: bytes, granted },
+      `the kernel capped the UDP receive buffer at ${granted} bytes (asked for ${bytes}): query bursts may be dropped; ` +
+        `raise the cap with: sysctl -w net.core.rmem_max=${bytes}`,
+    );
+  }
+  return granted;
+}
+
 /** Bind a UDP socket; resolves once bound, rejects on bind errors. */
 export function listenUdp(
   address: string,
@@ -26,6 +53,7 @@ export function listenUdp(
   ipv6Only: boolean,
   ctx: QueryContext,
   slots: UdpSlots,
+  receiveBuffer = 0,
 ): Promise<UdpListener> {
   const sock = dgram.createSocket({
     type: family === 6 ? 'udp6' : 'udp4',
@@ -88,8 +116,9 @@ export function listenUdp(
       // After binding, errors (ICMP-induced and the like) are logged, never fatal.
       sock.on('error', (err) => ctx.logger?.warn({ err }, 'UDP socket error'));
       const a = sock.address();
+      const granted = sizeReceiveBuffer(sock, receiveBuffer, `${a.address}:${a.port}`, ctx);
       resolve({
-        bound: { transport: 'udp', address: a.address, port: a.port, family: family },
+        bound: { transport: 'udp', address: a.address, port: a.port, family: family, receiveBuffer: granted },
         close: () =>
           new Promise<void>((res) => {
             if (closed) return res();

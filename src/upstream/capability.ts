@@ -71,7 +71,7 @@ export type DnssecCapability =
   | {
     readonly kind: 'unreachable';
     readonly checkedAt: number;
-    /** Why the probe got no usable answer, e.g. "timeout" or ". DNSKEY: SERVFAIL". */
+    /** Why the probe got no reply at all, e.g. ". DNSKEY: timeout over UDP" (an error rcode is a reply: not-capable). */
     readonly failure: string;
     readonly evidence: ProbeEvidence;
     /**

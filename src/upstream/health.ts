@@ -201,24 +201,29 @@ export class HealthMonitor {
     let after: DnssecCapability;
     switch (v.kind) {
       case 'capable':
+        st.counters.probeCapable++;
         after = { kind: 'capable', checkedAt: now, evidence: v.evidence };
         t.strikes = [];
         if (st.health.kind !== 'up') st.recordAnswer(now, v.rttMs);
         break;
       case 'not-capable': {
+        st.counters.probeNotCapable++;
         const cause = { source: 'probe', failed: v.failed, ...(confirms ? { confirms: { failed: confirms.failed, evidence: confirms.evidence } } : {}) } as const;
         after = { kind: 'not-capable', checkedAt: now, cause, evidence: v.evidence };
         if (st.health.kind !== 'up') st.recordAnswer(now, v.rttMs);
         break;
       }
       case 'unreachable': {
+        st.counters.probeUnreachable++;
         const wasCapable = before.kind === 'capable' || (before.kind === 'unreachable' && before.wasCapable);
         after = { kind: 'unreachable', checkedAt: now, failure: v.failure, evidence: v.evidence, wasCapable };
         st.recordFailure(now, startedAt, v.cause);
         break;
       }
     }
-    t.nextProbeAt = now + (after.kind === 'unreachable' ? this.unreachableMs : this.opts.probeIntervalMs);
+    // The period runs from the probe's start: a probe that failed slowly under a fault that has since ended
+    // does not push the one that sees the recovery further than one interval.
+    t.nextProbeAt = startedAt + (after.kind === 'unreachable' ? this.unreachableMs : this.opts.probeIntervalMs);
     this.set(t, after, 'probe');
   }
 

@@ -146,6 +146,8 @@ export class UpstreamPool implements RoutedPool, PoolRoutes {
     const need = opts.need ?? 'any';
     const exclude = opts.exclude && opts.exclude.size > 0 ? opts.exclude : undefined;
     const key = `${questionKey(q)}|${need}|${exclude ? [...exclude].sort().join(',') : ''}`;
+    // A re-ask after a BOGUS answer: the upstreams asked before are the ones doubted.
+    if (exclude) for (const st of this.states) if (exclude.has(st.label)) st.counters.bogusReasks++;
     const pending = this.inflight.get(key);
     if (pending) {
       this.coalesced++;
@@ -280,6 +282,7 @@ export class UpstreamPool implements RoutedPool, PoolRoutes {
       case 'response': {
         message = out.message;
         elapsedMs = out.rttMs;
+        st.rtt.observe(out.rttMs);
         const verdict = judgeRcode(out.message.rcode);
         if (verdict.kind === 'accept') {
           outcome = { kind: 'answer', rcode: out.message.rcode };

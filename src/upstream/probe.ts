@@ -2,7 +2,8 @@
  * The DNSSEC-capability probe of one upstream. Every question carries DO+CD (like every upstream
  * query) and goes only to the upstream's configured address. In order:
  *
- *   1. anchor DNSKEY over UDP: does it answer (else UNREACHABLE), with EDNS, echoing DO, with RRSIGs?
+ *   1. anchor DNSKEY over UDP: does it answer at all (else UNREACHABLE; an error rcode is an answer), with EDNS,
+ *      echoing DO, with RRSIGs?
  *   2. anchor SOA: with RRSIGs?
  *   3. a random name under the anchor zone: NXDOMAIN with signed NSEC/NSEC3 records?
  *   4. DS of a delegation found in those NSEC records (owner with the DS bit, or next names): with RRSIGs?
@@ -114,18 +115,19 @@ export async function probeUpstream(up: UpstreamEndpoint, exchange: Exchanger, o
   };
   const evidence = (): ProbeEvidence => ({ zone: zt, startedAt, finishedAt: clock.now(), checks: [...checks] });
 
-  // 1. Reachability, EDNS, DO, and the anchor's DNSKEY RRSIGs.
+  // 1. Reachability, EDNS, DO, and the anchor's DNSKEY RRSIGs. Only no reply at all is UNREACHABLE: an upstream
+  // that answers with an error rcode (NXDOMAIN, REFUSED, SERVFAIL, ...) is there, and cannot give the anchor's
+  // keys; the checks below record what it does give (NOT-DNSSEC-CAPABLE with that evidence).
   const keys = await ask(zone, RRType.DNSKEY);
-  if (keys.kind !== 'response' || keys.message.rcode !== Rcode.NOERROR) {
+  if (keys.kind !== 'response') {
     const failure = `${zt} DNSKEY: ${outcomeText(keys)}`;
     checks.push({ check: 'reachable', result: 'fail', detail: failure });
-    const cause: FailureCause = keys.kind === 'timeout' ? { kind: 'timeout' }
-      : keys.kind === 'network-error' ? { kind: 'network-error', error: keys.error }
-      : { kind: 'rcode', rcode: keys.message.rcode };
+    const cause: FailureCause = keys.kind === 'timeout' ? { kind: 'timeout' } : { kind: 'network-error', error: keys.error };
     return { kind: 'unreachable', failure, cause, evidence: evidence() };
   }
   const km = keys.message;
-  checks.push({ check: 'reachable', result: 'pass', detail: `${zt} DNSKEY answered over ${keys.transport.toUpperCase()} in ${Math.round(keys.rttMs)} ms` });
+  const rcode = km.rcode === Rcode.NOERROR ? '' : ` with ${rcodeToText(km.rcode)}`;
+  checks.push({ check: 'reachable', result: 'pass', detail: `${zt} DNSKEY answered${rcode} over ${keys.transport.toUpperCase()} in ${Math.round(keys.rttMs)} ms` });
   // An OPT lost with a malformed additional section (transport: salvaged answers) fails like a missing
   // one: DO cannot be seen echoed. The detail says so, and a second probe round confirms it (health.ts).
   checks.push(km.edns

@@ -56,6 +56,16 @@ export function noIgnored(): IgnoredCounts {
   return { 'unparsable': 0, 'not-response': 0, 'wrong-id': 0, 'wrong-question': 0, 'wrong-source': 0 };
 }
 
+/**
+ * Whether an ignored packet carried our ID (and, over UDP, came from the upstream's address and port) but
+ * is no usable answer: unparsable, or for another question. A blind spoofer knows neither the ID nor the
+ * source port, so such a packet is almost always the upstream's own broken answer, and no better one is
+ * coming: the exchange does not wait for its timeout (UDP asks again over TCP, TCP gives up).
+ */
+export function brokenAnswer(reason: IgnoreReason, bytes: Uint8Array): boolean {
+  return reason === 'wrong-question' || (reason === 'unparsable' && bytes.length >= 12);
+}
+
 export function totalIgnored(c: IgnoredCounts): number {
   return c['unparsable'] + c['not-response'] + c['wrong-id'] + c['wrong-question'] + c['wrong-source'];
 }

@@ -28,12 +28,35 @@ export interface RouteSnapshot {
 export type RouteChange = CapabilityChange & { readonly suffix: string | null };
 
 export class UpstreamRouter implements PoolRoutes {
-  private readonly zones: Route[];
+  private globalRoute: Route;
+  private zones: Route[];
   private readonly listeners: ((c: RouteChange) => void)[] = [];
 
-  constructor(readonly global: Route, zones: readonly Route[] = []) {
-    // Longest suffix first: the first match wins.
-    this.zones = [...zones].sort((a, b) => b.suffix!.labelCount - a.suffix!.labelCount);
+  constructor(global: Route, zones: readonly Route[] = []) {
+    this.globalRoute = global;
+    this.zones = UpstreamRouter.bySuffix(zones);
+  }
+
+  /** Longest suffix first: the first match wins. */
+  private static bySuffix(zones: readonly Route[]): Route[] {
+    return [...zones].sort((a, b) => b.suffix!.labelCount - a.suffix!.labelCount);
+  }
+
+  get global(): Route {
+    return this.globalRoute;
+  }
+
+  /**
+   * Put new routes in place of the current ones (a configuration reload): questions asked from now on go to
+   * them; exchanges under way finish with the old pools, whose monitors are stopped. Start the new monitors
+   * first (their first probes decide where validated questions may go). Returns the old routes.
+   */
+  replace(global: Route, zones: readonly Route[]): Route[] {
+    const old = this.routes();
+    this.globalRoute = global;
+    this.zones = UpstreamRouter.bySuffix(zones);
+    for (const r of old) r.monitor?.stop();
+    return [...old];
   }
 
   routeFor(name: Name, type: number): Route {

@@ -67,6 +67,46 @@ export interface UpstreamCounters {
   probeConfirmations: number;
   /** Answers that lacked DNSSEC records another upstream supplied (strikes). */
   strippedAnswers: number;
+  /** Probes by verdict (after a confirming second round): DNSSEC-capable, not DNSSEC-capable, unreachable. */
+  probeCapable: number;
+  probeNotCapable: number;
+  probeUnreachable: number;
+  /**
+   * Validated questions asked again of other upstreams because this upstream's answer (or one of the chain
+   * of trust's DS/DNSKEY answers) was BOGUS: a re-ask excludes every upstream already asked, each counted.
+   */
+  bogusReasks: number;
+}
+
+/** Upper bounds (ms) of the RTT histogram's buckets: loopback fractions of a millisecond up to the 5 s query deadline. */
+export const RTT_BUCKETS_MS: readonly number[] = Object.freeze([0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]);
+
+export interface RttSnapshot {
+  /** The buckets' upper bounds (RTT_BUCKETS_MS). */
+  readonly boundsMs: readonly number[];
+  /** Exchanges per bucket (not cumulative); one more at the end for those above the largest bound. */
+  readonly counts: readonly number[];
+  readonly sumMs: number;
+  readonly count: number;
+}
+
+/** Round-trip times of an upstream's answered exchanges, as fixed bucket counts (what a Prometheus histogram needs). */
+export class RttHistogram {
+  private readonly counts = new Float64Array(RTT_BUCKETS_MS.length + 1);
+  private sumMs = 0;
+  private n = 0;
+
+  observe(ms: number): void {
+    let b = 0;
+    while (b < RTT_BUCKETS_MS.length && ms > RTT_BUCKETS_MS[b]!) b++;
+    this.counts[b]!++;
+    this.sumMs += ms;
+    this.n++;
+  }
+
+  snapshot(): RttSnapshot {
+    return Object.freeze({ boundsMs: RTT_BUCKETS_MS, counts: Object.freeze([...this.counts]), sumMs: this.sumMs, count: this.n });
+  }
 }
 
 /** Read-only view of one upstream, for metrics and diagnostics. */
@@ -79,6 +119,8 @@ export interface UpstreamSnapshot {
   readonly dnssec: DnssecCapability;
   readonly counters: Readonly<Omit<UpstreamCounters, 'ignored'>> & { readonly ignored: Readonly<IgnoredCounts> };
   readonly lastRttMs: number | null;
+  /** Round-trip times of every exchange that got a response (any rcode; probes not included). */
+  readonly rtt: RttSnapshot;
   readonly lastAnswerAt: number | null;
   readonly inFlight: number;
 }
@@ -97,8 +139,10 @@ export class UpstreamState {
   dnssec: DnssecCapability = { kind: 'unprobed' };
   readonly counters: UpstreamCounters = {
     queries: 0, answers: 0, tcpFallbacks: 0, timeouts: 0, networkErrors: 0, servfail: 0, refused: 0, otherErrorRcodes: 0,
-    ignored: noIgnored(), probes: 0, probeConfirmations: 0, strippedAnswers: 0,
+    ignored: noIgnored(), probes: 0, probeConfirmations: 0, strippedAnswers: 0, probeCapable: 0, probeNotCapable: 0, probeUnreachable: 0,
+    bogusReasks: 0,
   };
+  readonly rtt = new RttHistogram();
   lastRttMs: number | null = null;
   lastAnswerAt: number | null = null;
   inFlight = 0;
@@ -150,6 +194,7 @@ export class UpstreamState {
       dnssec: this.dnssec,
       counters: Object.freeze({ ...this.counters, ignored: Object.freeze({ ...this.counters.ignored }) }),
       lastRttMs: this.lastRttMs,
+      rtt: this.rtt.snapshot(),
       lastAnswerAt: this.lastAnswerAt,
       inFlight: this.inFlight,
     });

@@ -1,8 +1,15 @@
 /**
  * One query to one upstream: UDP on a fresh socket with a random source port, falling back to TCP
  * when the answer comes back truncated. A received packet is taken as the answer only when it comes
- * from the upstream's address and port, parses, and carries our ID and our question; anything else
- * is counted and ignored while we keep waiting until the timeout.
+ * from the upstream's address and port, parses, and carries our ID and our question. Packets without
+ * our ID (what a blind spoofer sends) are counted and ignored while we keep waiting until the timeout.
+ *
+ * A packet with our ID that is still unusable (unparsable, or for another question: `brokenAnswer`) is
+ * the upstream's own broken answer, and waiting would only turn it into a timeout: UDP asks again over
+ * TCP at once, where a broken answer ends the exchange at once (EBADMSG), so the pool fails over. A UDP
+ * answer larger than the payload size we advertised (RFC 6891 §6.2.5; on a real path it may have been
+ * fragmented, and a spoofed second fragment passes every ID and port check) is asked again over TCP
+ * too, and TC=1 over TCP (a TC loop) is an error (EPROTO), not an answer.
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6, Socket as TcpSocket } from 'node:net';
@@ -11,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { Message } from '../wire/index.js';
 import { canonicalAddress } from '../net/address.js';
 import { FrameDecoder, frame } from '../wire/framing.js';
-import { buildUpstreamQuery, judgeResponse, noIgnored, type BuiltQuery, type IgnoredCounts, type UpstreamQuestion } from './query.js';
+import { brokenAnswer, buildUpstreamQuery, judgeResponse, noIgnored, type BuiltQuery, type IgnoredCounts, type UpstreamQuestion } from './query.js';
 
 export type TransportKind = 'udp' | 'tcp';
 
@@ -58,6 +65,14 @@ function errorOf(e: unknown, phase: NetworkPhase): NetworkFailure {
   const err = e as NodeJS.ErrnoException;
   return { phase, code: typeof err?.code === 'string' ? err.code : 'EUNKNOWN', message: err?.message ?? String(e) };
 }
+
+/** A received answer we cannot use, as the network failure it ends the leg with. */
+function badAnswer(code: 'EBADMSG' | 'EMSGSIZE' | 'EPROTO', message: string): { code: string; message: string } {
+  return { code, message };
+}
+
+/** UDP failures that are worth the same question over TCP at once: a broken or oversized answer. */
+const RETRY_OVER_TCP: ReadonlySet<string> = new Set(['EBADMSG', 'EMSGSIZE']);
 
 function sameSource(rinfo: RemoteInfo, up: UpstreamEndpoint): boolean {
   if (rinfo.port !== up.port) return false;
@@ -121,6 +136,12 @@ export function udpLeg(up: UpstreamEndpoint, q: UpstreamQuestion, query: BuiltQu
       const verdict = judgeResponse(bytes, query.id, q);
       if (verdict.kind === 'ignore') {
         ignored[verdict.reason]++;
+        if (brokenAnswer(verdict.reason, bytes)) fail(badAnswer('EBADMSG', `answer with our ID ${verdict.reason === 'unparsable' ? 'does not parse' : 'is for another question'}`), 'receive');
+        return;
+      }
+      const advertised = query.message.edns?.udpSize ?? 512;
+      if (bytes.length > Math.max(512, advertised) && !verdict.message.flags.tc) {
+        fail(badAnswer('EMSGSIZE', `answer of ${bytes.length} octets over UDP, above the ${advertised} advertised`), 'receive');
         return;
       }
       finish({ kind: 'response', transport: 'udp', message: verdict.message, rttMs: elapsed(), ignored });
@@ -162,7 +183,15 @@ export function tcpLeg(up: UpstreamEndpoint, q: UpstreamQuestion, query: BuiltQu
         const verdict = judgeResponse(bytes, query.id, q);
         if (verdict.kind === 'ignore') {
           ignored[verdict.reason]++;
+          if (brokenAnswer(verdict.reason, bytes)) {
+            fail(badAnswer('EBADMSG', `answer ${verdict.reason === 'unparsable' ? 'does not parse' : 'is for another question'}`), 'receive');
+            return;
+          }
           continue;
+        }
+        if (verdict.message.flags.tc) {
+          fail(badAnswer('EPROTO', 'truncated (TC=1) over TCP'), 'receive');
+          return;
         }
         finish({ kind: 'response', transport: 'tcp', message: verdict.message, rttMs: elapsed(), ignored });
         return;
@@ -187,7 +216,7 @@ function addIgnored(into: IgnoredCounts, from: IgnoredCounts): IgnoredCounts {
 
 /**
  * Send one query (RD, CD, EDNS DO, random ID) to one upstream and wait for its answer.
- * Never throws: every failure is an outcome. A TC=1 answer over UDP is retried over TCP.
+ * Never throws: every failure is an outcome. A TC=1, broken or oversized answer over UDP is retried over TCP.
  */
 export async function exchange(up: UpstreamEndpoint, q: UpstreamQuestion, opts: ExchangeOptions): Promise<ExchangeOutcome> {
   const query = buildUpstreamQuery(q);
@@ -196,7 +225,8 @@ export async function exchange(up: UpstreamEndpoint, q: UpstreamQuestion, opts: 
     return { ...leg, tcpFallback: false, ignoredTotal: leg.ignored };
   }
   const udp = await udpLeg(up, q, query, legTimeout(opts));
-  if (udp.kind !== 'response' || !udp.message.flags.tc) return { ...udp, tcpFallback: false, ignoredTotal: udp.ignored };
+  const again = udp.kind === 'response' ? udp.message.flags.tc : udp.kind === 'network-error' && RETRY_OVER_TCP.has(udp.error.code);
+  if (!again) return { ...udp, tcpFallback: false, ignoredTotal: udp.ignored };
   const tcp = await tcpLeg(up, q, query, legTimeout(opts));
   return { ...tcp, tcpFallback: true, ignoredTotal: addIgnored(udp.ignored, tcp.ignored) };
 }

@@ -179,7 +179,8 @@ export function validateKeysWithAnchor(anchor: TrustAnchor, dnskeys: SignedRRset
     (k) => k.type === RRType.DNSKEY && k.name.equals(zone) && (k.data.flags & DnskeyFlag.REVOKE) === 0 && k.data.protocol === 3,
   );
   const trail: TrailStep[] = [
-    { step: 'anchor', zone: zoneText, keyTags: [...dsAnchors.map((d) => d.data.keyTag), ...keyAnchors.map((k) => keyTag(k.rdata))] },
+    // A key anchored by its DS and its DNSKEY both (the shipped root anchors) is listed once.
+    { step: 'anchor', zone: zoneText, keyTags: uniq([...dsAnchors.map((d) => d.data.keyTag), ...keyAnchors.map((k) => keyTag(k.rdata))]) },
   ];
   const { usable, unsupported } = usableDs(dsAnchors, ctx);
   const supportedKeys = keyAnchors.filter((k) => ctx.crypto.supports(k.data.algorithm));

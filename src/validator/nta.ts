@@ -6,10 +6,19 @@
 import { Name } from '../wire/index.js';
 
 export class NegativeTrustAnchors {
-  private readonly names: Name[];
+  private names: Name[];
 
   constructor(names: readonly (Name | string)[]) {
-    this.names = names.map((n) => (typeof n === 'string' ? Name.fromText(n.endsWith('.') ? n : `${n}.`) : n));
+    this.names = NegativeTrustAnchors.parse(names);
+  }
+
+  private static parse(names: readonly (Name | string)[]): Name[] {
+    return names.map((n) => (typeof n === 'string' ? Name.fromText(n.endsWith('.') ? n : `${n}.`) : n));
+  }
+
+  /** Replace the list (a configuration reload); everyone holding this object sees the new one at once. */
+  replace(names: readonly (Name | string)[]): void {
+    this.names = NegativeTrustAnchors.parse(names);
   }
 
   get size(): number {

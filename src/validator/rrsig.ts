@@ -160,11 +160,11 @@ export function verifyRRsetWith(
     }
     const skew = skewSeconds(d, ctx);
     if (serialDiff(now, d.expiration) > skew) {
-      fail(STAGE_TIME, { kind: 'signature-expired', name, type, keyTag: d.keyTag, expiration: d.expiration });
+      fail(STAGE_TIME, { kind: 'signature-expired', name, type, keyTag: d.keyTag, expiration: d.expiration, inception: d.inception, signer: zone.toText() });
       continue;
     }
     if (serialDiff(d.inception, now) > skew) {
-      fail(STAGE_TIME, { kind: 'signature-not-yet-valid', name, type, keyTag: d.keyTag, inception: d.inception });
+      fail(STAGE_TIME, { kind: 'signature-not-yet-valid', name, type, keyTag: d.keyTag, inception: d.inception, expiration: d.expiration, signer: zone.toText() });
       continue;
     }
     let data: Uint8Array;

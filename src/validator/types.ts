@@ -20,8 +20,11 @@ export type BogusReason =
   | { kind: 'dnskey-missing'; zone: string; keyTag?: number } // EDE 9: no usable DNSKEY for the RRSIG / DS
   | { kind: 'anchor-gone'; zone: string } // EDE 9: the trust anchor zone has no trusted key left (RFC 5011: all revoked or removed); fail closed
   | { kind: 'anchor-not-published'; zone: string; keyTags: number[]; published: string } // EDE 9: no trusted anchor key is in the zone's DNSKEY RRset (a stale anchor)
-  | { kind: 'signature-expired'; name: string; type: string; keyTag: number; expiration: number } // EDE 7
-  | { kind: 'signature-not-yet-valid'; name: string; type: string; keyTag: number; inception: number } // EDE 8
+  // EDE 7 and 8. `signer` (the zone whose key made the signature) and both ends of its validity let the resolver
+  // tell a wrong system clock (the signatures of many zones, the root's included, outside in the same direction)
+  // from one zone's expired signatures: resolver/clock-sanity.ts.
+  | { kind: 'signature-expired'; name: string; type: string; keyTag: number; expiration: number; inception: number; signer: string }
+  | { kind: 'signature-not-yet-valid'; name: string; type: string; keyTag: number; inception: number; expiration: number; signer: string }
   | { kind: 'signature-invalid'; name: string; type: string; keyTag: number; detail?: string } // EDE 6
   | { kind: 'bad-rrsig'; name: string; type: string; detail: string } // EDE 6: signer/labels/owner rules of RFC 4035 §5.3.1
   | { kind: 'ds-mismatch'; zone: string; detail?: string } // EDE 6: no DNSKEY matches any DS

@@ -99,12 +99,17 @@ const isDirective = (e: Entry): boolean => !e.blankStart && !e.tokens[0]!.quoted
 
 /** Parse master-file text into records, in order. Throws WireError naming the line on any error. */
 export function parseZoneText(text: string, opts: ZoneOptions = {}): RR[] {
+  return parseZoneLines(text, opts).map((r) => r.rr);
+}
+
+/** As parseZoneText, with the line each record starts on (for messages that name it). */
+export function parseZoneLines(text: string, opts: ZoneOptions = {}): { rr: RR; line: number }[] {
   const st = initialState(opts);
-  const out: RR[] = [];
+  const out: { rr: RR; line: number }[] = [];
   for (const e of tokenize(text)) {
     try {
       if (isDirective(e)) directive(e, st);
-      else out.push(parseRecord(e, st, false));
+      else out.push({ rr: parseRecord(e, st, false), line: e.line });
     } catch (err) {
       throw withLine(err, e.line);
     }

@@ -24,7 +24,7 @@ function entryFor(name: string, res: Parameters<typeof outcomeOf>[0], ttl = 300)
 }
 
 const bogusRes = answerRes(
-  { security: 'bogus', kind: 'positive', trail: [], reason: { kind: 'signature-expired', name: QN, type: 'A', keyTag: 12345, expiration: 1 } },
+  { security: 'bogus', kind: 'positive', trail: [], reason: { kind: 'signature-expired', name: QN, type: 'A', keyTag: 12345, expiration: 1, inception: 0, signer: 'example.' } },
   positive(),
 );
 const insecureUnsupported = answerRes(

@@ -73,13 +73,14 @@ describe('dnssec-stubd serve', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /configuration error: stateDir: cannot use .*not-a-dir\/state for the RFC 5011 state/);
   });
-  it('a listen address in use is a clear startup error', async () => {
+  it('a listen address in use is a clear startup error, not a configuration error (exit 1, naming the holder)', async () => {
     const port = await freePort('127.0.0.1');
     const first = await startDaemon({ stateDir: tempStateDir(), http: ['off'], listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'silent' });
     try {
       const r = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--state-dir', tempStateDir(), '--http', 'off']);
-      assert.equal(r.code, 2);
-      assert.match(r.stderr, /configuration error: listen: /);
+      assert.equal(r.code, 1);
+      assert.doesNotMatch(r.stderr, /configuration error/);
+      assert.match(r.stderr, new RegExp(`^dnssec-stubd: cannot listen on 127\\.0\\.0\\.1:${port} \\(TCP\\): the address is already in use by process ${process.pid} \\(`));
     } finally {
       await first.close();
     }

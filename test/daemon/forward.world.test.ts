@@ -39,7 +39,7 @@ describe('forwarding through the world matches the upstream', () => {
         const theirs = await dig(env.world.upstream.port, [q.name, q.type, '+dnssec', '+cd', ...extra], env.world.upstream.host);
         same(ours, theirs, what);
         assert.equal(ours.status, q.rcode, `${what}: rcode expected by the world`);
-        for (const s of q.expectAnswer ?? []) assert.ok(ours.answers.some((l) => l.includes(s)), `${what}: answer contains ${s}`);
+        for (const s of q.expectAnswer ?? []) assert.ok(ours.answers.some((l) => l.replace(/\s+/g, ' ').includes(s)), `${what}: answer contains ${s}`);
         // CD=1: the data as received, never claimed as validated.
         assert.ok(!ours.flags.has('ad'), `${what}: AD must not be set with CD`);
         assert.ok(ours.flags.has('ra') && ours.flags.has('rd'), `${what}: RA and RD`);

@@ -102,7 +102,9 @@ describe('the HTTP status API', () => {
     assert.equal(flushed.status, 200);
     assert.equal(flushed.body['name'], 'alg13.test');
     const api = (await get(d, '/openapi.json')).body as { paths: Record<string, object> };
-    for (const p of ['/healthz', '/readyz', '/status', '/resolve', '/upstreams', '/upstreams/probe', '/anchors', '/cache/flush', '/metrics']) assert.ok(api.paths[p], p);
+    for (const p of ['/healthz', '/readyz', '/status', '/resolve', '/upstreams', '/upstreams/probe', '/anchors', '/cache/flush', '/metrics', '/dane/{domain}']) assert.ok(api.paths[p], p);
+    const dane = (api.paths['/dane/{domain}'] as { get: { parameters: Array<{ name: string; in: string }> } }).get;
+    assert.deepEqual(dane.parameters.map((x) => `${x.in}:${x.name}`), ['path:domain', 'query:mode', 'query:port', 'query:timeout']);
     const metrics = await get(d, '/metrics');
     assert.equal(metrics.status, 200);
     assert.match(metrics.type, /^text\/plain/);

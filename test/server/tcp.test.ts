@@ -143,22 +143,49 @@ describe('TCP limits', () => {
     }
   });
 
-  it('closes connections beyond tcpMaxConnections', async () => {
+  it('at tcpMaxConnections, a new connection replaces the one idle the longest', async () => {
+    const s = await startTest({ tcpMaxConnections: 2 });
+    try {
+      const a = await TcpTestClient.connect(s.port);
+      await a.write(framed(queryBytes('a.example', RRType.A, { id: 1 })));
+      await a.waitFor(1);
+      await sleep(20);
+      const b = await TcpTestClient.connect(s.port);
+      await b.write(framed(queryBytes('a.example', RRType.A, { id: 2 })));
+      await b.waitFor(1);
+      assert.equal(s.stats().tcp.current, 2);
+      const c = await TcpTestClient.connect(s.port);
+      await c.write(framed(queryBytes('a.example', RRType.A, { id: 3 })));
+      assert.deepEqual(ids(await c.waitFor(1)), [3], 'the new connection is served');
+      await Promise.race([a.closedAt, sleep(2000)]);
+      assert.ok(a.closed, 'the connection idle the longest was closed for it');
+      assert.ok(!b.closed);
+      assert.equal(s.stats().tcp.evicted, 1);
+      assert.equal(s.stats().tcp.rejected, 0);
+      b.destroy();
+      c.destroy();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('closes a new connection at tcpMaxConnections when every connection has a query in flight', async () => {
     const s = await startTest({ tcpMaxConnections: 2 });
     try {
       const a = await TcpTestClient.connect(s.port);
       const b = await TcpTestClient.connect(s.port);
-      await a.write(framed(queryBytes('a.example', RRType.A, { id: 1 })));
-      await b.write(framed(queryBytes('a.example', RRType.A, { id: 2 })));
-      await a.waitFor(1);
-      await b.waitFor(1);
-      assert.equal(s.stats().tcp.current, 2);
+      await a.write(framed(queryBytes('slow.example', RRType.TXT, { id: 1 })));
+      await b.write(framed(queryBytes('slow.example', RRType.TXT, { id: 2 })));
+      await sleep(50);
       const c = await TcpTestClient.connect(s.port);
       c.write(framed(queryBytes('a.example', RRType.A, { id: 3 }))).catch(() => {});
       await Promise.race([c.closedAt, sleep(2000)]);
       assert.ok(c.closed, 'the third connection was closed');
       assert.equal(c.messages.length, 0);
       assert.equal(s.stats().tcp.rejected, 1);
+      // The busy ones get their answers.
+      assert.deepEqual(ids(await a.waitFor(1)), [1]);
+      assert.deepEqual(ids(await b.waitFor(1)), [2]);
       // Room again once one closes.
       a.destroy();
       await a.closedAt;

@@ -1,7 +1,9 @@
 /**
- * The relay under the test middleboxes (TamperProxy, StripProxy, MangleProxy): UDP and TCP on a loopback
- * address, each query relayed to a backend resolver as it is, each answer handed to `respond`, whose bytes
- * go back to the client. The middleboxes differ only in what `respond` does.
+ * The relay under the test middleboxes (TamperProxy, StripProxy, MangleProxy, FaultRelay): UDP and TCP on a
+ * loopback address, each query relayed to a backend resolver as it is, each answer handed to `respond`, whose
+ * bytes go back to the client. The middleboxes differ only in what `respond` does; one that needs more than
+ * rewriting answers (drop, delay, reset a connection, answer without asking, send forged packets) takes over
+ * the whole exchange with `handle`.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, Socket as TcpSocket, type Server } from 'node:net';
@@ -13,11 +15,29 @@ export interface Backend {
   readonly port: number;
 }
 
+/** One query as the relay received it, and what can be done with it. */
+export interface RelayExchange {
+  readonly query: Uint8Array;
+  readonly transport: 'udp' | 'tcp';
+  /** The client's address and source port. */
+  readonly client: { readonly address: string; readonly port: number };
+  /** Ask the backend (the query as received, or `bytes`); undefined when it does not answer within 5 s. */
+  ask(bytes?: Uint8Array): Promise<Uint8Array | undefined>;
+  /** One message to the client: a datagram from the relay's address and port, or a TCP frame. */
+  send(bytes: Uint8Array): void;
+  /** TCP only: octets written as they are (no framing). */
+  writeRaw(bytes: Uint8Array): void;
+  /** TCP only: reset the client's connection (RST). */
+  reset(): void;
+}
+
 export interface RelayHooks {
   /** Every query received (for counts). */
-  onQuery?(query: Uint8Array): void;
-  /** The bytes to send back for the backend's `answer` to `query`. */
-  respond(query: Uint8Array, answer: Uint8Array, transport: 'udp' | 'tcp'): Uint8Array;
+  onQuery?(query: Uint8Array, ex: RelayExchange): void;
+  /** The bytes to send back for the backend's `answer` to `query` (default: the answer unchanged). */
+  respond?(query: Uint8Array, answer: Uint8Array, transport: 'udp' | 'tcp'): Uint8Array;
+  /** Take over the exchange instead (`respond` is then not used). */
+  handle?(ex: RelayExchange): void | Promise<void>;
 }
 
 const LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
@@ -26,6 +46,7 @@ const BACKEND_TIMEOUT_MS = 5000;
 export class LoopbackRelay {
   private udp: UdpSocket | undefined;
   private tcp: Server | undefined;
+  private stopped = false;
   private readonly conns = new Set<TcpSocket>();
   private readonly upstreams = new Set<UdpSocket | TcpSocket>();
 
@@ -43,26 +64,79 @@ export class LoopbackRelay {
     return `${this.address}:${this.port}`;
   }
 
-  private async listen(): Promise<void> {
-    const { backend, hooks } = this;
-    const udp = createSocket('udp4');
-    this.udp = udp;
-    udp.on('message', (msg, rinfo) => {
-      hooks.onQuery?.(msg);
+  /** The query (or other bytes) to the backend over UDP; its first answer. */
+  private askUdp(bytes: Uint8Array): Promise<Uint8Array | undefined> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve(undefined);
       const up = createSocket('udp4');
       this.upstreams.add(up);
-      const done = (): void => {
+      const done = (answer?: Uint8Array): void => {
         clearTimeout(t);
         if (this.upstreams.delete(up)) up.close();
+        resolve(answer);
       };
       const t = setTimeout(done, BACKEND_TIMEOUT_MS);
       t.unref();
-      up.on('error', done);
-      up.on('message', (ans) => {
-        done();
-        udp.send(hooks.respond(msg, ans, 'udp'), rinfo.port, rinfo.address);
+      up.on('error', () => done());
+      up.on('message', (ans) => done(new Uint8Array(ans)));
+      up.send(bytes, this.backend.port, this.backend.address);
+    });
+  }
+
+  /** The query (or other bytes) to the backend over a fresh TCP connection; its first answer. */
+  private askTcp(bytes: Uint8Array): Promise<Uint8Array | undefined> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve(undefined);
+      const up = new TcpSocket();
+      this.upstreams.add(up);
+      let answer: Uint8Array | undefined;
+      up.setTimeout(BACKEND_TIMEOUT_MS, () => up.destroy());
+      up.on('close', () => {
+        this.upstreams.delete(up);
+        resolve(answer);
       });
-      up.send(msg, backend.port, backend.address);
+      const dec = new FrameDecoder();
+      up.on('error', () => up.destroy());
+      up.on('data', (d: Buffer) => {
+        for (const ans of dec.pushAll(d)) {
+          answer ??= ans;
+          up.destroy();
+        }
+      });
+      up.connect(this.backend.port, this.backend.address, () => up.write(frame(bytes)));
+    });
+  }
+
+  private run(ex: RelayExchange): void {
+    const { hooks } = this;
+    hooks.onQuery?.(ex.query, ex);
+    const go = hooks.handle
+      ? async (): Promise<void> => hooks.handle!(ex)
+      : async (): Promise<void> => {
+        const answer = await ex.ask();
+        if (answer) ex.send(hooks.respond ? hooks.respond(ex.query, answer, ex.transport) : answer);
+      };
+    void go().catch(() => undefined);
+  }
+
+  private async listen(): Promise<void> {
+    const udp = createSocket('udp4');
+    this.udp = udp;
+    udp.on('message', (msg, rinfo) => {
+      const query = new Uint8Array(msg);
+      this.run({
+        query, transport: 'udp', client: { address: rinfo.address, port: rinfo.port },
+        ask: (bytes) => this.askUdp(bytes ?? query),
+        send: (bytes) => {
+          if (!this.stopped) udp.send(bytes, rinfo.port, rinfo.address);
+        },
+        writeRaw: () => {
+          throw new Error('writeRaw is for TCP');
+        },
+        reset: () => {
+          throw new Error('reset is for TCP');
+        },
+      });
     });
     await new Promise<void>((resolve) => udp.bind(this.port, this.address, resolve));
     const tcp = createServer((client) => {
@@ -70,22 +144,22 @@ export class LoopbackRelay {
       client.on('close', () => this.conns.delete(client));
       client.on('error', () => client.destroy());
       const decoder = new FrameDecoder();
+      const from = { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 };
       client.on('data', (chunk: Buffer) => {
         for (const q of decoder.pushAll(chunk)) {
-          hooks.onQuery?.(q);
-          const up = new TcpSocket();
-          this.upstreams.add(up);
-          up.setTimeout(BACKEND_TIMEOUT_MS, () => up.destroy());
-          up.on('close', () => this.upstreams.delete(up));
-          const dec = new FrameDecoder();
-          up.on('error', () => up.destroy());
-          up.on('data', (d: Buffer) => {
-            for (const ans of dec.pushAll(d)) {
-              if (!client.destroyed) client.write(frame(hooks.respond(q, ans, 'tcp')));
-              up.destroy();
-            }
+          this.run({
+            query: q, transport: 'tcp', client: from,
+            ask: (bytes) => this.askTcp(bytes ?? q),
+            send: (bytes) => {
+              if (!client.destroyed) client.write(frame(bytes));
+            },
+            writeRaw: (bytes) => {
+              if (!client.destroyed) client.write(bytes);
+            },
+            reset: () => {
+              if (!client.destroyed) client.resetAndDestroy();
+            },
           });
-          up.connect(backend.port, backend.address, () => up.write(frame(q)));
         }
       });
     });
@@ -94,6 +168,7 @@ export class LoopbackRelay {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const c of this.conns) c.destroy();
     const ups = [...this.upstreams];
     this.upstreams.clear();

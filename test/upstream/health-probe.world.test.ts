@@ -1,7 +1,8 @@
 /**
  * The DNSSEC-capability probe against real resolvers on loopback: a forwarding Unbound (capable),
  * Debian's pdns-recursor with dnssec=off (not capable: no DO, no RRSIGs), a middlebox stripping
- * RRSIGs in front of a real Unbound (not capable), a refusing Unbound and a dead address (unreachable).
+ * RRSIGs in front of a real Unbound (not capable), a refusing Unbound (not capable: it answered) and a dead
+ * address (unreachable).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -92,10 +93,18 @@ describe('probe', () => {
     assert.ok(proxy.stripped > 0);
   });
 
-  it('a refusing resolver and a dead address are UNREACHABLE', async () => {
+  it('a refusing resolver answered: NOT-DNSSEC-CAPABLE with the REFUSED as evidence, not UNREACHABLE', async () => {
     const r = await probe(refusing.address, refusing.port);
-    assert.equal(r.kind, 'unreachable');
-    if (r.kind === 'unreachable') assert.match(r.failure, /REFUSED/);
+    assert.equal(r.kind, 'not-capable');
+    const c = checks(r);
+    assert.equal(c['reachable'], 'pass');
+    assert.equal(c['dnskey-rrsig'], 'fail');
+    const reach = r.evidence.checks.find((k) => k.check === 'reachable')!;
+    assert.match(reach.detail, /^\. DNSKEY answered with REFUSED over UDP in \d+ ms$/);
+    assert.match(r.evidence.checks.find((k) => k.check === 'dnskey-rrsig')!.detail, /^\. DNSKEY: REFUSED without a DNSKEY RRset$/);
+  });
+
+  it('a dead address is UNREACHABLE', async () => {
     const port = await freePort('127.55.1.9');
     const t0 = Date.now();
     const d = await probe('127.55.1.9', port);

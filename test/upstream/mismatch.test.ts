@@ -1,12 +1,14 @@
 /**
  * Packets that do not answer our query must be ignored. A tiny UDP responder (test scaffolding)
- * sends a wrong ID, a wrong question, a query instead of a response, garbage and a reply from
- * another port before the right answer; it also records the query bytes so we can check the
- * flags we send. A TCP responder dribbles its frames to exercise reassembly.
+ * sends a wrong ID, a query instead of a response, garbage and a reply from another port before the
+ * right answer; it also records the query bytes so we can check the flags we send. A packet with our
+ * ID that is unusable (unparsable, another question) or larger than the payload size we advertised
+ * sends the query to TCP at once (a TCP responder on the same port answers there). Another TCP
+ * responder dribbles its frames to exercise reassembly, and sends broken or truncated answers.
  */
 import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   Name, RRType, makeRR, parseMessage, serializeMessage, type AData, type Message,
@@ -39,9 +41,20 @@ describe('UDP answers that do not match', () => {
   let port: number;
   const seen: { bytes: Uint8Array; rinfo: RemoteInfo }[] = [];
   let script: Script = () => {};
+  /** Answers over TCP on the same port (192.0.2.99), for the exchanges sent there at once. */
+  let tcp: Server;
+  let tcpQueries = 0;
 
   before(async () => {
     port = await freePort(ADDR);
+    tcp = createServer((sock: TcpSocket) => {
+      sock.on('error', () => {});
+      sock.once('data', (d) => {
+        tcpQueries++;
+        sock.write(frame(answerTo(parseMessage(d.subarray(2)), { address: '192.0.2.99' })));
+      });
+    });
+    await new Promise<void>((r) => tcp.listen(port, ADDR, () => r()));
     server = createSocket('udp4');
     other = createSocket('udp4');
     await new Promise<void>((r) => server.bind(port, ADDR, () => r()));
@@ -57,40 +70,80 @@ describe('UDP answers that do not match', () => {
   after(() => {
     server.close();
     other.close();
+    tcp.close();
   });
 
   it('accepts only the matching answer and counts what it ignored', async () => {
     script = (query, _rinfo, send) => {
       send(answerTo(query, { id: (query.id + 1) & 0xffff, address: '192.0.2.1' })); // wrong ID
-      send(answerTo(query, { qname: 'other.test.', address: '192.0.2.2' })); // wrong question
       send(answerTo(query, { qname: 'a.test.', address: '192.0.2.2' }).slice(0, 0)); // empty datagram
       send(answerTo(query, { qr: false, address: '192.0.2.3' })); // a query, not a response
-      const garbage = answerTo(query, { address: '192.0.2.4' }).slice(0, 20); // right ID, cut short
-      send(garbage);
+      send(answerTo(query, { id: (query.id + 2) & 0xffff, address: '192.0.2.4' }).slice(0, 20)); // garbage with another ID
       send(answerTo(query, { address: '192.0.2.5' }), other); // right content, wrong source port
       setTimeout(() => send(answerTo(query, { address: '192.0.2.53' })), 50);
     };
     const out = await exchange({ address: ADDR, port }, makeQuestion(Name.fromText('a.test.'), RRType.A), { timeoutMs: 2000 });
     assert.equal(out.kind, 'response');
     if (out.kind !== 'response') return;
+    assert.equal(out.transport, 'udp');
     assert.equal((out.message.answer[0]!.data as AData).address, '192.0.2.53');
-    assert.equal(out.ignored['wrong-id'], 1);
-    assert.equal(out.ignored['wrong-question'], 1);
+    assert.equal(out.ignored['wrong-id'], 2);
     assert.equal(out.ignored['not-response'], 1);
-    assert.equal(out.ignored['unparsable'], 2);
+    assert.equal(out.ignored['unparsable'], 1);
     // The socket is connected to the upstream: the kernel drops the other port's packet before we see it.
     assert.ok(out.ignored['wrong-source'] <= 1);
   });
 
-  it('times out when nothing matching ever comes', async () => {
+  it('times out when nothing with our ID ever comes', async () => {
     script = (query, _rinfo, send) => {
       send(answerTo(query, { id: (query.id + 7) & 0xffff }));
-      send(answerTo(query, { qname: 'b.test.' }));
+      send(answerTo(query, { id: (query.id + 9) & 0xffff, qname: 'b.test.' }));
     };
     const out = await exchange({ address: ADDR, port }, makeQuestion(Name.fromText('a.test.'), RRType.A), { timeoutMs: 300 });
     assert.equal(out.kind, 'timeout');
-    assert.equal(out.ignored['wrong-id'], 1);
-    assert.equal(out.ignored['wrong-question'], 1);
+    assert.equal(out.ignored['wrong-id'], 2);
+  });
+
+  const broken: [string, (query: Message) => Uint8Array, 'unparsable' | 'wrong-question'][] = [
+    ['an answer with our ID cut short', (query) => answerTo(query).slice(0, 20), 'unparsable'],
+    ['an answer with our ID and a garbled body', (query) => Uint8Array.from(answerTo(query), (b, i) => (i < 12 ? b : 0xff)), 'unparsable'],
+    ['an answer with our ID for another question', (query) => answerTo(query, { qname: 'other.test.' }), 'wrong-question'],
+  ];
+  for (const [what, make, reason] of broken) {
+    it(`${what} sends the query to TCP at once, not after the timeout`, async () => {
+      script = (query, _rinfo, send) => send(make(query));
+      const before = tcpQueries;
+      const t0 = Date.now();
+      const out = await exchange({ address: ADDR, port }, makeQuestion(Name.fromText('a.test.'), RRType.A), { timeoutMs: 3000 });
+      const took = Date.now() - t0;
+      assert.equal(out.kind, 'response');
+      if (out.kind !== 'response') return;
+      assert.equal(out.transport, 'tcp');
+      assert.equal(out.tcpFallback, true);
+      assert.equal((out.message.answer[0]!.data as AData).address, '192.0.2.99');
+      assert.equal(out.ignoredTotal[reason], 1);
+      assert.equal(tcpQueries, before + 1);
+      assert.ok(took < 1000, `took ${took} ms: waited for the UDP timeout`);
+    });
+  }
+
+  it('an answer larger than the advertised payload size is asked again over TCP', async () => {
+    script = (query, _rinfo, send) => {
+      const q = query.question[0]!;
+      const big: Message = {
+        ...query, flags: { ...query.flags, qr: true, ra: true },
+        answer: Array.from({ length: 120 }, (_, i) => makeRR(q.name, RRType.A, 60, { address: `192.0.2.${i}` })),
+      };
+      const bytes = serializeMessage(big).bytes;
+      assert.ok(bytes.length > UPSTREAM_UDP_SIZE, `${bytes.length} octets`);
+      send(bytes);
+    };
+    const out = await exchange({ address: ADDR, port }, makeQuestion(Name.fromText('a.test.'), RRType.A), { timeoutMs: 3000 });
+    assert.equal(out.kind, 'response');
+    if (out.kind !== 'response') return;
+    assert.equal(out.transport, 'tcp');
+    assert.equal(out.tcpFallback, true);
+    assert.equal(out.message.answer.length, 1);
   });
 
   it('sends RD, CD, EDNS(0) with DO and a 1232 payload, random IDs and fresh source ports', async () => {
@@ -159,6 +212,30 @@ describe('TCP answers arriving in pieces', () => {
     assert.equal(out.transport, 'tcp');
     assert.equal(out.ignored['wrong-id'], 1);
     assert.equal((out.message.answer[0]!.data as AData).address, '192.0.2.53');
+  });
+
+  it('an answer with our ID that does not parse ends the exchange at once (EBADMSG), without waiting for the timeout', async () => {
+    respond = async (query, write) => {
+      await write(frame(Uint8Array.from(answerTo(query), (b, i) => (i < 12 ? b : 0xff))));
+    };
+    const t0 = Date.now();
+    const out = await exchange({ address: ADDR, port }, makeQuestion(Name.fromText('a.test.'), RRType.A), { timeoutMs: 3000, tcpOnly: true });
+    assert.equal(out.kind, 'network-error');
+    if (out.kind !== 'network-error') return;
+    assert.equal(out.error.code, 'EBADMSG');
+    assert.equal(out.ignored['unparsable'], 1);
+    assert.ok(Date.now() - t0 < 1000);
+  });
+
+  it('a TC=1 answer over TCP is an error (EPROTO), not an answer', async () => {
+    respond = async (query, write) => {
+      const m = parseMessage(answerTo(query));
+      await write(frame(serializeMessage({ ...m, flags: { ...m.flags, tc: true }, answer: [] }).bytes));
+    };
+    const out = await exchange({ address: ADDR, port }, makeQuestion(Name.fromText('a.test.'), RRType.A), { timeoutMs: 3000, tcpOnly: true });
+    assert.equal(out.kind, 'network-error');
+    if (out.kind !== 'network-error') return;
+    assert.equal(out.error.code, 'EPROTO');
   });
 
   it('reports a connection closed before a complete answer', async () => {

@@ -31,7 +31,7 @@ describe('createBudget', () => {
 describe('edeFor', () => {
   it('names the failing name, type, key and time', () => {
     const e = edeFor({
-      kind: 'signature-expired', name: 'www.example.', type: 'A', keyTag: 12345, expiration: Date.UTC(2026, 10, 1) / 1000,
+      kind: 'signature-expired', name: 'www.example.', type: 'A', keyTag: 12345, expiration: Date.UTC(2026, 10, 1) / 1000, inception: 0, signer: 'example.',
     });
     assert.deepEqual(e, { code: 7, text: 'www.example. A: RRSIG by key 12345 expired 2026-11-01T00:00:00Z' });
   });
@@ -40,8 +40,8 @@ describe('edeFor', () => {
     const cases: [BogusReason | InsecureReason, number][] = [
       [{ kind: 'rrsigs-missing', name: 'a.', type: 'A' }, EdeCode.RRSIGS_MISSING],
       [{ kind: 'dnskey-missing', zone: 'a.', keyTag: 1 }, EdeCode.DNSKEY_MISSING],
-      [{ kind: 'signature-expired', name: 'a.', type: 'A', keyTag: 1, expiration: 0 }, EdeCode.SIGNATURE_EXPIRED],
-      [{ kind: 'signature-not-yet-valid', name: 'a.', type: 'A', keyTag: 1, inception: 0 }, EdeCode.SIGNATURE_NOT_YET_VALID],
+      [{ kind: 'signature-expired', name: 'a.', type: 'A', keyTag: 1, expiration: 0, inception: 0, signer: 'a.' }, EdeCode.SIGNATURE_EXPIRED],
+      [{ kind: 'signature-not-yet-valid', name: 'a.', type: 'A', keyTag: 1, inception: 0, expiration: 0, signer: 'a.' }, EdeCode.SIGNATURE_NOT_YET_VALID],
       [{ kind: 'signature-invalid', name: 'a.', type: 'A', keyTag: 1 }, EdeCode.DNSSEC_BOGUS],
       [{ kind: 'bad-rrsig', name: 'a.', type: 'A', detail: 'x' }, EdeCode.DNSSEC_BOGUS],
       [{ kind: 'ds-mismatch', zone: 'a.' }, EdeCode.DNSSEC_BOGUS],

@@ -102,6 +102,9 @@ describe('verifyRRset on RFC 4035 Appendix A', () => {
       assert.equal(c.reason.expiration, EXPIRATION);
       assert.equal(c.reason.keyTag, 38519);
       assert.equal(c.reason.name, 'xx.example.');
+      // Who signed it and its whole validity: what tells a wrong system clock from an expired zone (resolver/clock-sanity.ts).
+      assert.equal(c.reason.signer, 'example.');
+      assert.equal(c.reason.inception, INCEPTION);
     }
     assert.equal(ctx.crypto.calls, 0);
   });
@@ -111,6 +114,9 @@ describe('verifyRRset on RFC 4035 Appendix A', () => {
     assert.equal(verifyRRset(set, keys, makeCtx((INCEPTION - DAY + 10) * 1000)).security, 'secure');
     const c = verifyRRset(set, keys, makeCtx((INCEPTION - DAY - 10) * 1000));
     assert.equal(bogusKind(c), 'signature-not-yet-valid');
+    if (c.security === 'bogus' && c.reason.kind === 'signature-not-yet-valid') {
+      assert.deepEqual([c.reason.signer, c.reason.inception, c.reason.expiration], ['example.', INCEPTION, EXPIRATION]);
+    }
   });
 
   it('uses serial-number arithmetic for signature times (RFC 4034 §3.1.5)', () => {

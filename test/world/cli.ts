@@ -11,7 +11,7 @@
  *
  * Directory: $STUBD_WORLD_DIR or <repo>/.world
  */
-import { getWorld, resignWorld, stopWorld, worldDir, worldStatus, type WorldInfo } from './index.js';
+import { getWorld, MAIL, resignWorld, stopWorld, worldDir, worldStatus, type WorldInfo } from './index.js';
 
 function summary(w: WorldInfo): string {
   return [
@@ -25,6 +25,7 @@ function summary(w: WorldInfo): string {
     `upstream control: ${w.upstreamControl.join(' ')} stats_noreset`,
     `signed at:        ${w.signedAt} (good signatures expire ${w.signaturesExpireAt})`,
     `processes:        ${w.processes.map((p) => `${p.name}=${p.pid}`).join(' ')}`,
+    `mail (SMTP):      pid ${w.mail.smtp.pid}, port 25 of ${MAIL.hosts.flatMap((h) => h.listen).length} addresses in 127.54.102.0/24; deliveries ${w.mail.deliveriesFile}`,
   ].join('\n');
 }
 

@@ -8,6 +8,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateMailCerts, type MailCerts } from './mail-certs.js';
 import { pool, runOk } from './proc.js';
 import { dnskeyWire, dsFromDnskey, dsText, formatRR, keyTag, nameToWire, parseSignedZone, sameName, splitB64, type RR } from './rr.js';
 import { DATA, SERVERS, ZONES, zonesLeavesFirst, type ServerId, type ZoneCase } from './zones.js';
@@ -54,6 +55,8 @@ export interface SignedState {
   delvAnchorFile: string;
   rootHintsFile: string;
   dane: { certFile: string; keyFile: string; spkiSha256: string; host: string; port: number; tlsaOwner: string };
+  /** the mail world's certificates and TLSA digests (mail-certs.ts) */
+  mail: MailCerts;
   tools: Record<string, string>;
 }
 
@@ -66,7 +69,7 @@ export function definitionsHash(): string {
   const h = createHash('sha256');
   h.update(JSON.stringify(ZONES));
   h.update(JSON.stringify(SERVERS));
-  for (const f of ['zones.js', 'generate.js', 'rr.js']) {
+  for (const f of ['zones.js', 'generate.js', 'rr.js', 'mail.js', 'mail-zones.js', 'mail-certs.js']) {
     const p = path.join(HERE, f);
     h.update(existsSync(p) ? readFileSync(p) : f);
   }
@@ -140,7 +143,7 @@ async function toolVersions(): Promise<Record<string, string>> {
 async function buildAll(tmp: string, finalDir: string, hash: string): Promise<SignedState> {
   const now = Math.floor(Date.now() / 1000);
   const fin = (p: string) => path.join(finalDir, path.relative(tmp, p));
-  for (const d of ['keys', 'work', 'zones', 'dane']) mkdirSync(path.join(tmp, d), { recursive: true });
+  for (const d of ['keys', 'work', 'zones', 'dane', 'mail']) mkdirSync(path.join(tmp, d), { recursive: true });
 
   // DANE test certificate (its SPKI hash goes into the TLSA records)
   const certFile = path.join(tmp, 'dane', 'mail.dane.test.crt');
@@ -151,7 +154,10 @@ async function buildAll(tmp: string, finalDir: string, hash: string): Promise<Si
   const spki = new X509Certificate(readFileSync(certFile)).publicKey.export({ type: 'spki', format: 'der' });
   const spkiSha256 = createHash('sha256').update(spki).digest('hex').toUpperCase();
 
-  const ctx: BuildCtx = { tmp, now, serial: now, spkiSha256, done: new Map() };
+  // the mail world's certificates: their digests go into the TLSA records of the mail zones
+  const mail = await generateMailCerts(path.join(tmp, 'mail'), path.join(finalDir, 'mail'));
+
+  const ctx: BuildCtx = { tmp, now, serial: now, spkiSha256, mailDigests: mail.digests, done: new Map() };
   // group by depth: all children of a zone are finished before it is signed
   const ordered = zonesLeavesFirst();
   const depth = (n: string) => (n === '.' ? 0 : n.split('.').length - 1);
@@ -209,6 +215,7 @@ async function buildAll(tmp: string, finalDir: string, hash: string): Promise<Si
       certFile: fin(certFile), keyFile: fin(keyFile), spkiSha256,
       host: 'mail.dane.test.', port: 25, tlsaOwner: '_25._tcp.mail.dane.test.',
     },
+    mail,
     tools: await toolVersions(),
   };
 }
@@ -218,6 +225,7 @@ interface BuildCtx {
   now: number;
   serial: number;
   spkiSha256: string;
+  mailDigests: Record<string, string>;
   done: Map<string, SignedZone>;
 }
 
@@ -258,7 +266,11 @@ async function buildZone(ctx: BuildCtx, z: ZoneCase): Promise<void> {
     `@\tIN\tSOA\t${ns} hostmaster.test. ${ctx.serial} 3600 900 604800 300`,
     `@\tIN\tNS\t${ns}`,
     ...glueFor(ns, z.name, cuts),
-    ...z.records.map((r) => r.split(DATA.tlsaPlaceholder).join(ctx.spkiSha256)),
+    ...z.records.map((r) => r.split(DATA.tlsaPlaceholder).join(ctx.spkiSha256).replace(/\{\{MAIL:([a-z0-9-]+)\}\}/g, (_m, k: string) => {
+      const v = ctx.mailDigests[k];
+      if (v === undefined) throw new Error(`${z.name}: unknown mail placeholder ${k}`);
+      return v;
+    })),
   ];
   for (const c of children) {
     const done = ctx.done.get(c.name);

@@ -19,10 +19,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findHolders, worldClashMessage } from './clash.js';
 import { probe } from './dnsprobe.js';
 import { definitionsHash, ensureSigned } from './generate.js';
 import { pidAlive, sleep } from './proc.js';
-import { killStraysSync, recordAlive, startProcesses, stopProcessesSync, writeConfigs } from './servers.js';
+import { MAIL, tlsaText } from './mail.js';
+import { killStraysSync, mailPaths, recordAlive, startProcesses, stopProcessesSync, writeConfigs } from './servers.js';
 import { RESOLVERS, SERVERS, ZONES, type ServerId } from './zones.js';
 
 export type { Status, QueryCase, ZoneCase, Mutation, KnownDeviation, Rcode, DsMode, ServerId } from './zones.js';
@@ -32,7 +34,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** <repo>/dist/test/world -> <repo> */
 export const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
 
-export type { AuthServerInfo, Endpoint, WorldInfo } from './info.js';
+export type { AuthServerInfo, Endpoint, MailInfo, WorldInfo } from './info.js';
+export { MAIL, mailDomain, mailHost } from './mail.js';
+export type { MailDomain, MailHost, Rfc7672, TlsaSpec, Verdict } from './mail.js';
 import type { WorldInfo } from './info.js';
 
 interface WorldFile extends WorldInfo {
@@ -51,7 +55,7 @@ const usersDir = (dir: string) => path.join(dir, 'users');
 /** Hash deciding whether a running world matches this code (signing + server configs). */
 function worldHash(): string {
   const h = createHash('sha256').update(definitionsHash());
-  for (const f of ['servers.js', 'index.js']) {
+  for (const f of ['servers.js', 'index.js', 'smtp-server.js', 'mail.js']) {
     const p = path.join(HERE, f);
     h.update(existsSync(p) ? readFileSync(p) : f);
   }
@@ -132,6 +136,9 @@ function liveUsers(dir: string, exceptPid?: number): number[] {
 /** Are the world's processes running and answering? */
 export async function worldAlive(w: WorldFile | WorldInfo): Promise<boolean> {
   if (!w.processes.every(recordAlive)) return false;
+  // a world.json from before the mail world has no SMTP servers: not alive (restarted). No TCP probe here: it
+  // would show up in sessions.jsonl; the server process exits when a listener fails.
+  if (!w.mail?.smtp || !recordAlive(w.mail.smtp)) return false;
   const results = await Promise.all(w.processes.map((p) => {
     const rd = p.name.startsWith('unbound');
     return probe(p.host, p.port, rd ? '.' : (w.authServers.find((a) => a.id === p.name)?.zones[0] ?? '.'), 'SOA', { rd, timeoutMs: 1500 });
@@ -156,7 +163,7 @@ async function startWorld(dir: string, mode: 'cli' | 'auto'): Promise<WorldFile>
   const all = [...Object.values(SERVERS), RESOLVERS.upstream, RESOLVERS.validating];
   const busy = (await Promise.all(all.map(async (s) => ((await probe(s.host, s.port, '.', 'SOA', { timeoutMs: 300 })) ? `${s.host}:${s.port}` : null))))
     .filter((x): x is string => x !== null);
-  if (busy.length) throw new Error(`addresses already in use by another DNS server: ${busy.join(', ')} (another test world with a different STUBD_WORLD_DIR?)`);
+  if (busy.length) throw new Error(worldClashMessage(busy, dir, findHolders(busy)));
 
   const t0 = Date.now();
   const signed = await ensureSigned(dir, { log });
@@ -167,6 +174,7 @@ async function startWorld(dir: string, mode: 'cli' | 'auto'): Promise<WorldFile>
   const recs = await startProcesses(specs);
   log(`servers ready in ${Date.now() - t1} ms (total ${Date.now() - t0} ms)`);
 
+  const smtp = recs.find((r) => r.name === 'smtp')!;
   const up = specs.find((s) => s.name === 'unbound-upstream')!;
   const val = specs.find((s) => s.name === 'unbound-validating')!;
   const w: WorldFile = {
@@ -189,7 +197,13 @@ async function startWorld(dir: string, mode: 'cli' | 'auto'): Promise<WorldFile>
     signaturesExpireAt: new Date(st.expiresAt * 1000).toISOString(),
     definitionsHash: st.hash,
     mode,
-    processes: recs,
+    processes: recs.filter((r) => r !== smtp),
+    mail: {
+      ...st.mail,
+      tlsa: Object.fromEntries(MAIL.hosts.map((h) => [h.name, h.tlsa.map((t) => tlsaText(t, st.mail.digests))])),
+      ...mailPaths(dir),
+      smtp,
+    },
     tools: st.tools,
     worldHash: worldHash(),
     ownerPid: process.pid,
@@ -201,7 +215,7 @@ async function startWorld(dir: string, mode: 'cli' | 'auto'): Promise<WorldFile>
 
 /** Stop a world's processes (synchronously) and remove world.json. */
 function teardownSync(dir: string, w: WorldFile | null): void {
-  if (w) stopProcessesSync(w.processes);
+  if (w) stopProcessesSync(w.mail?.smtp ? [...w.processes, w.mail.smtp] : w.processes);
   killStraysSync(dir);
   rmSync(worldFile(dir), { force: true });
 }

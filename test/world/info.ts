@@ -1,5 +1,6 @@
 /** The running world's description (world.json), as types only: importable without the code that starts it. */
 import type { SignedState } from './generate.js';
+import type { MailCerts } from './mail-certs.js';
 import type { ProcRecord } from './servers.js';
 import type { ServerId, ZoneCase } from './zones.js';
 
@@ -10,6 +11,20 @@ export interface AuthServerInfo extends Endpoint {
   software: 'nsd' | 'named';
   nsName: string;
   zones: string[];
+}
+
+/** The mail world's running part (the table itself: MAIL in mail.ts). */
+export interface MailInfo extends MailCerts {
+  /** host name -> TLSA RDATA as published at _25._tcp.<host> (digests filled in) */
+  tlsa: Record<string, string[]>;
+  /** one JSON line (smtp-server.ts Delivery) per accepted message */
+  deliveriesFile: string;
+  /** one JSON line (smtp-server.ts SessionRecord) per finished SMTP connection */
+  sessionsFile: string;
+  /** accepted messages as <queue id>.eml */
+  messagesDir: string;
+  /** the process serving every SMTP listener */
+  smtp: ProcRecord;
 }
 
 export interface WorldInfo {
@@ -47,6 +62,9 @@ export interface WorldInfo {
   definitionsHash: string;
   /** 'cli' = started by cli.js (persistent), 'auto' = started by getWorld() in some test process */
   mode: 'cli' | 'auto';
+  /** the DNS servers (the SMTP servers are mail.smtp) */
   processes: ProcRecord[];
+  /** the mail world: certificates, TLSA digests, SMTP output files (see mail.ts) */
+  mail: MailInfo;
   tools: Record<string, string>;
 }

@@ -3,22 +3,32 @@
  *  - three NSD instances (root, TLD, second-level zones) and one named
  *    (second-level zones), each on its own 127.54.0.x address, port 53;
  *  - a recursive, non-validating Unbound (the daemon's "upstream") on 127.54.1.1;
- *  - a validating Unbound (reference verdicts) on 127.54.1.2.
+ *  - a validating Unbound (reference verdicts) on 127.54.1.2;
+ *  - the mail world's SMTP servers (smtp-server.ts, one node process) on port 25
+ *    of each mail host's address (mail.ts).
  * Every process runs in the foreground in its own process group (spawned
  * detached) so that the whole group, including NSD's helper processes, can
  * be signalled.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { probe } from './dnsprobe.js';
 import { pidAlive, pidCommand, run, sleep, sleepSync } from './proc.js';
 import type { SignedState } from './generate.js';
+import { MAIL } from './mail.js';
+import type { SmtpServerConfig } from './smtp-server.js';
 import { RESOLVERS, SERVERS, type ServerId } from './zones.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** the compiled SMTP server program */
+export const SMTP_SERVER_SCRIPT = path.join(HERE, 'smtp-server.js');
 
 export interface ProcSpec {
   name: string;
-  kind: 'auth' | 'resolver';
+  kind: 'auth' | 'resolver' | 'smtp';
   cmd: string;
   args: string[];
   runDir: string;
@@ -26,8 +36,10 @@ export interface ProcSpec {
   log: string;
   host: string;
   port: number;
-  /** readiness probe */
-  probe: { qname: string; qtype: string; rd: boolean };
+  /** readiness probe (DNS servers) */
+  probe?: { qname: string; qtype: string; rd: boolean };
+  /** readiness: every endpoint accepts a TCP connection (SMTP servers) */
+  tcpReady?: Array<{ host: string; port: number }>;
   /** unbound-control argv prefix (resolvers only) */
   control?: string[];
 }
@@ -212,7 +224,51 @@ export function writeConfigs(worldDir: string, st: SignedState): ProcSpec[] {
       control: ['unbound-control', '-c', config],
     });
   }
+  specs.push(smtpSpec(worldDir, st));
   return specs;
+}
+
+/** Absolute paths of the mail world's SMTP output files. */
+export function mailPaths(worldDir: string): { deliveriesFile: string; sessionsFile: string; messagesDir: string } {
+  return {
+    deliveriesFile: path.join(worldDir, MAIL.files.deliveries),
+    sessionsFile: path.join(worldDir, MAIL.files.sessions),
+    messagesDir: path.join(worldDir, MAIL.files.messages),
+  };
+}
+
+/** The SMTP servers of the mail world: one process, one listener per address of every mail host. */
+function smtpSpec(worldDir: string, st: SignedState): ProcSpec {
+  const d = path.join(runRoot(worldDir), 'smtp');
+  mkdirSync(d, { recursive: true });
+  const config: SmtpServerConfig = {
+    listeners: MAIL.hosts.flatMap((h) => h.listen.map((address) => {
+      const c = h.cert ? st.mail[h.cert] : null;
+      return { host: h.name, address, port: MAIL.port, behaviour: h.behaviour!, tls: c ? { certFile: c.chainFile, keyFile: c.keyFile } : null };
+    })),
+    ...mailPaths(worldDir),
+    ...MAIL.smtp,
+  };
+  // the nostarttls/silent hosts never present a certificate, but a normal host without one is a mistake
+  for (const l of config.listeners) if (l.behaviour === 'normal' && !l.tls) throw new Error(`mail host ${l.host} has no certificate`);
+  const file = path.join(d, 'smtp.json');
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return {
+    name: 'smtp', kind: 'smtp', cmd: process.execPath, args: [SMTP_SERVER_SCRIPT, file], runDir: d, config: file,
+    log: path.join(d, 'smtp.log'), host: config.listeners[0]!.address, port: MAIL.port,
+    tcpReady: config.listeners.map((l) => ({ host: l.address, port: l.port })),
+  };
+}
+
+/** Does host:port accept a TCP connection within timeoutMs? */
+export function tcpAccepts(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
 }
 
 function tail(file: string, n = 30): string {
@@ -230,7 +286,7 @@ function spawnOne(spec: ProcSpec): ProcRecord {
     child.on('error', () => { /* reported through the readiness check */ });
     child.unref();
     if (child.pid === undefined) throw new Error(`failed to spawn ${spec.cmd}`);
-    return { name: spec.name, pid: child.pid, command: spec.cmd, log: spec.log, config: spec.config, host: spec.host, port: spec.port };
+    return { name: spec.name, pid: child.pid, command: path.basename(spec.cmd), log: spec.log, config: spec.config, host: spec.host, port: spec.port };
   } finally {
     closeSync(fd);
   }
@@ -242,8 +298,13 @@ async function waitReady(spec: ProcSpec, rec: ProcRecord, timeoutMs: number): Pr
     if (!pidAlive(rec.pid)) {
       throw new Error(`${spec.name} (${spec.cmd} ${spec.args.join(' ')}) exited during startup. Log:\n${tail(spec.log)}\n${tail(path.join(spec.runDir, spec.cmd === 'unbound' ? 'unbound.log' : `${spec.cmd}.log`))}`);
     }
-    const r = await probe(spec.host, spec.port, spec.probe.qname, spec.probe.qtype, { rd: spec.probe.rd, timeoutMs: 500 });
-    if (r && r.rcode === 0) return;
+    if (spec.tcpReady) {
+      if ((await Promise.all(spec.tcpReady.map((e) => tcpAccepts(e.host, e.port, 500)))).every(Boolean)) return;
+    } else {
+      const p = spec.probe!;
+      const r = await probe(spec.host, spec.port, p.qname, p.qtype, { rd: p.rd, timeoutMs: 500 });
+      if (r && r.rcode === 0) return;
+    }
     await sleep(50);
   }
   throw new Error(`${spec.name} not ready after ${timeoutMs} ms. Log:\n${tail(spec.log)}`);
@@ -268,8 +329,9 @@ export async function startProcesses(specs: ProcSpec[], onSpawn?: (recs: ProcRec
   const recs: ProcRecord[] = [];
   for (const s of specs) if (s.cmd === 'named') await ensureLoopbackAddress(s.host);
   try {
-    for (const kind of ['auth', 'resolver'] as const) {
-      const batch = specs.filter((s) => s.kind === kind);
+    // the SMTP servers need nothing else: they start with the authoritative servers
+    for (const kinds of [['auth', 'smtp'], ['resolver']] as const) {
+      const batch = specs.filter((s) => (kinds as readonly string[]).includes(s.kind));
       const started = batch.map((s) => spawnOne(s));
       recs.push(...started);
       onSpawn?.(recs);
@@ -331,7 +393,7 @@ export function strayProcesses(worldDir: string): number[] {
     try {
       const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
       const exe = (argv[0] ?? '').split('/').pop();
-      if (['nsd', 'named', 'unbound'].includes(exe ?? '') && argv.some((a) => a.startsWith(marker)) && pidAlive(Number(e))) out.push(Number(e));
+      if (['nsd', 'named', 'unbound', 'node'].includes(exe ?? '') && argv.some((a) => a.startsWith(marker)) && pidAlive(Number(e))) out.push(Number(e));
     } catch { /* raced with exit */ }
   }
   return out;

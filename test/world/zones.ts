@@ -13,8 +13,10 @@
  *
  * Addresses inside the zone data are all in 127.54.100.0/24 (A) or the
  * IPv4-mapped form of it (AAAA), so that nothing ever tries to reach a
- * non-loopback address even if a test connects to a looked-up host.
+ * non-loopback address even if a test connects to a looked-up host. The mail
+ * world's hosts (mail.ts) are in 127.54.102.0/24.
  */
+import { MAIL_ZONES } from './mail-zones.js';
 
 export type Status = 'secure' | 'insecure' | 'bogus';
 export type Rcode = 'NOERROR' | 'NXDOMAIN';
@@ -87,7 +89,7 @@ export interface QueryCase {
 
 export type ZoneKind =
   | 'root' | 'tld' | 'algorithm' | 'denial' | 'cname' | 'insecure' | 'child'
-  | 'bogus' | 'unknown' | 'dane' | 'keytrap';
+  | 'bogus' | 'unknown' | 'dane' | 'keytrap' | 'mail';
 
 export interface ZoneCase {
   name: string;               // absolute, trailing dot; key of ZONES
@@ -691,6 +693,10 @@ list.push(zone({
     { name: '_25._tcp.mail-notlsa.dane.test.', type: 'TLSA', rcode: 'NXDOMAIN', status: 'secure', tags: ['dane', 'nxdomain'] },
   ],
 }));
+
+// The mail world (mail.ts, mail-zones.ts): MX domains, MX hosts with TLSA variants, served SMTP hosts --------------
+
+list.push(...MAIL_ZONES);
 
 export const ZONES: Record<string, ZoneCase> = Object.fromEntries(list.map((z) => [z.name, z]));
 

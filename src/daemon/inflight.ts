@@ -1,0 +1,67 @@
+/**
+ * The queries the resolver is working on, for a clean stop (SIGTERM): once draining, the handler takes no new
+ * work (a query the cache cannot answer at once gets SERVFAIL with EDE 14 Not Ready, "shutting down"), and
+ * `drain` resolves when the queries already started are answered, or at the deadline.
+ */
+import type { Answer, CachedAnswer, QueryHandler } from '../server/types.js';
+import { EdeCode, Rcode } from '../wire/index.js';
+
+export const SHUTTING_DOWN_TEXT = 'dnssec-stubd is shutting down';
+
+export interface DrainResult {
+  /** Queries that were in flight when the drain began. */
+  readonly inFlight: number;
+  /** Of those, the ones still unanswered at the deadline (their answers are lost). */
+  readonly abandoned: number;
+  readonly ms: number;
+}
+
+export class InFlight {
+  private count = 0;
+  private draining = false;
+  private idle: (() => void)[] = [];
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The handler the listener calls: counts what it starts; refuses new work while draining. */
+  wrap(handler: QueryHandler): QueryHandler {
+    return (query, client) => {
+      if (this.draining) {
+        if (client.trace) Object.assign(client.trace, { path: 'server', status: 'failure', ede: [EdeCode.NOT_READY] });
+        return Promise.resolve(shuttingDown());
+      }
+      this.count++;
+      let p: Promise<Answer | CachedAnswer>;
+      try {
+        p = handler(query, client);
+      } catch (err) {
+        p = Promise.reject(err);
+      }
+      return p.finally(() => {
+        if (--this.count === 0) for (const f of this.idle.splice(0)) f();
+      });
+    };
+  }
+
+  /** Stop taking new work; resolve when nothing is in flight, or after `deadlineMs`. */
+  async drain(deadlineMs: number): Promise<DrainResult> {
+    this.draining = true;
+    const t0 = Date.now();
+    const inFlight = this.count;
+    if (inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.idle.push(resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    return { inFlight, abandoned: this.count, ms: Date.now() - t0 };
+  }
+}
+
+function shuttingDown(): Answer {
+  return { rcode: Rcode.SERVFAIL, answer: [], authority: [], additional: [], ede: [{ code: EdeCode.NOT_READY, text: SHUTTING_DOWN_TEXT }] };
+}

@@ -1,0 +1,68 @@
+/**
+ * The first run against real resolvers (issue 14): Debian's pdns-recursor with dnssec=off as the only upstream
+ * is NOT-DNSSEC-CAPABLE with its evidence and the daemon says once, loudly, that nothing can serve validation;
+ * with the world's DNSSEC-capable upstream the same daemon is ready, and `dnssec-stubd ready` says so (exit 0).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+import { PdnsRecursorFixture } from '../upstream/pdns-fixture.js';
+import { BIN, DaemonProcess, freePort } from '../support/daemon-process.js';
+import { tempStateDir } from '../support/state-dir.js';
+
+let world: WorldInfo;
+let pdns: PdnsRecursorFixture;
+
+before(async () => {
+  world = await getWorld();
+  pdns = await PdnsRecursorFixture.start({ address: '127.55.14.2', forwardTo: { address: world.upstream.host, port: world.upstream.port }, hintFile: world.rootHintsFile });
+});
+after(async () => {
+  await pdns?.stop();
+  await stopWorld();
+});
+
+function ready(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [BIN, 'ready', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('first run', () => {
+  it('pdns-recursor with dnssec=off: NOT-DNSSEC-CAPABLE with evidence, said once at startup', async () => {
+    const port = await freePort('127.0.0.1');
+    const d = new DaemonProcess(['serve', '--listen', `127.0.0.1:${port}`, '--http', 'off', '--upstream', pdns.label,
+      '--trust-anchor', world.rootAnchorFile, '--state-dir', tempStateDir()]);
+    try {
+      const line = await d.waitForLog((l) => /^NO CONFIGURED UPSTREAM CAN SERVE DNSSEC VALIDATION/.test(l.msg ?? ''), 30_000);
+      assert.match(line.msg!, new RegExp(`${pdns.label.replace(/\./g, '\\.')} is NOT-DNSSEC-CAPABLE \\(not DNSSEC-capable: .*do-bit \\(DO bit not echoed\\)`));
+      assert.deepEqual((line.upstreams as { state: string }[]).map((u) => u.state), ['NOT-DNSSEC-CAPABLE']);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(d.lines.filter((l) => /^NO CONFIGURED UPSTREAM/.test(l.msg ?? '')).length, 1);
+    } finally {
+      await d.kill();
+    }
+  });
+
+  it('the world\'s DNSSEC-capable upstream: no such line, and `ready` exits 0', async () => {
+    const port = await freePort('127.0.0.1');
+    const http = await freePort('127.0.0.1');
+    const d = new DaemonProcess(['serve', '--listen', `127.0.0.1:${port}`, '--http', `127.0.0.1:${http}`, '--upstream', `${world.upstream.host}:${world.upstream.port}`,
+      '--trust-anchor', world.rootAnchorFile, '--state-dir', tempStateDir()]);
+    try {
+      await d.waitForLog((l) => l.msg === 'dnssec-stubd started', 30_000);
+      const r = await ready(['--listen', `127.0.0.1:${port}`, '--http', `127.0.0.1:${http}`, '--wait', '20']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^dnssec-stubd is ready:\n  HTTP API 127\.0\.0\.1:\d+: \/readyz says ready\n  DNS 127\.0\.0\.1:\d+: \. DNSKEY answered with AD \(validated\)\n$/);
+      assert.equal(d.lines.some((l) => /^NO CONFIGURED UPSTREAM/.test(l.msg ?? '')), false);
+    } finally {
+      await d.kill();
+    }
+  });
+});

@@ -1,0 +1,47 @@
+/** The Prometheus text format read back, and promtool, for the metrics tests. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+export const P = 'dnssec_stubd_';
+
+export interface Sample { name: string; labels: Record<string, string>; value: number }
+export interface Exposition { types: Map<string, string>; help: Map<string, string>; samples: Sample[] }
+
+/** Unescape a HELP text as the exposition format writes it (backslash and newline escaped). */
+function unescapeHelp(s: string): string {
+  return s.replace(/\\(\\|n)/g, (_m, c: string) => (c === 'n' ? '\n' : '\\'));
+}
+
+export function parse(text: string): Exposition {
+  const out: Exposition = { types: new Map(), help: new Map(), samples: [] };
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let m = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
+    if (m) {
+      if (m[1] === 'TYPE') out.types.set(m[2]!, m[3]!);
+      else out.help.set(m[2]!, unescapeHelp(m[3]!));
+      continue;
+    }
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    assert.ok(m, `cannot read the line "${line}"`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** The one sample of `name` with exactly these labels (others may exist with more). */
+export function value(x: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = x.samples.filter((s) => s.name === name && Object.keys(s.labels).length === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  assert.ok(found.length <= 1, `${name} ${JSON.stringify(labels)}: ${found.length} samples`);
+  return found[0]?.value;
+}
+
+export function promtool(args: string[], input?: string): { status: number | null; out: string } {
+  const r = spawnSync('promtool', args, { input, encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
+  assert.equal(r.error, undefined, `promtool did not run (${r.error?.message}): install Debian's prometheus package (scripts/install-test-deps.sh)`);
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
