@@ -26,7 +26,8 @@ RUN npx tsc -p tsconfig.src.json && npm prune --omit=dev --ignore-scripts
 
 # --- run: production dependencies and the compiled daemon, as a non-root user ---
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=4
+# No NODE_OPTIONS heap flags: bin/dnssec-stubd.js starts the daemon with limits derived from cache.maxBytes.
+ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src

@@ -7,7 +7,7 @@
  * dnssec-stubd's capability probe, which checks that the upstream answers over TCP) are relayed on
  * the same port, each chunk held for half the RTT. Loopback only.
  *
- *   node dist/bench/delay-proxy.js --listen 127.0.0.1:PORT --upstream 127.54.1.1:53 --rtt 10
+ *   node dist/bench/delay-proxy.js --listen 127.0.0.1:PORT --upstream 127.X.1.1:53 --rtt 10   (the world's upstream; 127.X: its block, test/world/net.ts)
  *
  * Prints "ready" once listening; runs until killed.
  */
@@ -29,6 +29,7 @@ export async function startDelayProxy(listen: { host: string; port: number }, up
   const half = Math.max(0, rttMs / 2);
   const front = createSocket('udp4');
   const backs = new Map<string, Socket>();
+  const lastUse = new Map<Socket, number>();
   const later = (fn: () => void): void => {
     if (half === 0) fn();
     else setTimeout(fn, half);
@@ -40,20 +41,42 @@ export async function startDelayProxy(listen: { host: string; port: number }, up
       const b = createSocket('udp4');
       b.on('message', (reply, from) => {
         if (from.port !== upstream.port || from.address !== upstream.host) return;
-        later(() => front.send(reply, rinfo.port, rinfo.address));
+        later(() => {
+          try {
+            front.send(reply, rinfo.port, rinfo.address);
+          } catch {
+            /* the relay is closing */
+          }
+        });
       });
       b.on('error', () => undefined);
       b.bind(0, '127.0.0.1');
       backs.set(key, b);
-      // A resolver's query socket lives for one exchange (and its retries): forget it after a while.
-      setTimeout(() => {
+      // A resolver's query socket lives for one exchange (and its retries): forget it once idle for 30 s
+      // (idle: the kernel may give the same port to a later query, whose exchange must not lose its socket).
+      const forget = (): void => {
+        const idle = Date.now() - (lastUse.get(b) ?? 0);
+        if (idle < 30_000) {
+          setTimeout(forget, 30_000 - idle).unref();
+          return;
+        }
         backs.delete(key);
+        lastUse.delete(b);
         b.close();
-      }, 30_000).unref();
+      };
+      setTimeout(forget, 30_000).unref();
       back = b;
     }
+    lastUse.set(back, Date.now());
     const out = back;
-    later(() => out.send(msg, upstream.port, upstream.host));
+    later(() => {
+      // the socket may have been forgotten (closed) meanwhile: the datagram is lost, as on a network
+      try {
+        out.send(msg, upstream.port, upstream.host);
+      } catch {
+        /* closed */
+      }
+    });
   });
   await new Promise<void>((resolve, reject) => {
     front.once('error', reject);

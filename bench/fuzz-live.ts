@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getWorld, stopWorld } from '../test/world/index.js';
 import { runLiveFuzz, type LiveFuzzStats } from './fuzz-live-core.js';
-import { ROOT, UdpClient, startLiveDaemon } from './live-daemon.js';
+import { CANARY, ROOT, UdpClient, canaryProblem, startLiveDaemon } from './live-daemon.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,9 +23,6 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(ROOT, 'bench', 'out', 'fuzz-live.json') },
   },
 });
-
-/** The canary: ns1.nsd.test A is SECURE in the world, 127.54.0.3. */
-const CANARY = { name: 'ns1.nsd.test.', address: '127.54.0.3' };
 
 async function main(): Promise<number> {
   const world = await getWorld();
@@ -37,11 +34,7 @@ async function main(): Promise<number> {
   try {
     const canary = async (): Promise<string | undefined> => {
       if (!d.alive()) return 'the daemon is gone';
-      const r = await client.ask(d.port, CANARY.name, 'A', { timeoutMs: 5000 });
-      const m = r.message;
-      if (!m) return 'no answer within 5 s';
-      const ok = m.rcode === 0 && m.flags.ad && m.answer.some((a) => (a.data as { address?: string }).address === CANARY.address);
-      return ok ? undefined : `rcode ${m.rcode}, AD ${m.flags.ad}, ${m.answer.length} records`;
+      return canaryProblem((await client.ask(d.port, CANARY.name, 'A', { timeoutMs: 5000 })).message);
     };
     const t0 = Date.now();
     stats = await runLiveFuzz({

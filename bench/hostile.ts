@@ -14,7 +14,7 @@
  *    resolution each). Reported: time to the last answer, queries/s.
  * 3. Slowloris: `--slowloris` connections trickling a query a byte a second; when the daemon closed each, and
  *    the canary meanwhile.
- * 4. Outside the allow list: 10,000 queries (ANY, DO) from 127.55.20.9 as fast as they go (a second daemon with
+ * 4. Outside the allow list: 10,000 queries (ANY, DO) from daemonAddr(20, 9) as fast as they go (a second daemon with
  *    allow 127.0.0.1/32): replies, octets out per octet in.
  * 5. ANY: the daemon's reply size against the full answer from the world's upstream.
  */
@@ -25,9 +25,10 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/upstream/unbound-fixture.js';
 import { getWorld, stopWorld, type WorldInfo } from '../test/world/index.js';
-import { Name, RRType, Rcode, makeQuery, parseMessage, serializeMessage, type Message } from '../src/wire/index.js';
+import { Name, RRType, makeQuery, parseMessage, serializeMessage, type Message } from '../src/wire/index.js';
 import { prng } from './fuzz-core.js';
-import { ROOT, UdpClient, quantile, randomLabel, startLiveDaemon, type LiveDaemon } from './live-daemon.js';
+import { CANARY, ROOT, UdpClient, canaryOk, floodConnections, quantile, randomLabel, startLiveDaemon, type LiveDaemon } from './live-daemon.js';
+import { daemonAddr } from '../test/world/net.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,7 +39,6 @@ const { values: args } = parseArgs({
   },
 });
 
-const CANARY = { name: 'ns1.nsd.test.', address: '127.54.0.3' };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 1): number => +x.toFixed(d);
 
@@ -53,9 +53,6 @@ function frame(msgs: Uint8Array[]): Buffer {
     return [l, Buffer.from(m)];
   }));
 }
-
-const canaryOk = (m: Message | undefined): boolean =>
-  !!m && m.rcode === Rcode.NOERROR && m.flags.ad && m.answer.some((a) => (a.data as { address?: string }).address === CANARY.address);
 
 /** Send `msgs` on one new connection; the replies by ID when `n` have come (or `timeoutMs`), and the time taken (parsed after). */
 function tcpExchange(port: number, msgs: Uint8Array[], n: number, timeoutMs = 30_000): Promise<{ replies: Map<number, Message>; ms: number }> {
@@ -110,21 +107,8 @@ async function connectionFlood(d: LiveDaemon, httpPort: number, total: number): 
       await sleep(20);
     }
   })();
-  const open = new Set<net.Socket>();
-  let connected = 0;
-  let failed = 0;
   const t0 = performance.now();
-  const flood = (async () => {
-    for (let done = 0; done < total; done += 500) {
-      await Promise.all(Array.from({ length: Math.min(500, total - done) }, () => new Promise<void>((res) => {
-        const s = net.connect({ port: d.port, host: '127.0.0.1', localAddress: '127.0.0.23' });
-        open.add(s);
-        s.once('connect', () => { connected++; res(); });
-        s.once('error', () => { failed++; res(); });
-        s.once('close', () => { open.delete(s); res(); });
-      })));
-    }
-  })();
+  const { open, counts, done: flood } = floodConnections(d.port, total, '127.0.0.23');
   const udp = new UdpClient('127.0.0.34');
   await udp.open();
   const tcpMs: number[] = [];
@@ -134,7 +118,7 @@ async function connectionFlood(d: LiveDaemon, httpPort: number, total: number): 
   let id = 1;
   let floodMs = 0;
   void flood.then(() => { floodMs = performance.now() - t0; });
-  while (connected + failed < total) {
+  while (counts.connected + counts.failed < total) {
     const s0 = performance.now();
     let ok = false;
     let attempts = 0;
@@ -153,7 +137,7 @@ async function connectionFlood(d: LiveDaemon, httpPort: number, total: number): 
   for (const s of open) s.destroy();
   const st = (await status(httpPort)).server.tcp;
   return {
-    attempts: connected + failed, connected, failed, seconds: round(floodMs / 1000, 2), attemptsPerSecond: Math.round((connected + failed) / (floodMs / 1000)),
+    attempts: counts.connected + counts.failed, ...counts, seconds: round(floodMs / 1000, 2), attemptsPerSecond: Math.round((counts.connected + counts.failed) / (floodMs / 1000)),
     maxOpenSampled: maxOpen, accepted: st.accepted - before.accepted, evicted: st.evicted - before.evicted, rejected: st.rejected - before.rejected,
     tcpCanary: { n: tcpMs.length, missed: tcpMissed, neededRetry: attemptsOver1, p50: round(quantile(tcpMs, 0.5), 2), p99: round(quantile(tcpMs, 0.99), 2) },
     udpCanary: { n: udpMs.length, p50: round(quantile(udpMs, 0.5), 2), p99: round(quantile(udpMs, 0.99), 2) },
@@ -221,7 +205,7 @@ async function outsideAllow(world: WorldInfo): Promise<unknown> {
   const d = await startLiveDaemon(world, { extra: { allow: ['127.0.0.1/32'], http: { listen: [{ address: '127.0.0.1', port: httpPort }] } } });
   try {
     const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
-    await new Promise<void>((r) => sock.bind(0, '127.55.20.9', r));
+    await new Promise<void>((r) => sock.bind(0, daemonAddr(20, 9), r));
     let replies = 0;
     let bytesOut = 0;
     sock.on('message', (b) => { replies++; bytesOut += b.length; });

@@ -5,13 +5,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
+import * as net from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/upstream/unbound-fixture.js';
 import type { WorldInfo } from '../test/world/index.js';
-import { EdnsOptionCode, Name, makeQuery, parseMessage, serializeMessage, type Message } from '../src/wire/index.js';
+import { EdnsOptionCode, Name, Rcode, makeQuery, parseMessage, serializeMessage, type Message } from '../src/wire/index.js';
+import { worldAddr } from '../test/world/net.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -66,7 +68,10 @@ export async function startLiveDaemon(world: WorldInfo, opts: LiveDaemonOptions 
     output: () => out,
     rssKb: () => {
       try {
-        return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0);
+        // The daemon: the launcher's child when it applies the heap limits (src/cli/relaunch.ts), else the launched process.
+        const kids = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+        const pid = kids.length === 1 ? kids[0] : proc.pid;
+        return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
       } catch {
         return 0;
       }
@@ -174,4 +179,46 @@ export function randomLabel(rand: () => number, n = 12): string {
   let s = '';
   for (let i = 0; i < n; i++) s += abc[Math.floor(rand() * abc.length)];
   return s;
+}
+
+/** The world's secure canary: ns1.nsd.test A worldAddr(0, 3) (NOERROR with AD when validation works). */
+export const CANARY = { name: 'ns1.nsd.test.', address: worldAddr(0, 3) } as const;
+
+/** What is wrong with a canary answer (none, NOERROR without AD, another address...); undefined when it is right. */
+export function canaryProblem(m: Message | undefined): string | undefined {
+  if (!m) return 'no answer';
+  const ok = m.rcode === Rcode.NOERROR && m.flags.ad && m.answer.some((a) => (a.data as { address?: string }).address === CANARY.address);
+  return ok ? undefined : `rcode ${m.rcode}, AD ${m.flags.ad}, ${m.answer.length} records`;
+}
+
+/** The canary's answer is right: NOERROR, AD, its address. */
+export const canaryOk = (m: Message | undefined): boolean => canaryProblem(m) === undefined;
+
+/** A connection flood under way: the sockets still open, and the attempts that connected or failed so far. */
+export interface ConnectionFlood {
+  readonly open: Set<net.Socket>;
+  readonly counts: { connected: number; failed: number };
+  /** Resolves when every attempt has connected, failed or been closed. */
+  readonly done: Promise<void>;
+}
+
+/**
+ * `total` TCP connects to 127.0.0.1:`port` from `from`, `wave` at a time (the next wave once each of this one has
+ * connected, failed or been closed), each held open until the daemon closes it or the caller destroys `open`.
+ */
+export function floodConnections(port: number, total: number, from: string, wave = 500): ConnectionFlood {
+  const open = new Set<net.Socket>();
+  const counts = { connected: 0, failed: 0 };
+  const done = (async () => {
+    for (let started = 0; started < total; started += wave) {
+      await Promise.all(Array.from({ length: Math.min(wave, total - started) }, () => new Promise<void>((res) => {
+        const s = net.connect({ port, host: '127.0.0.1', localAddress: from });
+        open.add(s);
+        s.once('connect', () => { counts.connected++; res(); });
+        s.once('error', () => { counts.failed++; res(); });
+        s.once('close', () => { open.delete(s); res(); });
+      })));
+    }
+  })();
+  return { open, counts, done };
 }

@@ -3,7 +3,7 @@
  * validating forwarder (module-config "validator iterator", the world's root anchor, forwarding to the
  * world's recursive Unbound, local-zone "test." nodefault), all with a warm cache.
  *
- *   node dist/bench/qps.js [--seconds 10] [--warmup 3] [--reps 3] [--rates 40000] [--out bench/out/qps.json]
+ *   node dist/bench/qps.js [--seconds 10] [--warmup 3] [--reps 3] [--rates 40000] [--skip-latency] [--out bench/out/qps.json]
  *   node dist/bench/qps.js --metrics [--scrape 5] [--seconds 8] [--reps 5] [--rates 40000] [--out bench/out/qps-metrics.json]
  *
  * `--metrics`: the cost of the Prometheus metrics, in one run. Two dnssec-stubd daemons, one with the HTTP API
@@ -20,8 +20,12 @@
  * Default mode. Servers: dnssec-stubd as `serve` starts it (default Node/V8 settings; the HTTP API and its metrics
  * on, on a port of its own, not scraped), dnssec-stubd with
  * `--max-semi-space-size=4` (shorter young-generation GC pauses, see RESULTS.md; settable through
- * NODE_OPTIONS), and Unbound with 1 thread. Each server runs pinned to CPU 1 (taskset), the clients
- * to CPU 0; one server is measured at a time. Queries: every non-bogus query case of the test world (positive, NXDOMAIN, NODATA,
+ * NODE_OPTIONS), Unbound with 1 thread, and the runtime's own ceiling: a bare node:dgram responder
+ * (bench/bare-responder.ts: sets QR and sends each datagram back, nothing else). Each server runs pinned to
+ * CPU 1 (taskset), the clients to CPU 0; one server is measured at a time. The target (issue 15) is
+ * dnssec-stubd's cached QPS against the bare responder's in the same run (at least 0.85); the ratio to
+ * Unbound is printed for information. Both are printed as `ratio` lines that RESULTS.md quotes.
+ * `--skip-latency`: throughput only. Queries: every non-bogus query case of the test world (positive, NXDOMAIN, NODATA,
  * wildcard, CNAME, DNAME, insecure, ...), each server asked the whole list twice first (warm, validated).
  *
  * 1. Throughput: dnsperf, 4 clients, 64 queries outstanding each, `--seconds` per run, with DO=1 (EDNS,
@@ -38,7 +42,7 @@
  * long run and are asked again, by Unbound as well.
  */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -63,6 +67,11 @@ interface PerfResult {
 type Mode = 'do' | 'plain';
 interface Server { label: string; port: number; proc: ChildProcess; httpPort?: number }
 
+/** The label of the bare node:dgram responder: the runtime's UDP ceiling, the target's reference. */
+const BARE = 'bare node:dgram';
+/** The cached-QPS target (issue 15): dnssec-stubd at least this share of the bare responder's QPS. */
+const BARE_TARGET = 0.85;
+
 function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
   return cpus().length > 1 ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
 }
@@ -83,7 +92,20 @@ function dnsperf(port: number, file: string, mode: Mode, extra: string[]): strin
   return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 }
 
-/** CPU time (user + system) a process has used, ms; NaN where /proc cannot say. */
+/** The live child processes of `pid` (/proc/PID/task/TID/children, every thread's). */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU time (user + system) a process and its descendants have used, ms; NaN where /proc cannot say. The
+ * descendants count: `dnssec-stubd serve` runs the daemon in a child node started with its heap limits
+ * (src/cli/relaunch.ts), the process spawned here only waits for it.
+ */
 function cpuMs(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {
@@ -91,7 +113,7 @@ function cpuMs(pid: number | undefined): number {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(f[11]) + Number(f[12]);
-    return (ticks * 1000) / CLOCK_TICKS;
+    return (ticks * 1000) / CLOCK_TICKS + childPids(pid).reduce((sum, child) => sum + cpuMs(child), 0);
   } catch {
     return NaN;
   }
@@ -180,6 +202,35 @@ function stop(p: ChildProcess): Promise<void> {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const medianRun = (xs: PerfResult[]): PerfResult => [...xs].sort((a, b) => a.qps - b.qps)[Math.floor(xs.length / 2)]!;
 
+type Medians = Record<string, Record<Mode, PerfResult & { allQps: number[] }>>;
+
+/** Each server's median run per mode, with the QPS of all its runs. */
+function medians(runs: Record<string, Record<Mode, PerfResult[]>>): Medians {
+  const out: Medians = {};
+  for (const [label, r] of Object.entries(runs)) {
+    out[label] = {
+      do: { ...medianRun(r.do), allQps: r.do.map((x) => Math.round(x.qps)) },
+      plain: { ...medianRun(r.plain), allQps: r.plain.map((x) => Math.round(x.qps)) },
+    };
+  }
+  return out;
+}
+
+/** One server's median run in one mode, as printed: QPS, every run's QPS, the mean latency. */
+function runLine(mode: Mode, label: string, r: Medians[string][Mode]): string {
+  return `${mode.padEnd(5)} ${label} ${r.qps.toFixed(0).padStart(8)} qps (median of ${r.allQps.join(', ')})  avg ${r.avgLatencyMs.toFixed(3)} ms`;
+}
+
+/** What every report starts with: when, and on what machine. */
+function reportHead(): { date: string; machine: string } {
+  return { date: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}` };
+}
+
+function writeReport(out: string, report: object): void {
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+}
+
 /** One GET /metrics (the scrape the "metrics on" daemon pays for); the text, or '' on failure. */
 async function scrape(httpPort: number): Promise<string> {
   try {
@@ -228,6 +279,20 @@ async function warm(s: Setup, servers: Server[]): Promise<void> {
   }
 }
 
+/** The bare node:dgram responder (bench/bare-responder.ts) pinned to CPU 1, once it is bound. */
+async function startBare(): Promise<Server> {
+  const port = await freePort('127.0.0.1');
+  const [c, a] = pinned(1, process.execPath, [join(ROOT, 'dist', 'bench', 'bare-responder.js'), '--listen', `127.0.0.1:${port}`]);
+  const proc = spawn(c, a, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    proc.once('exit', (code) => reject(new Error(`bare responder exited (${code})`)));
+  });
+  return { label: BARE, port, proc };
+}
+
 type Latency = { rate: number; medianP99Ms: number; runs: LatencyReport[] };
 
 /** `reps` latency runs per server at each rate, the servers taking turns. */
@@ -261,7 +326,7 @@ function load(): string {
 }
 
 /** Default mode: dnssec-stubd (default and tuned GC) against Unbound as a validating forwarder. */
-async function compare(s: Setup, opts: { seconds: number; warmup: number; reps: number; rates: number[]; out: string }): Promise<void> {
+async function compare(s: Setup, opts: { seconds: number; warmup: number; reps: number; rates: number[]; out: string; skipLatency: boolean }): Promise<void> {
   const { world, dir } = s;
   const ubPort = await freePort('127.0.0.1');
   const ubConf = join(dir, 'unbound.conf');
@@ -285,6 +350,8 @@ async function compare(s: Setup, opts: { seconds: number; warmup: number; reps: 
     servers.push(await startDaemon(s, 'dnssec-stubd tuned GC', TUNED_GC, 'on'));
     servers.push({ label: 'unbound', port: ubPort, proc: spawn(uc, ua, { stdio: 'inherit' }) });
     await warm(s, servers);
+    // Not warmed (it has no cache) and not in the latency runs (its replies are the queries themselves).
+    servers.push(await startBare());
     const loadBefore = load();
     // Throughput: `reps` rounds, the servers taking turns within each (so that a noisy moment of the
     // machine does not hit one server only); the median run of each server counts.
@@ -297,38 +364,48 @@ async function compare(s: Setup, opts: { seconds: number; warmup: number; reps: 
         }
       }
     }
-    const results: Record<string, Record<Mode, PerfResult & { allQps: number[] }>> = {};
-    for (const [label, r] of Object.entries(runs)) {
-      results[label] = {
-        do: { ...medianRun(r.do), allQps: r.do.map((x) => Math.round(x.qps)) },
-        plain: { ...medianRun(r.plain), allQps: r.plain.map((x) => Math.round(x.qps)) },
-      };
-    }
-    const ratio = (label: string, mode: Mode): number => Number((results[label]![mode].qps / results['unbound']![mode].qps).toFixed(3));
+    const results = medians(runs);
+    const ratioTo = (peer: string, label: string, mode: Mode): number => Number((results[label]![mode].qps / results[peer]![mode].qps).toFixed(3));
+    const ratio = (label: string, mode: Mode): number => ratioTo('unbound', label, mode);
     const rate = Math.round(0.7 * results['unbound']!.do.qps);
-    const latency = latencies(s, servers, [rate, ...opts.rates], opts.reps, opts.seconds);
+    const dnsServers = servers.filter((x) => x.label !== BARE);
+    const latency = opts.skipLatency ? {} : latencies(s, dnsServers, [rate, ...opts.rates], opts.reps, opts.seconds);
+    const ours = dnsServers.filter((x) => x.label !== 'unbound');
+    const bareRatio = Object.fromEntries(ours.map((x) => [x.label, { do: ratioTo(BARE, x.label, 'do'), plain: ratioTo(BARE, x.label, 'plain') }]));
 
     const report = {
-      date: new Date().toISOString(),
-      machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+      ...reportHead(),
       load: { before: loadBefore, after: load() },
       mode: 'warm cache: dnssec-stubd vs Unbound validating forwarder',
       seconds: opts.seconds,
       queries: s.lines.length,
       results,
-      ratio: Object.fromEntries(servers.filter((x) => x.label !== 'unbound').map((x) => [x.label, { do: ratio(x.label, 'do'), plain: ratio(x.label, 'plain') }])),
+      ratio: Object.fromEntries(ours.map((x) => [x.label, { do: ratio(x.label, 'do'), plain: ratio(x.label, 'plain') }])),
+      /** The target: QPS over the bare node:dgram responder's, same run (issue 15: at least BARE_TARGET). */
+      ratioToBare: bareRatio,
+      bareTarget: BARE_TARGET,
+      bareVsUnbound: { do: ratioTo('unbound', BARE, 'do'), plain: ratioTo('unbound', BARE, 'plain') },
       latencyClient: s.client.kind,
       latencyRate: rate,
       latency,
     };
-    mkdirSync(dirname(opts.out), { recursive: true });
-    writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
+    writeReport(opts.out, report);
     for (const mode of ['do', 'plain'] as const) {
       for (const srv of servers) {
         const r = results[srv.label]![mode];
         const vs = srv.label === 'unbound' ? '' : `  ratio ${ratio(srv.label, mode).toFixed(3)}`;
-        console.log(`${mode.padEnd(5)} ${srv.label.padEnd(22)} ${r.qps.toFixed(0).padStart(8)} qps (median of ${r.allQps.join(', ')})  avg ${r.avgLatencyMs.toFixed(3)} ms  upstream queries ${r.upstreamQueries}${vs}`);
+        const up = srv.label === BARE ? '' : `  upstream queries ${r.upstreamQueries}`;
+        console.log(`${runLine(mode, srv.label.padEnd(22), r)}  cpu ${r.cpuUsPerQuery.toFixed(2)} µs/query${up}${vs}`);
       }
+    }
+    // The lines RESULTS.md quotes: the target first, then Unbound for information.
+    for (const mode of ['do', 'plain'] as const) {
+      for (const x of ours) {
+        const b = bareRatio[x.label]![mode];
+        console.log(`ratio ${mode.padEnd(5)} ${x.label} / ${BARE}: ${b.toFixed(3)} (target >= ${BARE_TARGET}: ${b >= BARE_TARGET ? 'met' : 'NOT met'})`);
+        console.log(`ratio ${mode.padEnd(5)} ${x.label} / unbound: ${ratio(x.label, mode).toFixed(3)} (information)`);
+      }
+      console.log(`ratio ${mode.padEnd(5)} ${BARE} / unbound: ${report.bareVsUnbound[mode].toFixed(3)} (information)`);
     }
     printLatency(latency, s.client.kind);
     console.log(`${report.load.before} before, ${report.load.after} after`);
@@ -397,13 +474,7 @@ async function metricsAb(s: Setup, opts: { seconds: number; warmup: number; reps
     const counted = counterSum(await scrape(on.httpPort!), 'dnssec_stubd_queries_total') - countedBefore;
     const latency = latencies(s, servers, opts.rates, opts.reps, opts.seconds);
 
-    const results: Record<string, Record<Mode, PerfResult & { allQps: number[] }>> = {};
-    for (const [label, r] of Object.entries(runs)) {
-      results[label] = {
-        do: { ...medianRun(r.do), allQps: r.do.map((x) => Math.round(x.qps)) },
-        plain: { ...medianRun(r.plain), allQps: r.plain.map((x) => Math.round(x.qps)) },
-      };
-    }
+    const results = medians(runs);
     const r3 = (x: number): number => Number(x.toFixed(3));
     const comparison = Object.fromEntries((['do', 'plain'] as const).map((mode) => {
       const offs = runs['metrics off']![mode];
@@ -434,8 +505,7 @@ async function metricsAb(s: Setup, opts: { seconds: number; warmup: number; reps
     }>;
 
     const report = {
-      date: new Date().toISOString(),
-      machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+      ...reportHead(),
       load: { before: loadBefore, afterThroughput: loadAfterThroughput, after: load() },
       mode: 'warm cache: dnssec-stubd with the Prometheus metrics on vs off',
       seconds: opts.seconds,
@@ -451,12 +521,10 @@ async function metricsAb(s: Setup, opts: { seconds: number; warmup: number; reps
       latencyClient: s.client.kind,
       latency,
     };
-    mkdirSync(dirname(opts.out), { recursive: true });
-    writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
+    writeReport(opts.out, report);
     for (const mode of ['do', 'plain'] as const) {
       for (const srv of servers) {
-        const r = results[srv.label]![mode];
-        console.log(`${mode.padEnd(5)} ${srv.label.padEnd(12)} ${r.qps.toFixed(0).padStart(8)} qps (median of ${r.allQps.join(', ')})  avg ${r.avgLatencyMs.toFixed(3)} ms`);
+        console.log(runLine(mode, srv.label.padEnd(12), results[srv.label]![mode]));
       }
       const c = comparison[mode];
       console.log(`${mode.padEnd(5)} on/off: ${c.ratioOfMedians.toFixed(3)} (ratio of medians), ${c.medianPairedRatio.toFixed(3)} (median of the per-round ratios ${c.pairedRatios.map((x) => x.toFixed(3)).join(', ')})`);
@@ -481,6 +549,7 @@ async function main(): Promise<void> {
       reps: { type: 'string' },
       rates: { type: 'string', default: '40000' },
       metrics: { type: 'boolean', default: false },
+      'skip-latency': { type: 'boolean', default: false },
       scrape: { type: 'string', default: '5' },
       out: { type: 'string' },
     },
@@ -509,7 +578,7 @@ async function main(): Promise<void> {
     })));
     const setup: Setup = { world, dir, qfile, lines, client: latencyClient(dir) };
     if (values.metrics) await metricsAb(setup, { seconds, warmup, reps, rates, scrapeSeconds, out });
-    else await compare(setup, { seconds, warmup, reps, rates, out });
+    else await compare(setup, { seconds, warmup, reps, rates, out, skipLatency: values['skip-latency'] === true });
   } finally {
     await stopWorld();
     rmSync(dir, { recursive: true, force: true });

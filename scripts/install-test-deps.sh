@@ -6,8 +6,9 @@
 #   nsd, unbound (+ unbound-control), ldnsutils (ldns-signzone), dnsperf,
 #   openssl (DANE test certificate), iproute2 (ip: named needs 127.54.0.4 on lo),
 #   pdns-recursor (the non-DNSSEC secondary of the failover tests, run with dnssec=off),
-#   gcc + libc6-dev (test/daemon/glibc.test.ts compiles a getaddrinfo program at test time),
-#   util-linux + mount (unshare -m and mount --bind: that test's private /etc/resolv.conf),
+#   gcc + libc6-dev (test/daemon/glibc.world.test.ts compiles a getaddrinfo program at test time),
+#   util-linux + mount (unshare -m, mount --bind, nsenter: the private /etc/resolv.conf of test/support/private-etc.ts,
+#     used by the glibc, posttls-finger and Postfix tests),
 #   prometheus (promtool: check metrics/rules, test rules; the server: test/metrics' scrape world test),
 #   faketime (libfaketime: the RFC 5011 30-day hold-downs of test/daemon/rollover-faketime.world.test.ts),
 #   postfix (test/daemon/postfix.world.test.ts runs a private instance doing DANE through the daemon;

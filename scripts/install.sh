@@ -15,15 +15,15 @@
 #      /etc/logrotate.d/dnssec-stubd;
 #   6. waits until the daemon can serve an MTA (dnssec-stubd ready: listeners open, self-test passed, a
 #      DNSSEC-capable upstream, ". DNSKEY" validated) and says so, or says what is wrong and what to do (exit 1).
-# Paths can be moved with the variables dnssec-stubdctl reads (DNSSEC_STUBD_PREFIX, DNSSEC_STUBD_CONFIG, ...).
+# Paths can be moved with the variables dnssec-stubdctl reads (DNSSEC_STUBD_PREFIX, DNSSEC_STUBD_CONFIG, ...; the
+# systemd unit takes PREFIX and CONFIG, its state stays in /var/lib/dnssec-stubd); dnssec-stubdctl needs the same
+# variables set when it runs later.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-prefix=${DNSSEC_STUBD_PREFIX:-/opt/dnssec-stubd}
-config=${DNSSEC_STUBD_CONFIG:-/etc/dnssec-stubd/config.yaml}
-user=${DNSSEC_STUBD_USER:-dnssec-stubd}
-sbin=${DNSSEC_STUBD_SBIN:-/usr/local/sbin}
-export DNSSEC_STUBD_PREFIX=$prefix DNSSEC_STUBD_CONFIG=$config DNSSEC_STUBD_USER=$user
+# prefix, config, state_dir, run_dir, log, user, sbin and mode (systemd or background): dnssec-stubdctl decides
+eval "$(bash scripts/dnssec-stubdctl paths)"
+export DNSSEC_STUBD_PREFIX=$prefix DNSSEC_STUBD_CONFIG=$config DNSSEC_STUBD_USER=$user DNSSEC_STUBD_LOG=$log
 
 need_node() {
   command -v node >/dev/null 2>&1 || return 0
@@ -73,9 +73,22 @@ mkdir -p "$sbin"
 install -m 0755 "$prefix/scripts/dnssec-stubdctl" "$sbin/dnssec-stubdctl"
 ctl="$sbin/dnssec-stubdctl"
 
+# The UDP receive buffer the daemon asks for (server.udpReceiveBuffer, 4 MiB) holds a burst of 10,000 queries; the
+# kernel caps it at net.core.rmem_max, 208 KiB by default (256 queries; bench/RESULTS.md "bench/burst").
+want_rmem=4194304
+if [ "$(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo 0)" -lt "$want_rmem" ]; then
+  mkdir -p /etc/sysctl.d
+  echo "net.core.rmem_max = $want_rmem" > /etc/sysctl.d/60-dnssec-stubd.conf
+  if sysctl -q -w net.core.rmem_max=$want_rmem 2>/dev/null; then
+    echo "raised net.core.rmem_max to $want_rmem (/etc/sysctl.d/60-dnssec-stubd.conf) for the UDP receive buffer"
+  else
+    echo "note: net.core.rmem_max cannot be raised here (a container?): the UDP receive buffer stays capped, a warning at start says so" >&2
+  fi
+fi
+
 # 5. The service, and 6. its readiness (dnssec-stubdctl waits and says what is wrong).
-if [ "${DNSSEC_STUBD_MODE:-auto}" = systemd ] || { [ "${DNSSEC_STUBD_MODE:-auto}" = auto ] && [ -d /run/systemd/system ]; }; then
-  bash scripts/systemd-unit.sh "$prefix" "$(command -v node)" > /etc/systemd/system/dnssec-stubd.service
+if [ "$mode" = systemd ]; then
+  bash scripts/systemd-unit.sh "$prefix" "$(command -v node)" "$config" > /etc/systemd/system/dnssec-stubd.service
   systemctl daemon-reload
   systemctl enable dnssec-stubd.service >/dev/null
   exec "$ctl" restart
@@ -84,7 +97,6 @@ if ! id -u "$user" >/dev/null 2>&1; then
   useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
   echo "created the system user $user (the background daemon runs as it)"
 fi
-log=${DNSSEC_STUBD_LOG:-/var/log/dnssec-stubd.log}
 mkdir -p /etc/logrotate.d
 sed "s#^/var/log/dnssec-stubd.log #$log #" examples/logrotate/dnssec-stubd > /etc/logrotate.d/dnssec-stubd
 command -v logrotate >/dev/null || echo "note: /etc/logrotate.d/dnssec-stubd rotates $log once logrotate is installed (apt-get install logrotate)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Removes what scripts/install.sh installed: stops the daemon (systemd unit or background process), removes the unit,
-# /opt/dnssec-stubd, /usr/local/sbin/dnssec-stubdctl and /etc/logrotate.d/dnssec-stubd. The configuration
+# /opt/dnssec-stubd, /usr/local/sbin/dnssec-stubdctl and /etc/logrotate.d/dnssec-stubd, /etc/sysctl.d/60-dnssec-stubd.conf. The configuration
 # (/etc/dnssec-stubd), the RFC 5011 state (/var/lib/dnssec-stubd), the log and the system user stay unless --purge
 # is given. Run as root. Point /etc/resolv.conf away from the daemon first if it names it.
 #   bash scripts/uninstall.sh [--purge]
@@ -11,13 +11,8 @@ case "${1:-}" in
   '') ;;
   *) echo "usage: uninstall.sh [--purge]" >&2; exit 2 ;;
 esac
-prefix=${DNSSEC_STUBD_PREFIX:-/opt/dnssec-stubd}
-config=${DNSSEC_STUBD_CONFIG:-/etc/dnssec-stubd/config.yaml}
-state_dir=${DNSSEC_STUBD_STATE_DIR:-/var/lib/dnssec-stubd}
-run_dir=${DNSSEC_STUBD_RUN_DIR:-/run/dnssec-stubd}
-log=${DNSSEC_STUBD_LOG:-/var/log/dnssec-stubd.log}
-user=${DNSSEC_STUBD_USER:-dnssec-stubd}
-sbin=${DNSSEC_STUBD_SBIN:-/usr/local/sbin}
+# prefix, config, state_dir, run_dir, log, user, sbin (and mode): dnssec-stubdctl holds their defaults
+eval "$(bash "$(dirname "$0")/dnssec-stubdctl" paths)"
 
 if [ -f /etc/systemd/system/dnssec-stubd.service ]; then
   if [ -d /run/systemd/system ]; then systemctl disable --now dnssec-stubd.service || true; fi
@@ -31,8 +26,8 @@ elif [ -f "$run_dir/dnssec-stubd.pid" ]; then
   kill -TERM "$(cat "$run_dir/dnssec-stubd.pid")" 2>/dev/null || true
 fi
 rm -rf "$prefix" "$prefix.new" "$prefix.old" "$run_dir"
-rm -f "$sbin/dnssec-stubdctl" /etc/logrotate.d/dnssec-stubd
-echo "removed $prefix, $sbin/dnssec-stubdctl, /etc/logrotate.d/dnssec-stubd"
+rm -f "$sbin/dnssec-stubdctl" /etc/logrotate.d/dnssec-stubd /etc/sysctl.d/60-dnssec-stubd.conf
+echo "removed $prefix, $sbin/dnssec-stubdctl, /etc/logrotate.d/dnssec-stubd, /etc/sysctl.d/60-dnssec-stubd.conf (net.core.rmem_max keeps its value until reboot)"
 if [ "$purge" = yes ]; then
   rm -rf "$(dirname "$config")" "$state_dir"
   rm -f "$log" "$log".*

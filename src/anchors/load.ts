@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../clock.js';
-import { Name, RRType, WireError, fromBase64, fromHex, makeRR, parseZoneLines, type DNSKEYData, type DSData, type RR } from '../wire/index.js';
+import { DS_DIGEST_LENGTHS, Name, RRType, WireError, fromBase64, fromHex, makeRR, parseZoneLines, type DNSKEYData, type DSData, type RR } from '../wire/index.js';
 import type { TrustAnchor } from '../validator/types.js';
 
 export class AnchorFileError extends Error {
@@ -35,21 +35,10 @@ export function anchorsFromRecords(rrs: readonly RR[], file = '(text)'): TrustAn
 }
 
 /**
- * Digest lengths of the DS digest types (RFC 4034 SHA-1, RFC 4509 SHA-256, RFC 5933 GOST R 34.11-94,
- * RFC 6605 SHA-384, RFC 9558 GOST R 34.11-2012, RFC 9563 SM3). A digest of another length can never
- * match a key: such an anchor would make every answer BOGUS, so it is refused when the file is read.
+ * A digest whose length does not fit its type (src/wire DS_DIGEST_LENGTHS) can never match a key: such an
+ * anchor would make every answer BOGUS, so it is refused when the file is read.
  */
-export const DS_DIGEST_LENGTHS: Readonly<Record<number, { name: string; bytes: number }>> = {
-  1: { name: 'SHA-1', bytes: 20 },
-  2: { name: 'SHA-256', bytes: 32 },
-  3: { name: 'GOST R 34.11-94', bytes: 32 },
-  4: { name: 'SHA-384', bytes: 48 },
-  5: { name: 'GOST R 34.11-2012', bytes: 32 },
-  6: { name: 'SM3', bytes: 32 },
-};
-
-/** Why a DS anchor's digest cannot be right (its length does not fit its digest type), or undefined. */
-export function digestProblem(ds: DSData): string | undefined {
+function digestProblem(ds: DSData): string | undefined {
   const t = DS_DIGEST_LENGTHS[ds.digestType];
   if (!t || ds.digest.length === t.bytes) return undefined;
   return `DS ${ds.keyTag} ${ds.algorithm} ${ds.digestType} has a ${ds.digest.length}-byte digest; ` +

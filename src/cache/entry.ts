@@ -14,12 +14,37 @@
 import { DNSSEC_TYPES, Rcode, RRType, WireWriter, parseMessage, type EdeEntry, type Name, type RR } from '../wire/index.js';
 import type { Outcome, OutcomeStatus } from './outcome.js';
 
+/** The records and OPT record of a reply rendered from an entry, and what they were rendered for (cache/render.ts). */
+export interface RenderedTail {
+  /** TTL of the records, times 8, plus the variant (1: OPT record, 2: DO, 4: the type asked is RRSIG, NSEC or NSEC3). */
+  readonly as: number;
+  /** The UDP size the OPT record advertises. */
+  readonly udpSize: number;
+  readonly an: number;
+  readonly ns: number;
+  readonly ar: number;
+  /** What follows the question: the records (TTLs patched, DNSSEC records stripped without DO), the OPT record. */
+  readonly octets: Uint8Array;
+}
+
 /** Where an answer came from, for serving: fresh, or stale (RFC 8767) with a fixed TTL and EDE 3. */
 export class CacheEntry {
   /** A background refresh (prefetch) was started for this entry: at most one. */
   refreshing = false;
   /** Clock ms until which this expired entry is served stale without asking again (the last try failed). */
   staleUntil = 0;
+  /**
+   * The MTA-aware prefetch (resolver/mail-prefetch.ts): 'prefetched' while an entry it stored has not been
+   * served to a client (its first client hit counts, or it counts as wasted when it expires or leaves unused);
+   * 'hosts' on an MX answer whose hosts were prefetched (once per entry).
+   */
+  mail: 'prefetched' | 'hosts' | undefined = undefined;
+  /**
+   * The last reply rendered from this entry (cache/render.ts), so that the next hits in the same second get its
+   * records copied instead of rebuilt: a number (TTL and variant: rendered once, nothing kept yet) or, once
+   * rendered twice the same way, the octets themselves (held within a global budget, render.ts).
+   */
+  rendered: RenderedTail | number | undefined = undefined;
 
   constructor(
     readonly status: OutcomeStatus,

@@ -20,19 +20,57 @@ const latin1Slice: (this: Buffer, start: number, end: number) => string =
     return this.toString('latin1', start, end);
   };
 
-/** Finish a key whose lowercase name occupies scratch[0, n). */
-function finish(n: number, type: number, klass: number, cd: boolean): string {
-  scratch[n] = type >> 8;
-  scratch[n + 1] = type & 0xff;
-  scratch[n + 2] = klass >> 8;
-  scratch[n + 3] = klass & 0xff;
-  scratch[n + 4] = cd ? 1 : 0;
-  return latin1Slice.call(scratch, 0, n + KEY_TAIL);
+/**
+ * Keys made lately, by a hash of their octets: a query for a name asked before gets the very string made then,
+ * instead of a new one (no string to allocate, and the cache's Map finds a string whose hash V8 has already
+ * computed). A slot holds the last key that hashed to it; a miss makes the string and takes the slot.
+ */
+const INTERN_SLOTS = 4096;
+const interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/** FNV-1a, the hash of the interning slots: its start, and one octet more. */
+const FNV_START = 0x811c9dc5;
+const fnv = (h: number, octet: number): number => Math.imul(h ^ octet, 0x01000193);
+
+/** FNV-1a over scratch[0, len). */
+function scratchHash(len: number): number {
+  let h = FNV_START;
+  for (let i = 0; i < len; i++) h = fnv(h, scratch[i]!);
+  return h;
+}
+
+/** The hash of the name `scanQuestionName` put into the scratch buffer last (computed as it went). */
+let scannedHash = FNV_START;
+
+/** Finish a key whose lowercase name occupies scratch[0, n) and hashes to `h`. */
+function finish(n: number, h: number, type: number, klass: number, cd: boolean): string {
+  const t0 = type >> 8;
+  const t1 = type & 0xff;
+  const c0 = klass >> 8;
+  const c1 = klass & 0xff;
+  const d = cd ? 1 : 0;
+  scratch[n] = t0;
+  scratch[n + 1] = t1;
+  scratch[n + 2] = c0;
+  scratch[n + 3] = c1;
+  scratch[n + 4] = d;
+  const len = n + KEY_TAIL;
+  const slot = fnv(fnv(fnv(fnv(fnv(h, t0), t1), c0), c1), d) & (INTERN_SLOTS - 1);
+  const known = interned[slot]!;
+  if (known.length === len) {
+    let i = 0;
+    while (i < len && known.charCodeAt(i) === scratch[i]) i++;
+    if (i === len) return known;
+  }
+  const key = latin1Slice.call(scratch, 0, len);
+  interned[slot] = key;
+  return key;
 }
 
 /** The key of a parsed question. */
 export function questionKey(q: Question, cd: boolean): string {
-  return finish(lowerWire(q.name), q.type, q.class, cd);
+  const n = lowerWire(q.name);
+  return finish(n, scratchHash(n), q.type, q.class, cd);
 }
 
 /** Write the lowercase wire form of `name` into the scratch buffer; returns its length. */
@@ -57,25 +95,30 @@ function lowerWire(name: Name): number {
 export function scanQuestionName(packet: Uint8Array): number {
   let p = 12;
   let o = 0;
+  let h = FNV_START;
   for (;;) {
     if (p >= packet.length) return -1;
     const len = packet[p]!;
     if (len === 0) break;
     if (len > 63 || o + len + 1 > 254 || p + 1 + len > packet.length) return -1;
     scratch[o++] = len;
+    h = fnv(h, len);
     for (let i = p + 1, end = p + 1 + len; i < end; i++) {
       const b = packet[i]!;
-      scratch[o++] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+      const lower = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+      scratch[o++] = lower;
+      h = fnv(h, lower);
     }
     p += 1 + len;
   }
   scratch[o] = 0;
+  scannedHash = fnv(h, 0);
   return p + 1;
 }
 
 /** The key of a raw query's question right after `scanQuestionName` returned `nameEnd` (name length = nameEnd - 12). */
 export function packetKey(nameEnd: number, type: number, klass: number, cd: boolean): string {
-  return finish(nameEnd - 12, type, klass, cd);
+  return finish(nameEnd - 12, scannedHash, type, klass, cd);
 }
 
 /** The lowercase wire form of a name as a latin1 string (the name part of its keys). */

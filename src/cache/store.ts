@@ -38,12 +38,24 @@ export class AnswerCache {
   private readonly lru: LRUCache<string, CacheEntry>;
   private readonly staleMs: number;
 
-  constructor(private readonly cfg: StaleConfig, private readonly clock: Clock) {
+  /**
+   * `onUnused`: called once for each entry the mail prefetch stored (`mail === 'prefetched'`) that no client was
+   * served: when it is found expired, or leaves the cache (evicted, replaced, flushed) before that.
+   */
+  constructor(private readonly cfg: StaleConfig, private readonly clock: Clock, private readonly onUnused?: () => void) {
     this.lru = new LRUCache<string, CacheEntry>({
       maxSize: Math.max(1024, Math.floor(cfg.maxBytes)),
       sizeCalculation: (e, k) => entrySize(k, e),
+      ...(onUnused ? { dispose: (e: CacheEntry) => this.unused(e) } : {}),
     });
     this.staleMs = cfg.staleWindow * 1000;
+  }
+
+  /** A prefetched entry that was never served is done with: counted once. */
+  private unused(e: CacheEntry): void {
+    if (e.mail !== 'prefetched') return;
+    e.mail = undefined;
+    this.onUnused?.();
   }
 
   get size(): number {
@@ -86,6 +98,7 @@ export class AnswerCache {
    */
   state(key: string, e: CacheEntry, now: number): 'fresh' | 'stale' | 'candidate' | 'gone' {
     if (now < e.expires) return 'fresh';
+    if (e.mail === 'prefetched') this.unused(e);
     if (this.staleUsable(e, now)) return now < e.staleUntil ? 'stale' : 'candidate';
     if (this.lru.peek(key) === e) this.lru.delete(key);
     return 'gone';

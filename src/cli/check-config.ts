@@ -16,7 +16,7 @@ import { loadTrustAnchors, resolveUpstreams } from '../daemon/index.js';
 const at = (l: ListenAddress): string => (l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`);
 
 /** The lines `check-config` prints for a good configuration. */
-export function describeConfig(cfg: Config, upstreams: readonly { address: string; port: number; priority: number }[], anchors: readonly { zone: string; ds: number; dnskeys: number }[]): string[] {
+function describeConfig(cfg: Config, upstreams: readonly { address: string; port: number; priority: number }[], anchors: readonly { zone: string; ds: number; dnskeys: number }[]): string[] {
   const out = [
     `listen:       ${cfg.listen.map((l) => `${at(l)} (UDP, TCP)`).join(', ')}`,
     `upstreams:    ${upstreams.map((u) => `${at(u)} priority ${u.priority}`).join(', ')}${cfg.upstreams.length ? '' : ' (from /etc/resolv.conf)'}`,

@@ -4,7 +4,6 @@
  * --upstream it validates in process through a private stack's answer cache. Exit 0 DANE success, 1 DANE fail,
  * 2 fallback, 3 usage or internal error.
  */
-import { pino } from 'pino';
 import { addressCheckers } from '../config/fields.js';
 import { loadConfig, parseHostPort, type CliOverrides } from '../config/load.js';
 import { ConfigError } from '../config/schema.js';
@@ -15,7 +14,7 @@ import { renderText, stepLines } from '../dane/report.js';
 import { defaultHelo } from '../dane/smtp.js';
 import { Name, WireError } from '../wire/index.js';
 import { systemClock } from '../clock.js';
-import { buildStack, currentAnchors, loadTrustAnchors, resolveUpstreams } from '../daemon/index.js';
+import { localStack } from './local-stack.js';
 
 export const DaneExit = { success: 0, fail: 1, fallback: 2, error: 3 } as const satisfies Record<Action | 'error', number>;
 
@@ -93,10 +92,7 @@ async function run(domain: string, opts: DaneverifyOptions): Promise<number> {
   let stop = (): void => undefined;
   if (opts.upstream?.length) {
     // In process: a private stack (its own answer cache) over the given upstreams, validated here.
-    const log = pino({ level: cfg.logLevel === 'info' ? 'warn' : cfg.logLevel }, pino.destination(2));
-    const upstreams = await resolveUpstreams(cfg, log);
-    const anchors = await currentAnchors(cfg, loadTrustAnchors(cfg, systemClock), systemClock);
-    const stack = buildStack(cfg, upstreams, { logger: log, anchors });
+    const stack = await localStack(cfg, opts);
     stack.start();
     stop = () => stack.stop();
     lookup = handlerLookup(stack.cached.handler);

@@ -1,4 +1,42 @@
-/** The help texts: one overview, and one per command (`dnssec-stubd COMMAND --help`, `dnssec-stubd help COMMAND`). */
+/**
+ * Each command's flags, as main.ts parses them (node:util parseArgs options), and the help texts: one overview,
+ * and one per command (`dnssec-stubd COMMAND --help`, `dnssec-stubd help COMMAND`) that names every flag its
+ * command takes (test/cli/commands.test.ts holds the two to each other).
+ */
+import type { ParseArgsConfig } from 'node:util';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** The flags of the commands that read the whole configuration (serve, query, check-config, daneverify). */
+const COMMON = {
+  config: { type: 'string' },
+  upstream: { type: 'string', multiple: true },
+  'trust-anchor': { type: 'string', multiple: true },
+  'state-dir': { type: 'string' },
+  http: { type: 'string', multiple: true },
+  crypto: { type: 'string' },
+  'log-level': { type: 'string' },
+  'upstream-for': { type: 'string', multiple: true },
+  'negative-trust-anchor': { type: 'string', multiple: true },
+  'insecure-fallback': { type: 'boolean' },
+} as const satisfies Options;
+
+const LISTEN = {
+  listen: { type: 'string', multiple: true },
+  allow: { type: 'string', multiple: true },
+} as const satisfies Options;
+
+export const COMMAND_FLAGS = {
+  serve: { ...COMMON, ...LISTEN, 'pid-file': { type: 'string' } },
+  'check-config': { ...COMMON, ...LISTEN },
+  ready: { config: COMMON.config, listen: LISTEN.listen, http: COMMON.http, wait: { type: 'string' }, pid: { type: 'string' } },
+  query: { ...COMMON, cd: { type: 'boolean' }, json: { type: 'boolean' } },
+  anchors: { config: COMMON.config, 'state-dir': COMMON['state-dir'], 'trust-anchor': COMMON['trust-anchor'], json: { type: 'boolean' } },
+  daneverify: {
+    ...COMMON, mode: { type: 'string' }, port: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
+    deadline: { type: 'string' }, server: { type: 'string' }, helo: { type: 'string' },
+  },
+} as const satisfies Record<string, Options>;
 
 const COMMON_FLAGS = `  --config FILE           YAML or JSON configuration file (flags override its keys)
   --upstream ADDR[:PORT]  upstream resolver (repeatable; order = priority 1, 2, ...;
@@ -83,7 +121,9 @@ with it, the upstreams (or the nameservers of /etc/resolv.conf), the trust ancho
 included) and the HTTP token file; print what a daemon started with them would use. Run it before a restart
 or a reload: a typo never stops a working daemon.
 
-Flags: those of serve (--config, --listen, --upstream, ...), which override the file as they would there.
+Flags (those of serve, which override the file as they would there):
+${SERVE_FLAGS}
+${COMMON_FLAGS}
 
 Exit status: 0 the configuration is good, 2 it is not (the message names the field).
 `,

@@ -5,24 +5,10 @@ import { ListenError } from '../daemon/index.js';
 import { anchors } from './anchors.js';
 import { checkConfig } from './check-config.js';
 import { daneverify } from './daneverify.js';
-import { COMMAND_HELP, USAGE, UsageError } from './help.js';
+import { COMMAND_FLAGS, COMMAND_HELP, USAGE, UsageError } from './help.js';
 import { query } from './query.js';
 import { ready } from './ready.js';
 import { serve } from './serve.js';
-
-
-const COMMON = {
-  config: { type: 'string' },
-  upstream: { type: 'string', multiple: true },
-  'trust-anchor': { type: 'string', multiple: true },
-  'state-dir': { type: 'string' },
-  http: { type: 'string', multiple: true },
-  crypto: { type: 'string' },
-  'log-level': { type: 'string' },
-  'upstream-for': { type: 'string', multiple: true },
-  'negative-trust-anchor': { type: 'string', multiple: true },
-  'insecure-fallback': { type: 'boolean' },
-} as const satisfies ParseArgsConfig['options'];
 
 function overrides(v: Record<string, unknown>): CliOverrides {
   return {
@@ -85,25 +71,24 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(COMMAND_HELP[command]!);
     return 0;
   }
-  const serveFlags = { ...COMMON, listen: { type: 'string', multiple: true }, allow: { type: 'string', multiple: true } } as const;
   switch (command) {
     case 'serve': {
-      const p = parse('serve', rest, { ...serveFlags, 'pid-file': { type: 'string' } }, false);
+      const p = parse('serve', rest, COMMAND_FLAGS.serve, false);
       if (!p) return 2;
       return run(() => serve({ ...overrides(p.values), pidFile: p.values['pid-file'] as string | undefined }));
     }
     case 'check-config': {
-      const p = parse('check-config', rest, serveFlags, false);
+      const p = parse('check-config', rest, COMMAND_FLAGS['check-config'], false);
       if (!p) return 2;
       return run(() => checkConfig(overrides(p.values)));
     }
     case 'ready': {
-      const p = parse('ready', rest, { config: COMMON.config, listen: serveFlags.listen, http: COMMON.http, wait: { type: 'string' }, pid: { type: 'string' } }, false);
+      const p = parse('ready', rest, COMMAND_FLAGS.ready, false);
       if (!p) return 2;
       return run(() => ready({ ...overrides(p.values), wait: p.values.wait as string | undefined, pid: p.values.pid as string | undefined }));
     }
     case 'query': {
-      const p = parse('query', rest, { ...COMMON, cd: { type: 'boolean' }, json: { type: 'boolean' } }, true);
+      const p = parse('query', rest, COMMAND_FLAGS.query, true);
       if (!p) return 2;
       const [name, type, ...extra] = p.positionals;
       if (!name || extra.length) {
@@ -113,15 +98,12 @@ export async function main(argv: string[]): Promise<number> {
       return run(() => query(name, type, { ...overrides(p.values), cd: p.values.cd === true, json: p.values.json === true }));
     }
     case 'anchors': {
-      const p = parse('anchors', rest, { config: COMMON['config']!, 'state-dir': COMMON['state-dir']!, 'trust-anchor': COMMON['trust-anchor']!, json: { type: 'boolean' } }, false);
+      const p = parse('anchors', rest, COMMAND_FLAGS.anchors, false);
       if (!p) return 2;
       return run(() => anchors({ ...overrides(p.values), json: p.values.json === true }));
     }
     case 'daneverify': {
-      const p = parse('daneverify', rest, {
-        ...COMMON, mode: { type: 'string' }, port: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
-        deadline: { type: 'string' }, server: { type: 'string' }, helo: { type: 'string' },
-      }, true);
+      const p = parse('daneverify', rest, COMMAND_FLAGS.daneverify, true);
       if (!p) return 3;
       const [domain, ...extra] = p.positionals;
       if (!domain || extra.length) {

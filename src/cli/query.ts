@@ -1,5 +1,4 @@
 /** `dnssec-stubd query NAME [TYPE]`: resolve through the configured upstreams, validate, print status and reason trail. */
-import { pino } from 'pino';
 import { addressCheckers } from '../config/fields.js';
 import { loadConfig, type CliOverrides } from '../config/load.js';
 import { UsageError } from './help.js';
@@ -9,8 +8,7 @@ import type { Resolution } from '../resolver/resolve.js';
 import type { TrailStep } from '../validator/types.js';
 import { describeReason } from '../validator/ede.js';
 import { Name, RRClass, WireError, rcodeToText, rrToText, typeFromText, typeToText } from '../wire/index.js';
-import { systemClock } from '../clock.js';
-import { buildStack, currentAnchors, loadTrustAnchors, resolveUpstreams } from '../daemon/index.js';
+import { localStack } from './local-stack.js';
 
 /** Exit codes of `query`: scripts can tell the outcomes apart. */
 export const QueryExit = { SECURE: 0, INSECURE: 0, BOGUS: 3, FAILED: 4 } as const;
@@ -62,7 +60,6 @@ export function formatResolution(qtext: string, res: Resolution): string {
 
 export async function query(name: string, type: string | undefined, cli: CliOverrides & { cd?: boolean; json?: boolean }): Promise<number> {
   const cfg = loadConfig(cli, addressCheckers);
-  const log = pino({ level: cfg.logLevel === 'info' ? 'warn' : cfg.logLevel }, pino.destination(2));
   let qname: Name;
   try {
     qname = Name.fromText(name);
@@ -73,10 +70,7 @@ export async function query(name: string, type: string | undefined, cli: CliOver
   if (qtype === undefined) {
     throw new UsageError('query', `unknown record type ${JSON.stringify(type)}: use a type name (A, AAAA, MX, TLSA, DS, DNSKEY, ...) or TYPEnnn`);
   }
-  const upstreams = await resolveUpstreams(cfg, log);
-  // The anchors the daemon manages (RFC 5011 state, read only), else the configured ones.
-  const anchors = await currentAnchors(cfg, loadTrustAnchors(cfg, systemClock), systemClock);
-  const stack = buildStack(cfg, upstreams, { logger: log, anchors });
+  const stack = await localStack(cfg, cli);
   stack.start();
   const res = await stack.resolver.resolve({ name: qname, type: qtype, class: RRClass.IN }, { checkingDisabled: cli.cd ?? false });
   stack.stop();

@@ -12,13 +12,13 @@ import { validationNotices, type DaemonStats } from '../daemon/index.js';
 import { dnsLookup } from '../dane/lookup.js';
 import { Name, RRType } from '../wire/index.js';
 
-export type Readiness =
+type Readiness =
   | { readonly kind: 'ready'; readonly lines: readonly string[] }
   /** Running, not ready; `settled`: waiting longer will not help (every upstream probed, none DNSSEC-capable). */
   | { readonly kind: 'not-ready'; readonly lines: readonly string[]; readonly settled: boolean }
   | { readonly kind: 'no-answer'; readonly lines: readonly string[] };
 
-export const ReadyExit = { ready: 0, 'not-ready': 1, 'no-answer': 3 } as const;
+const ReadyExit = { ready: 0, 'not-ready': 1, 'no-answer': 3 } as const;
 
 /** A wildcard listen address is asked on loopback. */
 function reachable(l: ListenAddress): ListenAddress {
@@ -40,7 +40,7 @@ async function get(base: string, path: string, token: string | undefined, timeou
 }
 
 /** Ask the daemon once. */
-export async function checkReadiness(cfg: Config, timeoutMs = 3000): Promise<Readiness> {
+async function checkReadiness(cfg: Config, timeoutMs = 3000): Promise<Readiness> {
   const lines: string[] = [];
   const problems: string[] = [];
   let settled = false;

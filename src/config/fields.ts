@@ -2,7 +2,7 @@
  * Checkers for the fields of a config document (each throws ConfigError naming the field path), and
  * `addressCheckers`: the IP and CIDR checks the listener and the upstream pool apply themselves.
  */
-import { isIpLiteral, parseCidr } from '../net/address.js';
+import { endpointLabel, isIpLiteral, parseCidr } from '../net/address.js';
 import { ConfigError, DEFAULT_LISTEN_PORT, type AddressCheckers } from './schema.js';
 
 /** The daemon's address checks (src/net/address.ts); tests may inject others. */
@@ -85,6 +85,6 @@ export function domain(v: unknown, path: string, isName: (s: string) => boolean)
 
 /** What is said when a listen address comes without a port (it takes DEFAULT_LISTEN_PORT). */
 export function listenPortNotice(what: string, address: string): string {
-  const at = (port: number): string => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+  const at = (port: number): string => endpointLabel({ address, port });
   return `${what} has no port: listening on ${at(DEFAULT_LISTEN_PORT)}, the default port; clients of /etc/resolv.conf ask port 53 only (write ${at(53)} for that)`;
 }

@@ -79,7 +79,7 @@ export function parseHostPort(s: string, defaultPort: number, field: string): { 
  * `--listen` values. An address without a port takes the default listen port (5353, as the whole default
  * listen address does), and a notice says so: resolv.conf clients need port 53, which must be written out.
  */
-export function listenFromCli(specs: readonly string[], notices: string[]): Config['listen'] {
+function listenFromCli(specs: readonly string[], notices: string[]): Config['listen'] {
   return specs.map((s) => {
     const r = parseHostPort(s, -1, '--listen');
     if (r.port !== -1) return r;

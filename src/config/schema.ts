@@ -52,6 +52,18 @@ export interface CacheConfig {
   aggressiveNsec: boolean;
 }
 
+/**
+ * Background fetches beyond the TTL refresh of `cache.prefetch`. `mail`: when a client is answered an MX RRset,
+ * fetch what a DANE-doing MTA asks next (src/resolver/mail-prefetch.ts): A and AAAA of the first `mailHosts` MX
+ * hosts by preference, then TLSA at `_25._tcp.<host>` of those whose address records are SECURE; at most
+ * `maxInFlight` such resolutions at once, and none while client misses wait (admission).
+ */
+export interface PrefetchConfig {
+  mail: boolean;
+  mailHosts: number;
+  maxInFlight: number;
+}
+
 /** RFC 5011 management of the trust anchor zones; durations in seconds. */
 export interface AnchorManagement {
   /** Follow key rollovers of every anchor zone (RFC 5011); false keeps the configured anchors static. */
@@ -143,6 +155,8 @@ export interface Config {
   crypto: CryptoChoice;
   validation: ValidatorLimits & { skew: SkewPolicy };
   cache: CacheConfig;
+  /** MTA-aware prefetch (config `prefetch: { mail, mailHosts, maxInFlight }`). */
+  prefetch: PrefetchConfig;
   /** What loading chose for the operator and must say at start (e.g. the port of a listen address given without one). */
   notices?: string[];
 }
@@ -181,6 +195,7 @@ export function defaultConfig(): Config {
       prefetch: true,
       aggressiveNsec: true,
     },
+    prefetch: { mail: true, mailHosts: 4, maxInFlight: 32 },
   };
 }
 

@@ -9,7 +9,7 @@ import {
 
 const TOP_KEYS = [
   'listen', 'upstreams', 'forwardZones', 'allow', 'logLevel', 'server', 'upstream', 'trustAnchors',
-  'stateDir', 'http', 'negativeTrustAnchors', 'crypto', 'validation', 'cache',
+  'stateDir', 'http', 'negativeTrustAnchors', 'crypto', 'validation', 'cache', 'prefetch',
 ] as const;
 
 export function isDomainName(s: string): boolean {
@@ -119,6 +119,16 @@ function cache(v: unknown, cfg: Config): void {
   if (c.prefetch !== undefined) t.prefetch = bool(c.prefetch, 'cache.prefetch');
   if (c.aggressiveNsec !== undefined) t.aggressiveNsec = bool(c.aggressiveNsec, 'cache.aggressiveNsec');
   if (t.minTtl > t.maxTtl) throw new ConfigError('cache.minTtl', `must not exceed cache.maxTtl (${t.maxTtl})`);
+}
+
+/** `prefetch`: `{ mail, mailHosts, maxInFlight }` (the MTA-aware prefetch; the TTL refresh is `cache.prefetch`). */
+function prefetch(v: unknown, cfg: Config): void {
+  const p = obj(v, 'prefetch', ['mail', 'mailHosts', 'maxInFlight']);
+  const t = cfg.prefetch;
+  if (p.mail !== undefined) t.mail = bool(p.mail, 'prefetch.mail');
+  // Bounds against typos: an MTA tries only the first few MX hosts, and the cap is over all MX answers.
+  if (p.mailHosts !== undefined) t.mailHosts = int(p.mailHosts, 'prefetch.mailHosts', 1, 32);
+  if (p.maxInFlight !== undefined) t.maxInFlight = int(p.maxInFlight, 'prefetch.maxInFlight', 1, 1024);
 }
 
 /** A duration in seconds: a number, or a string such as "30d", "12h", "90m", "45s" or "2w". */
@@ -237,6 +247,7 @@ export function validateConfig(doc: unknown, c: AddressCheckers, base: Config = 
   if (d.crypto !== undefined) cfg.crypto = cryptoChoice(d.crypto, 'crypto');
   if (d.validation !== undefined) validation(d.validation, cfg);
   if (d.cache !== undefined) cache(d.cache, cfg);
+  if (d.prefetch !== undefined) prefetch(d.prefetch, cfg);
   if (cfg.upstream.deadlineMs < cfg.upstream.timeoutMs) {
     throw new ConfigError('upstream.deadlineMs', `must be at least upstream.timeoutMs (${cfg.upstream.timeoutMs})`);
   }

@@ -24,10 +24,8 @@ export interface ClockStepOptions {
 export class ClockStepWatch {
   private timer: NodeJS.Timeout | undefined;
   private offset: number;
-  private readonly monotonic: () => number;
 
   constructor(private readonly opts: ClockStepOptions) {
-    this.monotonic = () => opts.clock.monotonic();
     this.offset = this.currentOffset();
   }
 
@@ -55,6 +53,6 @@ export class ClockStepWatch {
   }
 
   private currentOffset(): number {
-    return this.opts.clock.now() - this.monotonic();
+    return this.opts.clock.now() - this.opts.clock.monotonic();
   }
 }

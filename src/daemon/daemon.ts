@@ -78,7 +78,8 @@ export interface DaemonOptions {
 export class Daemon {
   readonly stack: Stack;
   readonly log: Logger;
-  private readonly clock: Clock;
+  /** The daemon's time: validation, the anchors' hold-downs, and what readers of it (the DANE check) compare dates with. */
+  readonly clock: Clock;
   private readonly events = new QueryEvents();
   private server: ServerHandle | undefined;
   private manager: AnchorManager | undefined;
@@ -126,6 +127,17 @@ export class Daemon {
     }
     // The upstream probes run meanwhile; the listeners open once the self-test is done.
     if (cfg.server.warmupQueries > 0) await this.selfTest();
+    // The HTTP API and the metrics start before the DNS listeners open (issue 15): building them (fastify and its
+    // route schemas, the metrics registry) takes about 150 ms of CPU, which the first queries waited behind when
+    // it came after. /readyz says "not ready" until the listeners are open.
+    try {
+      // Prometheus metrics only where they can be scraped: with no HTTP API, no query event is even built.
+      if (cfg.http.listen.length > 0 && this.opts.metrics !== null) this.metrics = (this.opts.metrics ?? createMetrics)(this);
+      this.http = await startHttpApi(this, this.metrics, VERSION);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
     try {
       this.server = await startServer({
         listen: cfg.listen,
@@ -143,6 +155,10 @@ export class Daemon {
         events: this.events,
       });
     } catch (err) {
+      await this.http?.close();
+      this.http = undefined;
+      this.metrics?.close?.();
+      this.metrics = undefined;
       this.stack.stop();
       await this.manager?.close();
       if (err instanceof ServerConfigError) throw new ConfigError(err.field, err.message.replace(`${err.field}: `, ''));
@@ -150,14 +166,6 @@ export class Daemon {
       if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
         throw listenFailure('DNS', e.address ?? cfg.listen[0]!.address, e.port ?? cfg.listen[0]!.port, e.syscall === 'bind' ? 'udp' : 'tcp', e);
       }
-      throw err;
-    }
-    try {
-      // Prometheus metrics only where they can be scraped: with no HTTP API, no query event is even built.
-      if (cfg.http.listen.length > 0 && this.opts.metrics !== null) this.metrics = (this.opts.metrics ?? createMetrics)(this);
-      this.http = await startHttpApi(this, this.metrics, VERSION);
-    } catch (err) {
-      await this.close();
       throw err;
     }
     this.log.info(
@@ -169,6 +177,7 @@ export class Daemon {
         trustAnchors: this.stack.anchors.map((a) => `${a.zone.toText()} (${a.ds.length} DS, ${a.dnskeys.length} DNSKEY)`),
         crypto: cfg.crypto,
         cache: { maxBytes: cfg.cache.maxBytes, maxTtl: cfg.cache.maxTtl, staleWindow: cfg.cache.staleWindow, prefetch: cfg.cache.prefetch },
+        mailPrefetch: cfg.prefetch.mail ? { mailHosts: cfg.prefetch.mailHosts, maxInFlight: cfg.prefetch.maxInFlight } : 'off',
       },
       'dnssec-stubd started',
     );
@@ -182,15 +191,14 @@ export class Daemon {
    * Read the configuration again (SIGHUP; reload.ts): upstreams, forward zones, the allow list, negative trust
    * anchors and the log level change at once, the cache and the listeners stay; a bad file changes nothing.
    */
-  reload(cli: CliOverrides, resolvConf?: string): Promise<ReloadOutcome> {
-    const self = this;
-    return reloadConfig({
-      log: this.log, stack: this.stack, clock: this.clock,
-      get config() { return self.config; }, set config(c) { self.config = c; },
-      get upstreams() { return self.upstreams; }, set upstreams(u) { self.upstreams = u; },
+  async reload(cli: CliOverrides, resolvConf?: string): Promise<ReloadOutcome> {
+    const outcome = await reloadConfig({
+      log: this.log, stack: this.stack, clock: this.clock, config: this.config, upstreams: this.upstreams,
       setAllow: (allow) => this.server?.setAllow(allow),
       flush: (name) => this.flush(name),
     }, cli, resolvConf);
+    if (outcome.kind === 'applied') ({ config: this.config, upstreams: this.upstreams } = outcome);
+    return outcome;
   }
 
   /**

@@ -20,7 +20,14 @@ import { loadTrustAnchors } from './stack.js';
 import { buildRoutes, resolveUpstreams } from './upstreams.js';
 
 export type ReloadOutcome =
-  | { readonly kind: 'applied'; readonly changed: readonly string[]; readonly restartNeeded: readonly string[] }
+  | {
+      readonly kind: 'applied';
+      readonly changed: readonly string[];
+      readonly restartNeeded: readonly string[];
+      /** What is in effect now: the live settings from the file, the others as they ran. */
+      readonly config: Config;
+      readonly upstreams: UpstreamConfig[];
+    }
   | { readonly kind: 'rejected'; readonly field: string; readonly message: string };
 
 /** What a reload changes in the running daemon. */
@@ -28,9 +35,9 @@ export interface ReloadTarget {
   readonly log: Logger;
   readonly stack: Stack;
   readonly clock: Clock;
-  /** The configuration and upstreams in effect; a reload replaces them. */
-  config: Config;
-  upstreams: UpstreamConfig[];
+  /** The configuration and upstreams in effect (the outcome of an applied reload has the new ones). */
+  readonly config: Config;
+  readonly upstreams: UpstreamConfig[];
   /** The listeners' allow list. */
   setAllow(allow: readonly string[]): void;
   /** Drop cached answers at and below a name (negative trust anchors added or removed). */
@@ -48,6 +55,7 @@ const RESTART: readonly [string, (c: Config) => unknown][] = [
   ['stateDir', (c) => c.stateDir],
   ['crypto', (c) => c.crypto],
   ['cache', (c) => c.cache],
+  ['prefetch', (c) => c.prefetch],
   ['validation', (c) => c.validation],
   ['server', (c) => c.server],
   ['upstream.bogusConfirmations', (c) => c.upstream.bogusConfirmations],
@@ -109,8 +117,6 @@ export async function reloadConfig(t: ReloadTarget, cli: CliOverrides, resolvCon
     t.stack.cached.flushFailures();
     reportValidationCapability(router.snapshot(), applied, t.log);
   }
-  t.config = applied;
-  t.upstreams = upstreams;
   t.log.info(
     {
       file, changed,
@@ -125,7 +131,7 @@ export async function reloadConfig(t: ReloadTarget, cli: CliOverrides, resolvCon
     t.log.warn({ file, restartNeeded }, `configuration reload: ${restartNeeded.join(', ')} changed in the file; they take effect at the next restart (the running values stay)`);
   }
   for (const n of next.notices ?? []) if (!(cur.notices ?? []).includes(n)) t.log.warn({}, n);
-  return { kind: 'applied', changed, restartNeeded };
+  return { kind: 'applied', changed, restartNeeded, config: applied, upstreams };
 }
 
 function pick(c: Config, key: (typeof LIVE)[number]): unknown {

@@ -29,7 +29,7 @@ export async function runSelfTest(cfg: Config, clock: Clock, queries: number, op
   // full (wildcard and denial proofs on live answers), and one as configured (answers synthesized from what
   // the first pass proved, when aggressiveNsec is on). Small caches, no prefetch.
   const stack = async (withAggressive: boolean): Promise<{ port: number; close(): Promise<void> }> => {
-    const private_ = { ...cfg, cache: { ...cfg.cache, maxBytes: 8 << 20, prefetch: false, aggressiveNsec: withAggressive } };
+    const private_ = { ...cfg, cache: { ...cfg.cache, maxBytes: 8 << 20, prefetch: false, aggressiveNsec: withAggressive }, prefetch: { ...cfg.prefetch, mail: false } };
     const { cached } = buildStack(private_, [], { clock, anchors, pool });
     const server = await startServer({ listen: [{ address: LOOPBACK, port: 0 }], handler: cached.handler, fastPath: cached.fastPath, allow: ['127.0.0.0/8'] });
     return { port: server.addresses.find((a) => a.transport === 'udp')!.port, close: () => server.close() };

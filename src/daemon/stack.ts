@@ -94,7 +94,9 @@ export function buildStack(cfg: Config, upstreams: UpstreamConfig[], opts: Stack
   const admission = maxResolutions || maxResolutionsPerClient
     ? { maxResolutions: maxResolutions || Number.MAX_SAFE_INTEGER, maxPerClient: maxResolutionsPerClient || Number.MAX_SAFE_INTEGER }
     : undefined;
-  const cached = new CachingResolver({ resolver, keys: chain, ...(proofs ? { proofs } : {}), config: cfg.cache, clock, ...(admission ? { admission } : {}), ...(log ? { logger: log } : {}) });
+  const cached = new CachingResolver({
+    resolver, keys: chain, ...(proofs ? { proofs } : {}), config: cfg.cache, prefetch: cfg.prefetch, clock, ...(admission ? { admission } : {}), ...(log ? { logger: log } : {}),
+  });
   if (!router) return { router, chain, resolver, clockSanity, cached, proofs, anchors, crypto, backends, negativeTrustAnchors: ntas, start: async () => undefined, stop: () => undefined };
   // An upstream DNSSEC-capable again: what failed while none was deserves a new walk and a new answer.
   router.onChange((c) => {

@@ -70,10 +70,9 @@ export interface CheckResult {
 
 const stripAnswer = ({ answer: _answer, ...rest }: LookupResult): LookupStep => rest;
 
-/** The records of `type` in an answer, and the name the CNAME chain (if any) ended at. */
-function ofType<D>(r: LookupResult, type: number): { rrs: RR<D>[]; owner: Name | undefined } {
-  const rrs = r.answer.filter((x) => x.type === type) as RR<D>[];
-  return { rrs, owner: rrs[0]?.name };
+/** The records of `type` in an answer (the CNAMEs before them left out). */
+function ofType<D>(r: LookupResult, type: number): RR<D>[] {
+  return r.answer.filter((x) => x.type === type) as RR<D>[];
 }
 
 /** The final target of the CNAME chain in an answer that starts at `name`, or undefined when there is none. */
@@ -95,7 +94,7 @@ function mxFacts(r: LookupResult): { facts: MxFacts; hosts: { host: Name; prefer
     case 'SECURE':
     case 'INSECURE': {
       const status = r.status === 'SECURE' ? 'secure' : 'insecure';
-      const mx = ofType<MXData>(r, RRType.MX).rrs.map((x) => ({ host: x.data.exchange, preference: x.data.preference }));
+      const mx = ofType<MXData>(r, RRType.MX).map((x) => ({ host: x.data.exchange, preference: x.data.preference }));
       if (mx.length === 0) return { facts: { status, kind: 'implicit' }, hosts: [] };
       // RFC 7505: a single MX record with an empty exchange ("."). Root exchanges among others are skipped.
       if (mx.length === 1 && mx[0]!.host.isRoot()) return { facts: { status, kind: 'null' }, hosts: [] };
@@ -201,8 +200,8 @@ async function checkHost(host: Name, mxStatus: 'secure' | 'insecure', c: HostCon
   const target = cnameTarget(a, host) ?? cnameTarget(aaaa, host);
   if (target) c.emit({ step: 'alias', host: hostText, target: target.toText() });
   const found = [
-    ...ofType<AData>(a, RRType.A).rrs.map((x) => ({ type: 'A' as const, address: x.data.address, status: a.status })),
-    ...ofType<AData>(aaaa, RRType.AAAA).rrs.map((x) => ({ type: 'AAAA' as const, address: x.data.address, status: aaaa.status })),
+    ...ofType<AData>(a, RRType.A).map((x) => ({ type: 'A' as const, address: x.data.address, status: a.status })),
+    ...ofType<AData>(aaaa, RRType.AAAA).map((x) => ({ type: 'AAAA' as const, address: x.data.address, status: aaaa.status })),
   ];
   const addresses = found.map((x) => x.address);
   const address = addressFacts([a, aaaa], addresses);
@@ -221,7 +220,7 @@ async function checkHost(host: Name, mxStatus: 'secure' | 'insecure', c: HostCon
     }
     const r = await c.ask(owner, RRType.TLSA);
     c.emit({ step: 'lookup', purpose: 'tlsa', host: hostText, result: stripAnswer(r) });
-    const records = ofType<TLSAData>(r, RRType.TLSA).rrs.map((x) => x.data);
+    const records = ofType<TLSAData>(r, RRType.TLSA).map((x) => x.data);
     const facts = tlsaFacts(r, records);
     tlsa = { owner, facts, records };
     if (facts.status !== 'insecure' && facts.status !== 'nxdomain') break;

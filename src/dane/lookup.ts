@@ -4,15 +4,15 @@
  * DNS Error → BOGUS; SERVFAIL with EDE 22/23 (no upstream answered), a timeout or any other reply → NOANSWER.
  *
  * Two ways to ask, one classification:
- * - `dnsLookup`: over DNS to a running daemon (UDP, TCP when truncated), with RD, AD and EDNS (for the EDEs);
+ * - `dnsLookup`: over DNS to a running daemon (the upstream pool's `exchange`: UDP, TCP when truncated), with RD, AD
+ *   and EDNS (for the EDEs);
  * - `handlerLookup`: in process, through a query handler, i.e. the path client queries take in the daemon
  *   (`stack.cached.handler`: the answer cache in front of the validating resolver).
  */
-import { randomInt } from 'node:crypto';
-import { EdeCode, EdnsOptionCode, Name, RRClass, Rcode, rcodeToText, rrToText, serializeMessage, typeToText, makeQuery, type EdeEntry, type Message, type RR } from '../wire/index.js';
+import { EdeCode, Name, decodeEde, RRClass, Rcode, rcodeToText, rrToText, serializeMessage, typeToText, makeQuery, type EdeEntry, type RR } from '../wire/index.js';
 import type { Answer, CachedAnswer, QueryHandler } from '../server/types.js';
-import { tcpLeg, udpLeg, type UpstreamEndpoint } from '../upstream/transport.js';
-import type { BuiltQuery } from '../upstream/query.js';
+import { exchange, type UpstreamEndpoint } from '../upstream/transport.js';
+import { randomId, type BuiltQuery } from '../upstream/query.js';
 
 export type LookupStatus = 'SECURE' | 'INSECURE' | 'BOGUS' | 'NXDOMAIN' | 'NOANSWER';
 
@@ -73,19 +73,8 @@ export function noReply(name: Name, type: number, reason: string): LookupResult 
   return { name: name.toText(), type: typeToText(type), status: 'NOANSWER', ad: false, rcode: undefined, records: [], ede: [], reason, answer: [] };
 }
 
-/** The EDEs of a received message (RFC 8914: 2-octet code, UTF-8 text). */
-export function edesOf(m: Message): EdeEntry[] {
-  const out: EdeEntry[] = [];
-  for (const o of m.edns?.options ?? []) {
-    if (o.code !== EdnsOptionCode.EDE || o.data.length < 2) continue;
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(o.data.subarray(2)).replace(/\0+$/, '');
-    out.push(text ? { code: (o.data[0]! << 8) | o.data[1]!, text } : { code: (o.data[0]! << 8) | o.data[1]! });
-  }
-  return out;
-}
-
 /** The question as an MTA asks it: RD, AD (RFC 6840 §5.7: the AD bit back without DNSSEC records), EDNS for the EDEs. */
-export function daneQuery(name: Name, type: number, id: number = randomInt(0, 0x10000)): BuiltQuery {
+export function daneQuery(name: Name, type: number, id: number = randomId()): BuiltQuery {
   const message = makeQuery(name, type, { id, rd: true, ad: true, edns: { udpSize: 1232, version: 0, dnssecOk: false, z: 0, options: [] } });
   return { id, message, bytes: serializeMessage(message).bytes };
 }
@@ -94,10 +83,8 @@ export function daneQuery(name: Name, type: number, id: number = randomInt(0, 0x
 export function dnsLookup(server: UpstreamEndpoint, timeoutMs: number): DaneLookup {
   return {
     async lookup(name, type) {
-      const q = { name, type, class: RRClass.IN };
-      const query = daneQuery(name, type);
-      let leg = await udpLeg(server, q, query, timeoutMs);
-      if (leg.kind === 'response' && leg.message.flags.tc) leg = await tcpLeg(server, q, query, timeoutMs);
+      // UDP, then TCP for a truncated, broken or oversized answer: the pool's exchange, with the MTA's query.
+      const leg = await exchange(server, { name, type, class: RRClass.IN }, { timeoutMs, query: daneQuery(name, type) });
       const at = `${server.address}:${server.port}`;
       switch (leg.kind) {
         case 'timeout':
@@ -106,7 +93,7 @@ export function dnsLookup(server: UpstreamEndpoint, timeoutMs: number): DaneLook
           return noReply(name, type, `${at}: ${leg.error.code} ${leg.error.message}`);
         case 'response': {
           const m = leg.message;
-          return classifyReply(name, type, { rcode: m.rcode, ad: m.flags.ad, answer: m.answer, ede: edesOf(m) });
+          return classifyReply(name, type, { rcode: m.rcode, ad: m.flags.ad, answer: m.answer, ede: decodeEde(m.edns?.options) });
         }
       }
     },

@@ -98,10 +98,10 @@ type TlsaCell = 'Secure' | 'Insecure' | 'NXDOMAIN' | 'Bogus';
 type CertCell = 'Success' | 'Failed';
 /** A blank cell: not reached, matches anything. */
 type Blank = '';
-export type VendorRow = readonly [MxCell, ACell | Blank, TlsaCell | Blank, CertCell | Blank, Action];
+type VendorRow = readonly [MxCell, ACell | Blank, TlsaCell | Blank, CertCell | Blank, Action];
 
 /** The note's "Mandatory DANE" table (MX, A, TLSA, Certificate, Action). */
-export const MANDATORY_TABLE: readonly VendorRow[] = [
+const MANDATORY_TABLE: readonly VendorRow[] = [
   ['Secure', 'Secure', 'Secure', 'Success', 'success'],
   ['Secure', 'Secure', 'Secure', 'Failed', 'fail'],
   ['Secure', 'Secure', 'Insecure', '', 'fail'],
@@ -120,7 +120,7 @@ export const MANDATORY_TABLE: readonly VendorRow[] = [
 ];
 
 /** The note's "Opportunistic DANE" table. */
-export const OPPORTUNISTIC_TABLE: readonly VendorRow[] = [
+const OPPORTUNISTIC_TABLE: readonly VendorRow[] = [
   ['Secure', 'Secure', 'Secure', 'Success', 'success'],
   ['Secure', 'Secure', 'Secure', 'Failed', 'fail'],
   ['Secure', 'Secure', 'Insecure', '', 'fallback'],
@@ -154,34 +154,39 @@ function cells(f: HostFacts): [MxCell, ACell, TlsaCell | Blank, CertCell | Blank
 }
 
 /** The table's row for these cells (a blank row cell matches anything; a blank fact matches only a blank). */
-export function findRow(table: readonly VendorRow[], mx: MxCell, a: ACell | Blank, tlsa: TlsaCell | Blank, cert: CertCell | Blank): VendorRow | undefined {
+function findRow(table: readonly VendorRow[], mx: MxCell, a: ACell | Blank, tlsa: TlsaCell | Blank, cert: CertCell | Blank): VendorRow | undefined {
   const fits = (row: string, fact: string): boolean => row === '' || row === fact;
   return table.find((r) => fits(r[0], mx) && fits(r[1], a) && fits(r[2], tlsa) && fits(r[3], cert));
 }
 
+/** The reason a host's address records give when they are not secure. */
+const ADDRESS_REASON = {
+  insecure: { code: 'address-insecure' }, bogus: { code: 'address-bogus' }, error: { code: 'address-error' }, none: { code: 'no-address' },
+} as const satisfies Record<Exclude<AddressFacts, 'secure'>, Reason>;
+
+/** The reason a TLSA lookup gives when it found no secure RRset. */
+const TLSA_REASON = {
+  insecure: { code: 'tlsa-insecure' }, nxdomain: { code: 'tlsa-none' }, bogus: { code: 'tlsa-bogus' }, error: { code: 'tlsa-error' },
+} as const satisfies Record<Exclude<TlsaFacts['status'], 'secure'>, Reason>;
+
 /** The reason behind a vendor-table action: the most serious fact that leads to it. */
 function vendorReason(f: HostFacts, action: Action): Reason {
-  const candidates: Reason[] = [];
+  if (action === 'success') return { code: 'authenticated' };
+  const tlsa = f.tlsa?.status;
   const bad: Reason[] = [];
-  if (f.address === 'bogus') bad.push({ code: 'address-bogus' });
-  if (f.address === 'error') bad.push({ code: 'address-error' });
-  if (f.tlsa?.status === 'bogus') bad.push({ code: 'tlsa-bogus' });
-  if (f.tlsa?.status === 'error') bad.push({ code: 'tlsa-error' });
+  if (f.address === 'bogus' || f.address === 'error') bad.push(ADDRESS_REASON[f.address]);
+  if (tlsa === 'bogus' || tlsa === 'error') bad.push(TLSA_REASON[tlsa]);
   if (f.tls === 'failed') bad.push({ code: 'tls-failed' });
   if (f.tls === 'unauthenticated') bad.push({ code: f.tlsa?.status === 'secure' && f.tlsa.usable === 0 ? 'tlsa-unusable' : 'certificate-mismatch' });
   const weak: Reason[] = [];
   if (f.mx === 'insecure') weak.push({ code: 'mx-insecure' });
-  if (f.address === 'insecure') weak.push({ code: 'address-insecure' });
-  if (f.tlsa?.status === 'insecure') weak.push({ code: 'tlsa-insecure' });
-  if (f.tlsa?.status === 'nxdomain') weak.push({ code: 'tlsa-none' });
-  if (action === 'success') return { code: 'authenticated' };
-  if (action === 'fallback') candidates.push(...weak);
-  else candidates.push(...bad, ...weak);
-  return candidates[0] ?? { code: 'certificate-mismatch' };
+  if (f.address === 'insecure') weak.push(ADDRESS_REASON.insecure);
+  if (tlsa === 'insecure' || tlsa === 'nxdomain') weak.push(TLSA_REASON[tlsa]);
+  return (action === 'fallback' ? weak : [...bad, ...weak])[0] ?? { code: 'certificate-mismatch' };
 }
 
 function vendorHost(table: readonly VendorRow[], f: HostFacts): HostDecision {
-  if (f.address === 'none') return { action: 'fail', reason: { code: 'no-address' } };
+  if (f.address === 'none') return { action: 'fail', reason: ADDRESS_REASON.none };
   const [mx, a, t, c] = cells(f);
   const row = findRow(table, mx, a, t, c);
   // Facts the walk did not gather for a row that needs them (e.g. no connection made) are a failure.
@@ -192,23 +197,13 @@ function vendorHost(table: readonly VendorRow[], f: HostFacts): HostDecision {
 // ---- RFC 7672 ------------------------------------------------------------------------------------------------
 
 function rfc7672Host(f: HostFacts): HostDecision {
-  switch (f.address) {
-    case 'bogus': return { action: 'fail', reason: { code: 'address-bogus' } };
-    case 'error': return { action: 'fail', reason: { code: 'address-error' } };
-    case 'none': return { action: 'fail', reason: { code: 'no-address' } };
-    // §2.2.3: TLSA records are looked up only for hosts whose address records are secure.
-    case 'insecure': return { action: 'fallback', reason: { code: 'address-insecure' } };
-    case 'secure': break;
-  }
+  // §2.2.3: TLSA records are looked up only for hosts whose address records are secure; insecure ones mean
+  // opportunistic TLS, bogus or failed ones (or none) skip the host.
+  if (f.address !== 'secure') return { action: f.address === 'insecure' ? 'fallback' : 'fail', reason: ADDRESS_REASON[f.address] };
   const t = f.tlsa;
-  if (!t) return { action: 'fail', reason: { code: 'tlsa-error' } };
-  switch (t.status) {
-    case 'bogus': return { action: 'fail', reason: { code: 'tlsa-bogus' } };
-    case 'error': return { action: 'fail', reason: { code: 'tlsa-error' } };
-    case 'insecure': return { action: 'fallback', reason: { code: 'tlsa-insecure' } };
-    case 'nxdomain': return { action: 'fallback', reason: { code: 'tlsa-none' } };
-    case 'secure': break;
-  }
+  if (!t) return { action: 'fail', reason: TLSA_REASON.error };
+  // No secure TLSA RRset: insecure or none is opportunistic TLS, bogus or failed skips the host.
+  if (t.status !== 'secure') return { action: t.status === 'insecure' || t.status === 'nxdomain' ? 'fallback' : 'fail', reason: TLSA_REASON[t.status] };
   if (t.usable === 0) {
     // §2.2: secure TLSA records, none usable: TLS is still mandatory, but the server is not authenticated.
     return f.tls === 'authenticated' || f.tls === 'unauthenticated'

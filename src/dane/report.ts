@@ -30,7 +30,7 @@ export function describeReason(r: Reason): string {
 }
 
 /** The action's name in the note's tables. */
-export function actionLabel(a: Action): string {
+function actionLabel(a: Action): string {
   switch (a) {
     case 'success': return 'DANE Success';
     case 'fail': return 'DANE Fail';
@@ -39,7 +39,7 @@ export function actionLabel(a: Action): string {
 }
 
 /** What the decision means for the message. */
-export function describeAction(a: Action, reason?: Reason): string {
+function describeAction(a: Action, reason?: Reason): string {
   switch (a) {
     case 'success': return 'DANE Success';
     case 'fail': return 'DANE Fail: the message is held in the delivery queue';

@@ -239,65 +239,47 @@ export async function starttls(opts: StarttlsOptions): Promise<StarttlsResult> {
   }
 }
 
-function connectStep(socket: Socket, opts: StarttlsOptions, timeoutMs: number): Promise<void> {
+/**
+ * Wait for `ok` on `target`: an event of `failures` first rejects with the failure it maps to, and so does the
+ * timeout (`timeout`); `abort` then closes the socket. Listeners and timer are removed whichever comes first.
+ */
+function settleOn(
+  target: Socket, ok: string, failures: Record<string, (e?: Error) => StarttlsFailure>,
+  timeout: StarttlsFailure, timeoutMs: number, abort: () => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      cleanup();
-      socket.destroy();
-      reject(new Failed({ kind: 'timeout', step: 'connect' }));
-    }, timeoutMs);
-    const onError = (e: Error): void => {
-      cleanup();
-      reject(new Failed(networkFailure(e, 'connect')));
-    };
-    const cleanup = (): void => {
+    const handlers = Object.entries(failures).map(([event, failure]) => [event, (e?: Error) => settle(failure(e))] as const);
+    const onOk = (): void => settle(undefined);
+    const t = setTimeout(() => settle(timeout), timeoutMs);
+    function settle(f: StarttlsFailure | undefined): void {
       clearTimeout(t);
-      socket.off('error', onError);
-    };
-    socket.once('error', onError);
-    if (isIP(opts.address) === 0) {
-      cleanup();
-      reject(new Failed({ kind: 'network-error', step: 'connect', code: 'EINVAL', message: `not an IP address: ${opts.address}` }));
-      return;
+      target.off(ok, onOk);
+      for (const [event, h] of handlers) target.off(event, h);
+      if (f === undefined) return resolve();
+      abort();
+      reject(new Failed(f));
     }
-    socket.connect({ host: opts.address, port: opts.port }, () => {
-      cleanup();
-      socket.setNoDelay(true);
-      resolve();
-    });
+    target.once(ok, onOk);
+    for (const [event, h] of handlers) target.once(event, h);
   });
 }
 
-function handshake(socket: Socket, servername: string, timeoutMs: number): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const sni = servername.replace(/\.$/, '');
-    const tls = tlsConnect({ socket, servername: isIP(sni) ? undefined : sni, rejectUnauthorized: false });
-    const t = setTimeout(() => {
-      cleanup();
-      tls.destroy();
-      reject(new Failed({ kind: 'timeout', step: 'handshake' }));
-    }, timeoutMs);
-    const onError = (e: Error): void => {
-      cleanup();
-      tls.destroy();
-      reject(new Failed({ kind: 'tls-error', message: e.message }));
-    };
-    const onClose = (): void => {
-      cleanup();
-      reject(new Failed({ kind: 'tls-error', message: 'the server closed the connection during the handshake' }));
-    };
-    const cleanup = (): void => {
-      clearTimeout(t);
-      tls.off('error', onError);
-      tls.off('close', onClose);
-    };
-    tls.once('error', onError);
-    tls.once('close', onClose);
-    tls.once('secureConnect', () => {
-      cleanup();
-      // Late errors (after QUIT) must not crash the process.
-      tls.on('error', () => undefined);
-      resolve(tls);
-    });
-  });
+async function connectStep(socket: Socket, opts: StarttlsOptions, timeoutMs: number): Promise<void> {
+  if (isIP(opts.address) === 0) throw new Failed({ kind: 'network-error', step: 'connect', code: 'EINVAL', message: `not an IP address: ${opts.address}` });
+  const connected = settleOn(socket, 'connect', { error: (e) => networkFailure(e!, 'connect') }, { kind: 'timeout', step: 'connect' }, timeoutMs, () => socket.destroy());
+  socket.connect({ host: opts.address, port: opts.port });
+  await connected;
+  socket.setNoDelay(true);
+}
+
+async function handshake(socket: Socket, servername: string, timeoutMs: number): Promise<TLSSocket> {
+  const sni = servername.replace(/\.$/, '');
+  const tls = tlsConnect({ socket, servername: isIP(sni) ? undefined : sni, rejectUnauthorized: false });
+  await settleOn(tls, 'secureConnect', {
+    error: (e) => ({ kind: 'tls-error', message: e!.message }),
+    close: () => ({ kind: 'tls-error', message: 'the server closed the connection during the handshake' }),
+  }, { kind: 'timeout', step: 'handshake' }, timeoutMs, () => tls.destroy());
+  // Late errors (after QUIT) must not crash the process.
+  tls.on('error', () => undefined);
+  return tls;
 }

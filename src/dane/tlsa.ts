@@ -21,7 +21,7 @@ export interface TlsaRecord {
   readonly data: Uint8Array;
 }
 
-export const TlsaUsage = { PKIX_TA: 0, PKIX_EE: 1, DANE_TA: 2, DANE_EE: 3 } as const;
+const TlsaUsage = { PKIX_TA: 0, PKIX_EE: 1, DANE_TA: 2, DANE_EE: 3 } as const;
 
 /** Why a record cannot be used. */
 export type Unusable = 'pkix-usage' | 'unknown-usage' | 'unknown-selector' | 'unknown-matching-type' | 'bad-digest-length' | 'empty-data';
@@ -73,7 +73,7 @@ function associated(bytes: Buffer, matchingType: number): Buffer {
 }
 
 /** Whether a (usable) record matches a certificate. */
-export function matchesCertificate(r: TlsaRecord, cert: X509Certificate): boolean {
+function matchesCertificate(r: TlsaRecord, cert: X509Certificate): boolean {
   return Buffer.from(r.data).equals(associated(selected(cert, r.selector), r.matchingType));
 }
 

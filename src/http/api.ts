@@ -7,47 +7,34 @@
  * `Authorization: Bearer <token>` on every route but /healthz; a client outside http.allow gets 403.
  * A listen address that is not loopback without a token stops startup (routes.ts has the handlers).
  */
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Daemon } from '../daemon/index.js';
-import { ConfigError, type HttpConfig } from '../config/schema.js';
+import { readHttpToken } from '../config/load.js';
+import { ConfigError } from '../config/schema.js';
 import { AccessList } from '../server/acl.js';
 import { normalizeAddress } from '../net/address.js';
 import { ROUTES, type MetricsLike, type RouteSpec } from './routes.js';
-import { DANE_SCHEMA, danePlugin } from './dane.js';
+import { DANE_ROUTE } from './dane.js';
+
+/** Every route the API serves: the status routes and the DANE check. */
+export const API_ROUTES: readonly RouteSpec[] = [...ROUTES, DANE_ROUTE];
 
 export interface HttpApi {
   readonly addresses: readonly { address: string; port: number }[];
   close(): Promise<void>;
 }
 
-/** The token the config names (inline or in a file), or undefined. */
-function tokenOf(cfg: HttpConfig): string | undefined {
-  if (cfg.token !== undefined) return cfg.token;
-  if (cfg.tokenFile === undefined) return undefined;
-  let t: string;
-  try {
-    t = readFileSync(cfg.tokenFile, 'utf8').trim();
-  } catch (err) {
-    throw new ConfigError('http.tokenFile', `cannot read ${cfg.tokenFile}: ${(err as Error).message}`);
-  }
-  if (t.length < 16) throw new ConfigError('http.tokenFile', `${cfg.tokenFile} holds fewer than 16 characters`);
-  return t;
-}
-
 /** The OpenAPI 3 document of the routes (their schemas as declared). */
 export function openApi(version: string): object {
   const paths: Record<string, Record<string, object>> = {};
-  type Documented = Pick<RouteSpec, 'method' | 'url' | 'summary' | 'open'> & { schema: { params?: unknown; querystring?: unknown; response?: Record<string, unknown> } };
-  const dane: Documented = { method: 'GET', url: '/dane/:domain', summary: 'DANE check of a mail domain (MX, A/AAAA, TLSA, STARTTLS certificate) and the decision for a mode', schema: DANE_SCHEMA };
   const fields = (schema: unknown, where: 'query' | 'path') => {
     const o = schema as { properties?: Record<string, object>; required?: string[] } | undefined;
     return Object.entries(o?.properties ?? {}).map(([name, s]) => ({ name, in: where, required: where === 'path' || (o?.required ?? []).includes(name), schema: s }));
   };
-  for (const r of [...ROUTES, dane] as Documented[]) {
+  for (const r of API_ROUTES) {
     const params = [...fields(r.schema.params, 'path'), ...fields(r.schema.querystring, 'query')];
-    const responses = Object.fromEntries(Object.entries(r.schema.response ?? {}).map(([code, schema]) => [code, {
+    const responses = Object.fromEntries(Object.entries((r.schema.response as Record<string, unknown> | undefined) ?? {}).map(([code, schema]) => [code, {
       description: code === '200' ? 'OK' : 'error', content: { [r.url === '/metrics' ? 'text/plain' : 'application/json']: { schema } },
     }]));
     const url = r.url.replace(/:(\w+)/g, '{$1}');
@@ -65,7 +52,7 @@ export function openApi(version: string): object {
 export async function startHttpApi(daemon: Daemon, metrics: MetricsLike | undefined, version: string): Promise<HttpApi | undefined> {
   const cfg = daemon.config.http;
   if (cfg.listen.length === 0) return undefined;
-  const token = tokenOf(cfg);
+  const token = readHttpToken(cfg);
   const loopback = new AccessList(['127.0.0.0/8', '::1/128']);
   const exposed = cfg.listen.find((l) => !loopback.allows(l.address));
   if (exposed && token === undefined) {
@@ -80,7 +67,7 @@ export async function startHttpApi(daemon: Daemon, metrics: MetricsLike | undefi
       const app = Fastify({ logger: false, return503OnClosing: true, ajv: { customOptions: { removeAdditional: false } } });
       app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
         if (!acl.allows(normalizeAddress(req.ip))) return reply.code(403).send({ error: 'Forbidden', message: `client ${req.ip} is not in http.allow` });
-        const route = ROUTES.find((r) => r.url === req.routeOptions.url && r.method === req.method);
+        const route = API_ROUTES.find((r) => r.url === req.routeOptions.url && r.method === req.method);
         if (token !== undefined && !route?.open && req.headers.authorization !== `Bearer ${token}`) {
           return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Unauthorized', message: 'a valid "Authorization: Bearer <token>" header is needed' });
         }
@@ -91,8 +78,7 @@ export async function startHttpApi(daemon: Daemon, metrics: MetricsLike | undefi
         const code = err.validation ? 400 : err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
         void reply.code(code).send({ error: code === 400 ? 'Bad Request' : code === 500 ? 'Internal Server Error' : 'Error', message: err.message });
       });
-      for (const r of ROUTES) register(app, r, { daemon, metrics, version, started });
-      await app.register(danePlugin(daemon));
+      for (const r of API_ROUTES) register(app, r, { daemon, metrics, version, started });
       app.get('/openapi.json', { schema: { hide: true } as object }, async () => openApi(version));
       await app.listen({ host: l.address, port: l.port });
       apps.push(app);

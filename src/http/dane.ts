@@ -1,22 +1,19 @@
 /**
  * `GET /dane/:domain?mode=&port=&timeout=`: the DANE check of a mail domain (src/dane), resolved by the running
  * daemon through the path client queries take (its answer cache in front of the resolver), as JSON: the steps,
- * the decision for the mode, and the text lines `daneverify` prints. Registered by api.ts as a plugin; the
- * token and http.allow checks of api.ts apply to it like to every route but /healthz.
+ * the decision for the mode, and the text lines `daneverify` prints. One more route of the table (api.ts serves
+ * it beside routes.ts's ROUTES); the token and http.allow checks apply to it like to every route but /healthz.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Daemon } from '../daemon/index.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { checkDomain } from '../dane/check.js';
 import { handlerLookup } from '../dane/lookup.js';
 import { MODES, type Mode } from '../dane/policy.js';
 import { renderText } from '../dane/report.js';
 import { defaultHelo } from '../dane/smtp.js';
 import { Name, WireError } from '../wire/index.js';
+import { ANY_OBJECT, ERROR, type RouteContext, type RouteSpec } from './routes.js';
 
-const ERROR = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } } as const;
-const OBJECT = { type: 'object', additionalProperties: true } as const;
-
-export const DANE_SCHEMA = {
+const DANE_SCHEMA = {
   params: {
     type: 'object', required: ['domain'], additionalProperties: false,
     properties: { domain: { type: 'string', minLength: 1, maxLength: 255 } },
@@ -37,9 +34,9 @@ export const DANE_SCHEMA = {
         mode: { type: 'string' },
         port: { type: 'integer' },
         action: { type: 'string', enum: ['success', 'fail', 'fallback'] },
-        decision: OBJECT,
-        hosts: { type: 'array', items: OBJECT },
-        steps: { type: 'array', items: OBJECT },
+        decision: ANY_OBJECT,
+        hosts: { type: 'array', items: ANY_OBJECT },
+        steps: { type: 'array', items: ANY_OBJECT },
         text: { type: 'array', items: { type: 'string' } },
       },
     },
@@ -50,7 +47,7 @@ export const DANE_SCHEMA = {
 /** Default step timeout (s); the whole check gets six of them, at least 30 s. */
 const DEFAULT_TIMEOUT = 10;
 
-async function dane(daemon: Daemon, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+async function dane({ daemon }: RouteContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const { domain } = req.params as { domain: string };
   const q = req.query as { mode?: Mode; port?: number; timeout?: number };
   let name: Name;
@@ -67,16 +64,16 @@ async function dane(daemon: Daemon, req: FastifyRequest, reply: FastifyReply): P
     port: q.port ?? 25,
     lookup: handlerLookup(daemon.stack.cached.handler),
     helo: defaultHelo(),
-    clock: { now: () => Date.now() },
+    clock: daemon.clock,
     stepTimeoutMs: step * 1000,
     deadlineMs: Math.max(30, step * 6) * 1000,
   });
   return { ...r, action: r.decision.action, text: renderText(r).trimEnd().split('\n') };
 }
 
-/** The plugin: `await app.register(danePlugin(daemon))`. */
-export function danePlugin(daemon: Daemon): (app: FastifyInstance) => Promise<void> {
-  return async (app) => {
-    app.get('/dane/:domain', { schema: DANE_SCHEMA }, (req, reply) => dane(daemon, req, reply));
-  };
-}
+export const DANE_ROUTE: RouteSpec = {
+  method: 'GET', url: '/dane/:domain',
+  summary: 'DANE check of a mail domain (MX, A/AAAA, TLSA, STARTTLS certificate) and the decision for a mode',
+  schema: DANE_SCHEMA,
+  handler: dane,
+};

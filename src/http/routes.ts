@@ -29,7 +29,7 @@ const STATUS_RESPONSE = {
     uptimeSeconds: { type: 'integer' },
     /** Resolutions (cache misses) by outcome, from the resolver. */
     statuses: COUNT_MAP,
-    /** Answers to clients by validation status ('none': the listener's own replies), since start; null without metrics. */
+    /** Answers to clients by validation status ('none': the listener's own replies), since start: the metrics' query tally (the one subscriber to the query events, made whenever this API is on); null only for a daemon started without metrics (DaemonOptions.metrics null). */
     answers: { ...COUNT_MAP, nullable: true },
     /** Whether the system clock looks wrong (resolver/clock-sanity.ts): direction 'ahead' or 'behind', the zones and the offset bounds. */
     clock: {
@@ -39,7 +39,7 @@ const STATUS_RESPONSE = {
         evidence: { type: 'object', additionalProperties: true },
       },
     },
-    /** Answers to clients carrying each Extended DNS Error code (RFC 8914), since start; null without metrics. */
+    /** Answers to clients carrying each Extended DNS Error code (RFC 8914), since start, from the same tally; null as `answers`. */
     ede: {
       type: 'array', nullable: true,
       items: { type: 'object', required: ['code', 'name', 'count'], properties: { code: { type: 'integer' }, name: { type: 'string' }, count: { type: 'integer' } } },
@@ -65,9 +65,9 @@ export interface RouteSpec {
   handler(ctx: RouteContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown>;
 }
 
-const ERROR = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } } as const;
+export const ERROR = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } } as const;
 /** A JSON object whose fields are the daemon's own (statistics shapes change with the components). */
-const ANY_OBJECT = { type: 'object', additionalProperties: true } as const;
+export const ANY_OBJECT = { type: 'object', additionalProperties: true } as const;
 
 /** Why the daemon is not ready to serve an MTA, if it is not. */
 export function readiness(d: Daemon): string[] {

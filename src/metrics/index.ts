@@ -17,16 +17,10 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Daemon, DaemonStats } from '../daemon/index.js';
 import { CollectedHistogram } from './histogram.js';
 import { STAT_HISTOGRAMS, STAT_METRICS } from './stats.js';
-import { QueryTally, type LabelledCount } from './tally.js';
+import { QueryTally, type AnswerCounts, type LabelledCount } from './tally.js';
 
-export { DURATION_BUCKETS, PATHS } from './tally.js';
-export { STAT_HISTOGRAMS, STAT_METRICS, type StatDef, type StatHistogramDef } from './stats.js';
-
-/** Answers since the metrics started, by validation status and by Extended DNS Error code (what /status shows). */
-export interface AnswerCounts {
-  statuses: Record<string, number>;
-  ede: { code: number; count: number }[];
-}
+export { DURATION_BUCKETS, type AnswerCounts } from './tally.js';
+export { STAT_METRICS } from './stats.js';
 
 export interface MetricsSource {
   /** The Content-Type of what render() returns (Prometheus text format 0.0.4). */

@@ -84,3 +84,19 @@ export const REFRESH_RESULTS = ['ok', 'fetch-failed', 'not-validated', 'anchor-g
 type MissingRefresh = Exclude<RefreshResult, (typeof REFRESH_RESULTS)[number]>;
 const _allRefreshes: MissingRefresh extends never ? true : never = true;
 void _allRefreshes;
+
+export type AdmissionScope = keyof NonNullable<DaemonStats['cache']['admission']>['refused'];
+
+/** The admission bounds a cache miss can be refused by (src/resolver/admission.ts), each with a series from the start. */
+export const ADMISSION_SCOPES = ['global', 'client'] as const satisfies readonly AdmissionScope[];
+type MissingScope = Exclude<AdmissionScope, (typeof ADMISSION_SCOPES)[number]>;
+const _allScopes: MissingScope extends never ? true : never = true;
+void _allScopes;
+
+export type ClockDirection = NonNullable<DaemonStats['clock']['direction']>;
+
+/** The ways the system clock can look wrong (src/resolver/clock-sanity.ts), one series each. */
+export const CLOCK_DIRECTIONS = ['ahead', 'behind'] as const satisfies readonly ClockDirection[];
+type MissingDirection = Exclude<ClockDirection, (typeof CLOCK_DIRECTIONS)[number]>;
+const _allDirections: MissingDirection extends never ? true : never = true;
+void _allDirections;

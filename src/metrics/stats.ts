@@ -8,7 +8,7 @@
  * label set that vanished from the stats vanishes from the output. Gauges are `set()` the same way.
  */
 import type { DaemonStats } from '../daemon/index.js';
-import { BUDGET_LIMITS, CAPABILITY_STATES, KEY_STATES, rcodeLabel, REFRESH_RESULTS, routeZone, STATUSES, type UpstreamSnapshot } from './labels.js';
+import { ADMISSION_SCOPES, BUDGET_LIMITS, CAPABILITY_STATES, CLOCK_DIRECTIONS, KEY_STATES, rcodeLabel, REFRESH_RESULTS, routeZone, STATUSES, type UpstreamSnapshot } from './labels.js';
 
 export type Labels = Record<string, string>;
 export type Emit = (labels: Labels, value: number) => void;
@@ -47,6 +47,9 @@ const gauge = (name: string, help: string, labels: readonly string[], read: Stat
 
 const UPSTREAM = ['upstream', 'zone'] as const;
 
+/** Why the mail prefetch skipped a host or question (src/resolver/mail-prefetch.ts), each with a series from the start. */
+const MAIL_SKIPS = ['hosts', 'inflight', 'load'] as const satisfies readonly (keyof NonNullable<DaemonStats['cache']['mailPrefetch']>['skipped'])[];
+
 /** Every upstream of every route with its labels and its health-monitor view (when the pool has a monitor). */
 function eachUpstream(s: DaemonStats, f: (u: UpstreamSnapshot, labels: Labels, health: DaemonStats['upstreams'][number]['health'][number] | undefined) => void): void {
   for (const route of s.upstreams) {
@@ -78,14 +81,14 @@ export const STAT_METRICS: readonly StatDef[] = [
   counter('server_response_rcodes_total', 'DNS replies sent by the listeners, by response code.', ['rcode'], (s, emit) => {
     for (const r of s.server?.rcodes ?? []) emit({ rcode: rcodeLabel(r.rcode) }, r.count);
   }),
-  counter('server_dropped_total', 'Messages dropped without a reply, by reason (short, response, overload, closed).', ['reason'], (s, emit) => {
+  counter('server_dropped_total', 'Messages dropped without a reply, by reason: short, response (QR=1), overload (too many UDP queries in flight), closed, ratelimited (a client outside the allow list past the REFUSED rate limit).', ['reason'], (s, emit) => {
     if (!s.server) return;
     for (const [reason, v] of Object.entries(s.server.dropped)) emit({ reason }, v);
   }),
   counter('server_malformed_total', 'Queries answered FORMERR because they were malformed.', [], (s, emit) => {
     if (s.server) emit({}, s.server.formerr);
   }),
-  counter('server_acl_refused_total', 'Queries answered REFUSED because the client is not in the allow list.', [], (s, emit) => {
+  counter('server_acl_refused_total', 'Queries answered REFUSED because the client is not in the allow list (within the REFUSED rate limit; past it they are dropped, reason ratelimited).', [], (s, emit) => {
     if (s.server) emit({}, s.server.refused);
   }),
   counter('server_handler_errors_total', 'Queries whose handler failed (answered SERVFAIL).', [], (s, emit) => {
@@ -96,11 +99,26 @@ export const STAT_METRICS: readonly StatDef[] = [
     emit({ result: 'accepted' }, s.server.tcp.accepted);
     emit({ result: 'rejected' }, s.server.tcp.rejected);
   }),
-  counter('server_tcp_idle_closed_total', 'TCP connections closed for being idle.', [], (s, emit) => {
+  counter('server_tcp_idle_closed_total', 'TCP connections closed for being idle (no query outstanding, or replies left unread, for the idle timeout).', [], (s, emit) => {
     if (s.server) emit({}, s.server.tcp.idleClosed);
+  }),
+  counter('server_tcp_read_timeout_closed_total', 'TCP connections closed because a query begun was not complete within the idle timeout (a slow or slowloris client).', [], (s, emit) => {
+    if (s.server) emit({}, s.server.tcp.readTimeouts);
+  }),
+  counter('server_tcp_evicted_total', 'TCP connections closed at the connection cap to make room for a new one (an idle one of the address holding the most).', [], (s, emit) => {
+    if (s.server) emit({}, s.server.tcp.evicted);
   }),
   gauge('server_tcp_open_connections', 'TCP connections open now.', [], (s, emit) => {
     if (s.server) emit({}, s.server.tcp.current);
+  }),
+  gauge('server_tcp_max_connections', 'The cap on open TCP connections over all listeners (server.tcpMaxConnections).', [], (s, emit) => {
+    if (s.server) emit({}, s.server.tcpMaxConnections);
+  }),
+  gauge('server_udp_receive_buffer_bytes', 'Each UDP listener\'s socket receive buffer as the kernel granted it; below server_udp_receive_buffer_requested_bytes, the kernel capped it (net.core.rmem_max) and query bursts may be lost.', ['listen'], (s, emit) => {
+    for (const g of s.server?.udpReceiveBuffer.granted ?? []) emit({ listen: g.listen }, g.bytes);
+  }),
+  gauge('server_udp_receive_buffer_requested_bytes', 'The UDP receive buffer asked for every listener (server.udpReceiveBuffer; 0: the kernel\'s default).', [], (s, emit) => {
+    if (s.server) emit({}, s.server.udpReceiveBuffer.requested);
   }),
 
   // ---- the resolver
@@ -129,6 +147,11 @@ export const STAT_METRICS: readonly StatDef[] = [
     emit({}, s.resolver.aggressiveAnswers);
   }),
 
+  // ---- the system clock (src/resolver/clock-sanity.ts)
+  gauge('clock_looks_wrong', 'Whether the system clock looks wrong, per direction: 1 when the signatures of at least 3 zones, a trust anchor\'s included, are outside their validity that way (ahead: expired; behind: not yet valid), else 0. Expired data stays BOGUS; /status has the evidence.', ['direction'], (s, emit) => {
+    for (const direction of CLOCK_DIRECTIONS) emit({ direction }, s.clock.suspect && s.clock.direction === direction ? 1 : 0);
+  }),
+
   // ---- the answer cache
   gauge('cache_entries', 'Answers held in the cache.', [], (s, emit) => emit({}, s.cache.entries)),
   gauge('cache_bytes', 'Bytes the cached answers are charged (bounded by cache_max_bytes).', [], (s, emit) => emit({}, s.cache.bytes)),
@@ -150,6 +173,49 @@ export const STAT_METRICS: readonly StatDef[] = [
   }),
   gauge('rfc8198_max_bytes', 'The RFC 8198 store\'s bound in bytes.', [], (s, emit) => {
     if (s.cache.aggressive) emit({}, s.cache.aggressive.maxBytes);
+  }),
+
+  // ---- admission of cache misses (absent when server.maxResolutions and maxResolutionsPerClient are both 0)
+  counter('admission_refused_total', 'Cache misses answered SERVFAIL (EDE 0) at once because an admission bound was reached, by bound: global (server.maxResolutions), client (server.maxResolutionsPerClient).', ['scope'], (s, emit) => {
+    const a = s.cache.admission;
+    if (a) for (const scope of ADMISSION_SCOPES) emit({ scope }, a.refused[scope]);
+  }),
+  counter('admission_prefetches_skipped_total', 'Prefetches not started because the resolutions running had reached server.maxResolutions.', [], (s, emit) => {
+    if (s.cache.admission) emit({}, s.cache.admission.prefetchesSkipped);
+  }),
+  gauge('admission_resolutions', 'Upstream resolutions running now (client misses and prefetches).', [], (s, emit) => {
+    if (s.cache.admission) emit({}, s.cache.admission.resolutions);
+  }),
+  gauge('admission_max_resolutions', 'The bound on resolutions running and queued at once (server.maxResolutions; absent when unbounded).', [], (s, emit) => {
+    const max = s.cache.admission?.limits.maxResolutions;
+    if (max !== undefined && max < Number.MAX_SAFE_INTEGER) emit({}, max);
+  }),
+  gauge('admission_waiting_queries', 'Client queries waiting on a resolution now (their own or one they joined), the queued ones included.', [], (s, emit) => {
+    if (s.cache.admission) emit({}, s.cache.admission.waiting);
+  }),
+  gauge('admission_queued_queries', 'Cache misses queued for their turn to start a resolution (a few start per turn of the event loop, round-robin by client).', [], (s, emit) => {
+    if (s.cache.admission) emit({}, s.cache.admission.queued);
+  }),
+
+  // ---- the MTA-aware mail prefetch (absent when prefetch.mail is off)
+  counter('mail_prefetch_answers_total', 'MX answers served to clients whose hosts the mail prefetch fetched (prefetch.mail).', [], (s, emit) => {
+    if (s.cache.mailPrefetch) emit({}, s.cache.mailPrefetch.answers);
+  }),
+  counter('mail_prefetch_started_total', 'Background resolutions the mail prefetch started (A, AAAA and TLSA of MX hosts not already cached).', [], (s, emit) => {
+    if (s.cache.mailPrefetch) emit({}, s.cache.mailPrefetch.started);
+  }),
+  counter('mail_prefetch_hits_total', 'Answers the mail prefetch stored that a client was later served (counted at the first).', [], (s, emit) => {
+    if (s.cache.mailPrefetch) emit({}, s.cache.mailPrefetch.hits);
+  }),
+  counter('mail_prefetch_wasted_total', 'Answers the mail prefetch stored that expired or left the cache before any client was served them.', [], (s, emit) => {
+    if (s.cache.mailPrefetch) emit({}, s.cache.mailPrefetch.wasted);
+  }),
+  counter('mail_prefetch_skipped_total', 'MX hosts and questions the mail prefetch did not fetch, by reason: hosts (past prefetch.mailHosts), inflight (its queue behind prefetch.maxInFlight full), load (the resolver busy with client misses).', ['reason'], (s, emit) => {
+    const m = s.cache.mailPrefetch;
+    if (m) for (const reason of MAIL_SKIPS) emit({ reason }, m.skipped[reason]);
+  }),
+  gauge('mail_prefetch_in_flight', 'Background resolutions of the mail prefetch running now.', [], (s, emit) => {
+    if (s.cache.mailPrefetch) emit({}, s.cache.mailPrefetch.inFlight);
   }),
 
   // ---- the chain of trust's key cache

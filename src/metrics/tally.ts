@@ -69,6 +69,12 @@ function statusIndex(s: string): number {
   }
 }
 
+/** Answers since the metrics started, by validation status and by Extended DNS Error code (what /status shows). */
+export interface AnswerCounts {
+  statuses: Record<string, number>;
+  ede: { code: number; count: number }[];
+}
+
 export interface LabelledCount {
   labels: Record<string, string>;
   value: number;
@@ -145,7 +151,11 @@ export class QueryTally {
 
   /** Answers carrying each Extended DNS Error code. */
   edeCounts(): LabelledCount[] {
-    return [...this.ede].sort((a, b) => a[0] - b[0]).map(([code, value]) => ({ labels: { code: String(code) }, value }));
+    return this.edeByCode().map(([code, value]) => ({ labels: { code: String(code) }, value }));
+  }
+
+  private edeByCode(): [number, number][] {
+    return [...this.ede].sort((a, b) => a[0] - b[0]);
   }
 
   /** Per path: the bounds in seconds, cumulative bucket counts (the last one is +Inf), the sum in seconds and the count. */
@@ -159,9 +169,9 @@ export class QueryTally {
   }
 
   /** Answers by validation status and by EDE code, as plain records (the status API shows them). */
-  answerCounts(): { statuses: Record<string, number>; ede: { code: number; count: number }[] } {
+  answerCounts(): AnswerCounts {
     const statuses: Record<string, number> = {};
     for (const c of this.statusCounts()) statuses[c.labels['status']!] = c.value;
-    return { statuses, ede: [...this.ede].sort((a, b) => a[0] - b[0]).map(([code, count]) => ({ code, count })) };
+    return { statuses, ede: this.edeByCode().map(([code, count]) => ({ code, count })) };
   }
 }

@@ -159,6 +159,11 @@ export class AdmissionControl {
     if (this.startedThisTurn > 0) this.scheduleTurn();
   }
 
+  /** Client misses waiting for their turn to start a resolution now (background work waits while there are any). */
+  get queuedMisses(): number {
+    return this.queued;
+  }
+
   /** Whether a prefetch may start a resolution now (counted as skipped when not). */
   prefetchAllowed(): boolean {
     if (this.resolutions < this.limits.maxResolutions) return true;

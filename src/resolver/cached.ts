@@ -10,10 +10,12 @@
  *   expired less than `staleWindow` ago, that data is served with TTL `staleTtl` and EDE 3 (RFC 8767),
  *   and for the next `failureTtl` seconds without trying again. BOGUS data is never served stale.
  * - Prefetch: a hit in the last 10% of an entry's TTL starts one background refresh.
+ * - Mail prefetch (mail-prefetch.ts): an MX answer served to a CD=0 client starts the background fetch of what
+ *   an MTA asks next (its hosts' A, AAAA and TLSA), through `resolveShared` as a client's miss.
  * - flush(): the whole cache or one subtree, with the chain of trust's key cache.
  */
 import type { Clock } from '../clock.js';
-import type { CacheConfig } from '../config/schema.js';
+import type { CacheConfig, PrefetchConfig } from '../config/schema.js';
 import type { ProofStoreStats } from '../cache/proofs.js';
 import { encodeEntry, entryOutcome, questionWire, type CacheEntry } from '../cache/entry.js';
 import { keyNameText, keyUnder, nameKeyPart, questionKey } from '../cache/key.js';
@@ -22,9 +24,10 @@ import { AnswerCache } from '../cache/store.js';
 import { outcomeTtl } from '../cache/ttl.js';
 import type { Logger } from '../log.js';
 import type { Answer, CachedAnswer, ClientInfo, FastPath, FastReply, QueryHandler, QueryPath } from '../server/types.js';
-import { EdeCode, Name, Rcode, WireReader, rcodeToText, typeToText, type EdeEntry, type Message, type Question } from '../wire/index.js';
+import { EdeCode, Name, RRType, Rcode, WireReader, rcodeToText, typeToText, type EdeEntry, type Message, type Question } from '../wire/index.js';
 import { AdmissionControl, refusalEde, type AdmissionLimits, type AdmissionStats, type RefusalScope } from './admission.js';
 import { answerTtl, outcomeOf, questionText, shapeOutcome, verdictSummary } from './answer.js';
+import { MailPrefetch, type MailPeek, type MailPrefetchStats } from './mail-prefetch.js';
 import type { Resolution, ResolveOptions } from './resolve.js';
 
 export interface CachingDeps {
@@ -42,6 +45,8 @@ export interface CachingDeps {
   logger?: Logger;
   /** Bounds on the misses resolved at once, globally and per client (admission.ts); none: unbounded. */
   admission?: AdmissionLimits;
+  /** The MTA-aware prefetch (mail-prefetch.ts); none, or `mail: false`: off. */
+  prefetch?: PrefetchConfig;
 }
 
 /** What a client is served: an entry, fresh (TTL counting down) or stale (RFC 8767). */
@@ -61,13 +66,26 @@ function pathOf(how: 'hit' | 'stale' | 'miss', e: CacheEntry, upstreams: readonl
 
 const NO_CODES: readonly number[] = Object.freeze([]);
 
+/** The EDE codes of an entry's EDE list (never changed once stored), listed once, not on every hit. */
+const edeCodes = new WeakMap<readonly EdeEntry[], readonly number[]>();
+
+function codesOf(ede: readonly EdeEntry[] | undefined): readonly number[] {
+  if (!ede) return NO_CODES;
+  let codes = edeCodes.get(ede);
+  if (!codes) {
+    codes = Object.freeze(ede.map((x) => x.code));
+    edeCodes.set(ede, codes);
+  }
+  return codes;
+}
+
 /** Fill a query's trace (only present while query events are listened to). */
 function note(client: ClientInfo, path: QueryPath, e: CacheEntry, upstreams?: readonly string[]): void {
   const t = client.trace;
   if (!t) return;
   t.path = path;
   t.status = e.status;
-  const codes = e.ede ? e.ede.map((x) => x.code) : NO_CODES;
+  const codes = codesOf(e.ede);
   t.ede = path === 'stale' ? [...codes, STALE_EDE.code] : codes;
   if (upstreams) t.upstreams = upstreams;
 }
@@ -93,6 +111,8 @@ export interface CacheStats {
   aggressive?: ProofStoreStats;
   /** Misses in flight and refused (admission.ts; absent without limits). */
   admission?: AdmissionStats;
+  /** The MTA-aware prefetch (mail-prefetch.ts; absent when prefetch.mail is off). */
+  mailPrefetch?: MailPrefetchStats;
 }
 
 export const STALE_EDE: EdeEntry = { code: EdeCode.STALE_ANSWER, text: 'stale answer: no upstream answered' };
@@ -112,19 +132,24 @@ export class CachingResolver {
   private readonly admission: AdmissionControl | undefined;
   /** When a refusal was last logged at warn level (at most one line a minute). */
   private refusalLoggedAt = -Infinity;
+  /** The MTA-aware prefetch (absent when off). */
+  readonly mail: MailPrefetch | undefined;
 
   constructor(private readonly deps: CachingDeps) {
     this.cfg = deps.config;
     this.clock = deps.clock;
     this.logger = deps.logger;
-    this.cache = new AnswerCache(deps.config, deps.clock);
     this.admission = deps.admission ? new AdmissionControl(deps.admission) : undefined;
+    const mail = deps.prefetch?.mail ? new MailPrefetch(deps.prefetch, this.mailCache(), deps.logger) : undefined;
+    this.mail = mail;
+    this.cache = new AnswerCache(deps.config, deps.clock, mail ? () => mail.noteUnused() : undefined);
   }
 
   stats(): CacheStats {
     const out: CacheStats = { entries: this.cache.size, bytes: this.cache.bytes, maxBytes: this.cfg.maxBytes, ...this.counters };
     if (this.deps.proofs) out.aggressive = this.deps.proofs.stats();
     if (this.admission) out.admission = this.admission.stats();
+    if (this.mail) out.mailPrefetch = this.mail.stats();
     return out;
   }
 
@@ -162,6 +187,8 @@ export class CachingResolver {
     if (fresh) {
       this.counters.hits++;
       this.counters.fastHits++;
+      // The mail prefetch: an entry it stored is hit, or an MX answer names hosts to fetch (mail-prefetch.ts).
+      if (this.mail && (e.mail !== undefined || view.qtype === RRType.MX)) this.mail.served(e, view.qtype, (packet[3]! & 0x10) !== 0, () => packetQuestion(packet, view).name);
       if (this.prefetchDue(e, now)) this.prefetch(view.key, e, now, packetQuestion(packet, view), (packet[3]! & 0x10) !== 0);
     } else this.counters.stale++;
     if (client.trace) note(client, fresh ? 'cache' : 'stale', e);
@@ -232,6 +259,7 @@ export class CachingResolver {
         break;
       }
     }
+    if (this.mail && served.mode === 'fresh' && (served.entry.mail !== undefined || q.type === RRType.MX)) this.mail.served(served.entry, q.type, cd, () => q.name);
     if (client.trace) {
       const upstreams = served.mode === 'fresh' ? served.upstreams : undefined;
       note(client, pathOf(how, served.entry, upstreams), served.entry, upstreams);
@@ -266,14 +294,14 @@ export class CachingResolver {
    * `upstreamOnly`: skip the RFC 8198 synthesis. A prefetch wants fresh data (the proofs held expire with the
    * entry it refreshes), and a miss the fast path could not synthesize need not try again.
    */
-  private resolveShared(key: string, q: Question, cd: boolean, upstreamOnly = false): Promise<Served> {
+  private resolveShared(key: string, q: Question, cd: boolean, upstreamOnly = false, mailPrefetch = false): Promise<Served> {
     const running = this.inflight.get(key);
     if (running) {
       this.counters.coalesced++;
       return running;
     }
     const ended = this.admission?.started();
-    const p: Promise<Served> = this.resolveAndStore(key, q, cd, upstreamOnly).finally(() => {
+    const p: Promise<Served> = this.resolveAndStore(key, q, cd, upstreamOnly, mailPrefetch).finally(() => {
       ended?.();
       if (this.inflight.get(key) === p) this.inflight.delete(key);
     });
@@ -281,7 +309,7 @@ export class CachingResolver {
     return p;
   }
 
-  private async resolveAndStore(key: string, q: Question, cd: boolean, upstreamOnly: boolean): Promise<Served> {
+  private async resolveAndStore(key: string, q: Question, cd: boolean, upstreamOnly: boolean, mailPrefetch: boolean): Promise<Served> {
     const gen = this.generation;
     const qtext = `${q.name.toText()} ${typeToText(q.type)}`;
     const res = await this.deps.resolver.resolve(q, { checkingDisabled: cd, ...(upstreamOnly ? { upstreamOnly: true } : {}) });
@@ -298,6 +326,8 @@ export class CachingResolver {
     }
     const ttl = outcomeTtl(o, this.cfg);
     const entry = encodeEntry(q.name, o, ttl, now);
+    // Stored exactly as a client's miss, only marked: its first client hit (or its going unused) is counted.
+    if (mailPrefetch && current && ttl > 0) entry.mail = 'prefetched';
     if (current) this.cache.set(key, entry);
     return { mode: 'fresh', entry, ttl, upstreams: res.upstreams };
   }
@@ -323,6 +353,27 @@ export class CachingResolver {
     this.resolveShared(key, q, cd, true).catch((err: unknown) => this.logger?.warn({ err, name: keyNameText(key) }, 'prefetch failed'));
   }
 
+  /** What the mail prefetch sees of the cache (CD=0 keys) and how it resolves: as a client's miss. */
+  private mailCache() {
+    return {
+      peek: (q: Question): MailPeek => {
+        const key = questionKey(q, false);
+        const running = this.inflight.get(key);
+        if (running) return { kind: 'running', done: running.then((s) => (s.mode === 'fresh' ? s.entry : undefined)) };
+        const e = this.cache.peek(key);
+        // What a client would be served without a resolution: fresh, or stale after a failed refresh (lookup()).
+        const state = e ? this.cache.state(key, e, this.clock.now()) : 'gone';
+        return state === 'fresh' ? { kind: 'fresh', entry: e! } : state === 'stale' ? { kind: 'stale' } : { kind: 'none' };
+      },
+      // Below the global bound, and no client miss waiting for its turn to start (admission.ts).
+      allowed: (): boolean => !this.admission || (this.admission.queuedMisses === 0 && this.admission.prefetchAllowed()),
+      start: async (q: Question): Promise<CacheEntry | undefined> => {
+        const s = await this.resolveShared(questionKey(q, false), q, false, false, true);
+        return s.mode === 'fresh' ? s.entry : undefined;
+      },
+    };
+  }
+
   /** A miss past the admission bounds: SERVFAIL with the EDE saying why, at once, nothing stored. */
   private refuse(query: Message, client: ClientInfo, scope: RefusalScope): Answer {
     const ede = refusalEde(scope);
@@ -333,7 +384,8 @@ export class CachingResolver {
     }
     const log = this.logger;
     const now = this.clock.now();
-    if (log && now - this.refusalLoggedAt >= 60_000) {
+    // A clock stepped back does not silence the line until it is back where it was.
+    if (log && (now - this.refusalLoggedAt >= 60_000 || now < this.refusalLoggedAt)) {
       this.refusalLoggedAt = now;
       const a = this.admission!.stats();
       log.warn(

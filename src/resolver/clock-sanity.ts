@@ -96,6 +96,22 @@ export function roughDuration(seconds: number): string {
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const sigIso = (t: number): string => iso((t >>> 0) * 1000);
 
+/**
+ * One assessment: the zones placed each way within the window and the decision, without any text (the hot part:
+ * it runs for every BOGUS verdict for a signature time). The evidence and the message are built from it only
+ * when they are read: status(), a log line, an EDE note.
+ */
+interface Assessment {
+  readonly nowMs: number;
+  readonly direction: ClockDirection;
+  readonly outside: [string, Observation][];
+  readonly within: number;
+  readonly anchors: ReadonlySet<string>;
+  readonly suspect: boolean;
+  /** An anchor's zone is among the zones within their validity. */
+  readonly anchorWithin: boolean;
+}
+
 export class ClockSanity {
   private readonly zones = new Map<string, Observation>();
   private readonly windowMs: number;
@@ -105,7 +121,7 @@ export class ClockSanity {
   private readonly skew: SkewPolicy;
   private suspectSince: number | undefined;
   private lastLogAt = -Infinity;
-  private current: ClockStatus | undefined;
+  private current: Assessment | undefined;
 
   constructor(private readonly opts: ClockSanityOptions) {
     this.windowMs = opts.windowMs ?? 3_600_000;
@@ -136,7 +152,7 @@ export class ClockSanity {
 
   /** The clock's state now, for the status API (assessed on every call). */
   status(): ClockStatus {
-    return this.assess();
+    return statusOf(this.assess());
   }
 
   /** The note for the EDE text of an answer BOGUS for a signature time while the clock looks wrong; undefined otherwise. */
@@ -145,8 +161,8 @@ export class ClockSanity {
     const c = this.current;
     if (!c?.suspect) return undefined;
     const how = c.direction === 'ahead' ? 'expired' : 'not yet valid';
-    return `system clock looks wrong: it says ${c.evidence.systemTime}, ${offsetText(c.evidence.offsetSeconds)} ${c.direction}` +
-      ` (the signatures of ${c.evidence.zones.length} zones, the root's included, look ${how})`;
+    return `system clock looks wrong: it says ${iso(c.nowMs)}, ${offsetText(offsetOf(c))} ${c.direction}` +
+      ` (the signatures of ${c.outside.length} zones, the root's included, look ${how})`;
   }
 
   /** Place every RRSIG's validity against the clock, one placement per signer (outside wins over within). */
@@ -176,9 +192,8 @@ export class ClockSanity {
     return before?.placement !== placement;
   }
 
-  private assess(): ClockStatus {
+  private assess(): Assessment {
     const nowMs = this.opts.clock.now();
-    const now = Math.floor(nowMs / 1000);
     const byPlacement: Record<Placement, [string, Observation][]> = { ahead: [], behind: [], within: [] };
     for (const [zone, o] of this.zones) {
       const age = nowMs - o.at;
@@ -193,30 +208,22 @@ export class ClockSanity {
     const outside = byPlacement[direction];
     const within = byPlacement.within.length;
     const anchors = new Set(this.opts.anchors().map((a) => a.toLowerCase()));
-    const evidence: ClockEvidence = {
-      systemTime: iso(nowMs),
-      // The anchors' zones first, then by name.
-      zones: outside
-        .sort(([a], [b]) => Number(anchors.has(b)) - Number(anchors.has(a)) || (a < b ? -1 : a > b ? 1 : 0))
-        .map(([zone, o]) => ({ zone, inception: sigIso(o.inception), expiration: sigIso(o.expiration), seenAt: iso(o.at) })),
-      zonesWithin: within,
-      offsetSeconds: offsetBounds(outside.map(([, o]) => o), now, direction),
-    };
     const suspect = outside.length >= this.minZones && outside.length >= 2 * within && outside.some(([zone]) => anchors.has(zone));
-    const status: ClockStatus = suspect
-      ? { suspect: true, direction, evidence, message: clockMessage(direction, evidence) }
-      : { suspect: false, direction: null, evidence };
-    this.report(status, nowMs, byPlacement.within.some(([zone]) => anchors.has(zone)));
-    this.current = status;
-    return status;
+    const a: Assessment = { nowMs, direction, outside, within, anchors, suspect, anchorWithin: byPlacement.within.some(([zone]) => anchors.has(zone)) };
+    this.report(a);
+    this.current = a;
+    return a;
   }
 
-  private report(status: ClockStatus, nowMs: number, anchorWithin: boolean): void {
+  private report(a: Assessment): void {
     const log = this.opts.logger;
-    if (status.suspect) {
+    const nowMs = a.nowMs;
+    if (a.suspect) {
       if (this.suspectSince === undefined) this.suspectSince = nowMs;
       if (nowMs - this.lastLogAt >= this.repeatMs || nowMs < this.lastLogAt) {
         this.lastLogAt = nowMs;
+        const status = statusOf(a);
+        if (!status.suspect) return;
         log?.error({
           clock: { direction: status.direction, systemTime: status.evidence.systemTime, offsetSeconds: status.evidence.offsetSeconds },
           zones: status.evidence.zones.map((z) => z.zone), zonesWithin: status.evidence.zonesWithin,
@@ -227,10 +234,31 @@ export class ClockSanity {
     if (this.suspectSince !== undefined) {
       this.suspectSince = undefined;
       this.lastLogAt = -Infinity;
-      if (anchorWithin) log?.info({ zonesWithin: status.evidence.zonesWithin }, 'system clock looks right again: signatures validate within their validity');
+      if (a.anchorWithin) log?.info({ zonesWithin: a.within }, 'system clock looks right again: signatures validate within their validity');
       else log?.info({}, 'system clock: no current evidence that it is wrong any more');
     }
   }
+}
+
+/** The clock's error bounds of an assessment (see offsetBounds). */
+function offsetOf(a: Assessment): ClockEvidence['offsetSeconds'] {
+  return offsetBounds(a.outside.map(([, o]) => o), Math.floor(a.nowMs / 1000), a.direction);
+}
+
+/** The status (evidence and message) of an assessment: the anchors' zones first, then by name. */
+function statusOf(a: Assessment): ClockStatus {
+  const { anchors } = a;
+  const evidence: ClockEvidence = {
+    systemTime: iso(a.nowMs),
+    zones: [...a.outside]
+      .sort(([x], [y]) => Number(anchors.has(y)) - Number(anchors.has(x)) || (x < y ? -1 : x > y ? 1 : 0))
+      .map(([zone, o]) => ({ zone, inception: sigIso(o.inception), expiration: sigIso(o.expiration), seenAt: iso(o.at) })),
+    zonesWithin: a.within,
+    offsetSeconds: offsetOf(a),
+  };
+  return a.suspect
+    ? { suspect: true, direction: a.direction, evidence, message: clockMessage(a.direction, evidence) }
+    : { suspect: false, direction: null, evidence };
 }
 
 /**

@@ -10,6 +10,9 @@ const ACL_MEMO_MAX = 4096;
 export class AccessList {
   private list: readonly Cidr[];
   private readonly memo = new Map<string, boolean>();
+  /** The last address asked about and the answer: a busy client asks again and again (no Map lookup then). */
+  private lastAddress = '';
+  private lastAllowed = false;
 
   /** Throws CidrError on the first bad entry. */
   constructor(entries: readonly (string | Cidr)[] = DEFAULT_ALLOW) {
@@ -24,16 +27,22 @@ export class AccessList {
   replace(entries: readonly (string | Cidr)[]): void {
     this.list = entries.map((e) => (typeof e === 'string' ? parseCidr(e) : e));
     this.memo.clear();
+    this.lastAddress = '';
   }
 
   /** Whether a client address (text as reported by node sockets) is allowed. Unparseable addresses are not. */
   allows(address: string): boolean {
-    const known = this.memo.get(address);
-    if (known !== undefined) return known;
-    const a = parseIp(address);
-    const ok = a !== undefined && this.cidrs.some((c) => cidrContains(c, a));
-    if (this.memo.size >= ACL_MEMO_MAX) this.memo.clear();
-    this.memo.set(address, ok);
+    if (address === this.lastAddress) return this.lastAllowed;
+    let ok = this.memo.get(address);
+    if (ok === undefined) {
+      const a = parseIp(address);
+      ok = a !== undefined && this.cidrs.some((c) => cidrContains(c, a));
+      if (this.memo.size >= ACL_MEMO_MAX) this.memo.clear();
+      this.memo.set(address, ok);
+    }
+    // '' never matches a client address: it stands for "none yet".
+    this.lastAddress = address;
+    this.lastAllowed = ok;
     return ok;
   }
 }

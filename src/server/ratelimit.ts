@@ -28,6 +28,9 @@ class Bucket {
     if (now > this.at) {
       this.tokens = Math.min(cap, this.tokens + ((now - this.at) * rate) / 1000);
       this.at = now;
+    } else if (now < this.at) {
+      // The clock was stepped back: refill from now on (else not before it is back where it was, maybe a year).
+      this.at = now;
     }
     if (this.tokens < 1) return false;
     this.tokens -= 1;

@@ -1,6 +1,6 @@
 /** startServer: UDP and TCP listeners on every configured address, sharing one handler and one set of limits. */
 import { isIP } from 'node:net';
-import type { ListenAddress } from '../net/address.js';
+import { endpointLabel, type ListenAddress } from '../net/address.js';
 import { AccessList, DEFAULT_ALLOW } from './acl.js';
 import type { QueryContext } from './process.js';
 import { RefusalLimiter } from './ratelimit.js';
@@ -115,10 +115,16 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
 
   const addresses: readonly BoundAddress[] = Object.freeze(listeners.map((l) => Object.freeze({ ...l.bound })));
   opts.logger?.info({ addresses: addresses.map((a) => `${a.transport}/${a.family === 6 ? `[${a.address}]` : a.address}:${a.port}`) }, 'DNS listener started');
+  // Fixed once listening, shown beside the counters: a buffer the kernel capped is where bursts are lost.
+  const granted = addresses.filter((a) => a.transport === 'udp').map((a) => ({ listen: endpointLabel(a), bytes: a.receiveBuffer ?? 0 }));
   let closing: Promise<void> | undefined;
   return {
     addresses,
-    stats: () => stats.snapshot(),
+    stats: () => ({
+      ...stats.snapshot(),
+      tcpMaxConnections: maxConnections,
+      udpReceiveBuffer: { requested: receiveBuffer, granted: granted.map((g) => ({ ...g })) },
+    }),
     setAllow: (allow) => acl.replace(allow),
     close: () => (closing ??= closeAll().then(() => opts.logger?.info({}, 'DNS listener stopped'))),
   };

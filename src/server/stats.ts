@@ -1,10 +1,11 @@
 /** Counters for the listener; read them through ServerHandle.stats(). */
-import type { DropReason, ServerStats, Transport } from './types.js';
+import type { DropReason, ServerCounts, Transport } from './types.js';
 
 export class ServerCounters {
   private readonly queries: Record<Transport, number> = { udp: 0, tcp: 0 };
   private readonly responses: Record<Transport, number> = { udp: 0, tcp: 0 };
-  private readonly rcodes = new Map<number, number>();
+  /** Replies by full RCODE (12 bits): an array slot each, no Map update per reply. */
+  private readonly rcodes = new Float64Array(4096);
   private readonly dropped: Record<DropReason, number> = { short: 0, response: 0, overload: 0, closed: 0, ratelimited: 0 };
   private formerr = 0;
   private refused = 0;
@@ -17,7 +18,8 @@ export class ServerCounters {
 
   response(t: Transport, rcode: number): void {
     this.responses[t]++;
-    this.rcodes.set(rcode, (this.rcodes.get(rcode) ?? 0) + 1);
+    // Replies carry 12 bits of RCODE (replyMessage turns anything else into SERVFAIL).
+    this.rcodes[rcode & 0xfff]!++;
   }
 
   drop(reason: DropReason): void {
@@ -62,11 +64,11 @@ export class ServerCounters {
   }
 
   /** A copy: callers cannot change the counters. */
-  snapshot(): ServerStats {
+  snapshot(): ServerCounts {
     return {
       queries: { ...this.queries },
       responses: { ...this.responses },
-      rcodes: [...this.rcodes].sort((a, b) => a[0] - b[0]).map(([rcode, count]) => ({ rcode, count })),
+      rcodes: rcodeCounts(this.rcodes),
       dropped: { ...this.dropped },
       formerr: this.formerr,
       refused: this.refused,
@@ -74,4 +76,11 @@ export class ServerCounters {
       tcp: { ...this.tcp },
     };
   }
+}
+
+/** The RCODEs seen, ascending, with their counts. */
+function rcodeCounts(counts: Float64Array): ServerCounts['rcodes'] {
+  const out: ServerCounts['rcodes'] = [];
+  for (let rcode = 0; rcode < counts.length; rcode++) if (counts[rcode]! > 0) out.push({ rcode, count: counts[rcode]! });
+  return out;
 }

@@ -32,7 +32,14 @@ export interface TcpLimits {
 export class ConnectionRegistry {
   private readonly open = new Set<TcpConnection>();
   private readonly byAddress = new Map<string, Set<TcpConnection>>();
+  /** Progress made by any connection, counted: orders the connections by their last progress (no clock read). */
+  private progressCount = 0;
   constructor(readonly limits: TcpLimits) {}
+
+  /** The next progress mark (larger is later). */
+  progressMark(): number {
+    return ++this.progressCount;
+  }
 
   get size(): number {
     return this.open.size;
@@ -98,8 +105,8 @@ class TcpConnection {
   readonly address: string;
   /** The idle/read deadline, pushed back at each progress. */
   private readonly deadline: NodeJS.Timeout;
-  /** When the connection last made progress (accepted, a whole query read, a reply flushed), Date.now(). */
-  lastProgress = Date.now();
+  /** When the connection last made progress (accepted, a whole query read, a reply flushed): the registry's mark. */
+  lastProgress: number;
 
   constructor(
     private readonly socket: net.Socket,
@@ -107,6 +114,7 @@ class TcpConnection {
     private readonly registry: ConnectionRegistry,
   ) {
     this.address = normalizeAddress(socket.remoteAddress ?? '');
+    this.lastProgress = registry.progressMark();
     this.client = { address: this.address, port: socket.remotePort ?? 0, transport: 'tcp', trace: undefined };
     socket.setNoDelay(true);
     this.deadline = setTimeout(() => this.onDeadline(), registry.limits.idleTimeoutMs);
@@ -149,7 +157,7 @@ class TcpConnection {
   }
 
   private progress(): void {
-    this.lastProgress = Date.now();
+    this.lastProgress = this.registry.progressMark();
     this.deadline.refresh();
   }
 

@@ -210,7 +210,14 @@ export interface ServerStats {
     readTimeouts: number;
     current: number;
   };
+  /** The cap on open TCP connections over all listeners (tcpMaxConnections). */
+  tcpMaxConnections: number;
+  /** SO_RCVBUF asked for every UDP socket (0: the kernel's default), and each socket's as the kernel granted it. */
+  udpReceiveBuffer: { requested: number; granted: { listen: string; bytes: number }[] };
 }
+
+/** What the listener's counters hold (ServerStats without what is fixed once listening). */
+export type ServerCounts = Omit<ServerStats, 'tcpMaxConnections' | 'udpReceiveBuffer'>;
 
 export interface ServerHandle {
   /** Every bound socket, with the actual port (useful with port 0). */

@@ -1,6 +1,5 @@
 /** DNS over UDP: one datagram in, at most one datagram out, sized to what the client can take. */
 import * as dgram from 'node:dgram';
-import { literalLookup } from '../net/lookup.js';
 import { normalizeAddress } from '../net/address.js';
 import { emitQueryEvent, traceFor } from './events.js';
 import { fastReply, processQuery, type QueryContext } from './process.js';
@@ -16,7 +15,6 @@ export interface UdpListener {
   readonly bound: BoundAddress;
   close(): Promise<void>;
 }
-
 
 /**
  * Ask the kernel for a receive buffer of `bytes` (0: leave its default) and return what it granted. A burst of
@@ -45,6 +43,18 @@ function sizeReceiveBuffer(sock: dgram.Socket, bytes: number, label: string, ctx
   return granted;
 }
 
+/**
+ * The listener's address lookup. It is asked only for the address it binds (an IP literal: bindPair checked
+ * it) and for the addresses it replies to (a datagram's source, an IP literal from the kernel): the answer is
+ * the address itself, without even the literal check that src/net/lookup.ts makes for the other sockets (it
+ * took a regular expression per reply).
+ */
+function listenerLookup(family: 4 | 6): NonNullable<dgram.SocketOptions['lookup']> {
+  return ((address: string, _family: unknown, cb: (err: Error | null, address: string, family: number) => void): void => {
+    cb(null, address, family);
+  }) as unknown as NonNullable<dgram.SocketOptions['lookup']>;
+}
+
 /** Bind a UDP socket; resolves once bound, rejects on bind errors. */
 export function listenUdp(
   address: string,
@@ -53,18 +63,21 @@ export function listenUdp(
   ipv6Only: boolean,
   ctx: QueryContext,
   slots: UdpSlots,
-  receiveBuffer = 0,
+  /** SO_RCVBUF to ask for (0: the kernel's default). */
+  receiveBuffer: number,
 ): Promise<UdpListener> {
   const sock = dgram.createSocket({
     type: family === 6 ? 'udp6' : 'udp4',
     ipv6Only,
-    lookup: literalLookup,
+    lookup: listenerLookup(family),
   });
   let closed = false;
 
   sock.on('message', (packet, rinfo) => {
     ctx.stats.query('udp');
-    const client: ClientInfo = { address: normalizeAddress(rinfo.address), port: rinfo.port, transport: 'udp', trace: traceFor(ctx.events) };
+    // An IPv4 socket never sees an IPv4-mapped IPv6 address: only a dual-stack one needs the mapping undone.
+    const address = family === 4 ? rinfo.address : normalizeAddress(rinfo.address);
+    const client: ClientInfo = { address, port: rinfo.port, transport: 'udp', trace: traceFor(ctx.events) };
     // Answers that need no waiting (cache hits) go out at once, outside the in-flight accounting.
     const fast = fastReply(ctx, packet, client);
     if (fast) {

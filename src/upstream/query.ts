@@ -60,10 +60,13 @@ export function noIgnored(): IgnoredCounts {
  * Whether an ignored packet carried our ID (and, over UDP, came from the upstream's address and port) but
  * is no usable answer: unparsable, or for another question. A blind spoofer knows neither the ID nor the
  * source port, so such a packet is almost always the upstream's own broken answer, and no better one is
- * coming: the exchange does not wait for its timeout (UDP asks again over TCP, TCP gives up).
+ * coming: the exchange does not wait for its timeout (UDP asks again over TCP, TCP gives up). Returns what
+ * is wrong with it, or undefined for a packet that is only noise.
  */
-export function brokenAnswer(reason: IgnoreReason, bytes: Uint8Array): boolean {
-  return reason === 'wrong-question' || (reason === 'unparsable' && bytes.length >= 12);
+export function brokenAnswer(reason: IgnoreReason, bytes: Uint8Array): string | undefined {
+  if (reason === 'wrong-question') return 'is for another question';
+  if (reason === 'unparsable' && bytes.length >= 12) return 'does not parse';
+  return undefined;
 }
 
 export function totalIgnored(c: IgnoredCounts): number {

@@ -49,14 +49,13 @@ export class UpstreamRouter implements PoolRoutes {
   /**
    * Put new routes in place of the current ones (a configuration reload): questions asked from now on go to
    * them; exchanges under way finish with the old pools, whose monitors are stopped. Start the new monitors
-   * first (their first probes decide where validated questions may go). Returns the old routes.
+   * first (their first probes decide where validated questions may go).
    */
-  replace(global: Route, zones: readonly Route[]): Route[] {
+  replace(global: Route, zones: readonly Route[]): void {
     const old = this.routes();
     this.globalRoute = global;
     this.zones = UpstreamRouter.bySuffix(zones);
     for (const r of old) r.monitor?.stop();
-    return [...old];
   }
 
   routeFor(name: Name, type: number): Route {

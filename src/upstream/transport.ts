@@ -58,21 +58,28 @@ export interface ExchangeOptions {
   readonly deadline?: number;
   /** Skip UDP and ask over TCP directly. */
   readonly tcpOnly?: boolean;
+  /** The query to send (default: `buildUpstreamQuery`'s, RD+CD+DO); its question must be `q`. */
+  readonly query?: BuiltQuery;
 }
-
 
 function errorOf(e: unknown, phase: NetworkPhase): NetworkFailure {
   const err = e as NodeJS.ErrnoException;
   return { phase, code: typeof err?.code === 'string' ? err.code : 'EUNKNOWN', message: err?.message ?? String(e) };
 }
 
-/** A received answer we cannot use, as the network failure it ends the leg with. */
-function badAnswer(code: 'EBADMSG' | 'EMSGSIZE' | 'EPROTO', message: string): { code: string; message: string } {
-  return { code, message };
-}
+/**
+ * The codes a leg ends with when what it received cannot be used: a broken answer (`brokenAnswer`), a UDP
+ * answer above the payload size we advertised, TC=1 over TCP. The first two over UDP send the question to TCP.
+ */
+const BROKEN = 'EBADMSG';
+const OVERSIZED = 'EMSGSIZE';
+const TRUNCATED_OVER_TCP = 'EPROTO';
 
-/** UDP failures that are worth the same question over TCP at once: a broken or oversized answer. */
-const RETRY_OVER_TCP: ReadonlySet<string> = new Set(['EBADMSG', 'EMSGSIZE']);
+/** Whether a UDP leg's outcome sends the same question to TCP at once: TC=1, a broken or an oversized answer. */
+function askAgainOverTcp(udp: LegOutcome): boolean {
+  if (udp.kind === 'response') return udp.message.flags.tc;
+  return udp.kind === 'network-error' && (udp.error.code === BROKEN || udp.error.code === OVERSIZED);
+}
 
 function sameSource(rinfo: RemoteInfo, up: UpstreamEndpoint): boolean {
   if (rinfo.port !== up.port) return false;
@@ -136,12 +143,13 @@ export function udpLeg(up: UpstreamEndpoint, q: UpstreamQuestion, query: BuiltQu
       const verdict = judgeResponse(bytes, query.id, q);
       if (verdict.kind === 'ignore') {
         ignored[verdict.reason]++;
-        if (brokenAnswer(verdict.reason, bytes)) fail(badAnswer('EBADMSG', `answer with our ID ${verdict.reason === 'unparsable' ? 'does not parse' : 'is for another question'}`), 'receive');
+        const broken = brokenAnswer(verdict.reason, bytes);
+        if (broken) fail({ code: BROKEN, message: `answer with our ID ${broken}` }, 'receive');
         return;
       }
       const advertised = query.message.edns?.udpSize ?? 512;
       if (bytes.length > Math.max(512, advertised) && !verdict.message.flags.tc) {
-        fail(badAnswer('EMSGSIZE', `answer of ${bytes.length} octets over UDP, above the ${advertised} advertised`), 'receive');
+        fail({ code: OVERSIZED, message: `answer of ${bytes.length} octets over UDP, above the ${advertised} advertised` }, 'receive');
         return;
       }
       finish({ kind: 'response', transport: 'udp', message: verdict.message, rttMs: elapsed(), ignored });
@@ -183,14 +191,13 @@ export function tcpLeg(up: UpstreamEndpoint, q: UpstreamQuestion, query: BuiltQu
         const verdict = judgeResponse(bytes, query.id, q);
         if (verdict.kind === 'ignore') {
           ignored[verdict.reason]++;
-          if (brokenAnswer(verdict.reason, bytes)) {
-            fail(badAnswer('EBADMSG', `answer ${verdict.reason === 'unparsable' ? 'does not parse' : 'is for another question'}`), 'receive');
-            return;
-          }
-          continue;
+          const broken = brokenAnswer(verdict.reason, bytes);
+          if (!broken) continue;
+          fail({ code: BROKEN, message: `answer with our ID ${broken}` }, 'receive');
+          return;
         }
         if (verdict.message.flags.tc) {
-          fail(badAnswer('EPROTO', 'truncated (TC=1) over TCP'), 'receive');
+          fail({ code: TRUNCATED_OVER_TCP, message: 'truncated (TC=1) over TCP' }, 'receive');
           return;
         }
         finish({ kind: 'response', transport: 'tcp', message: verdict.message, rttMs: elapsed(), ignored });
@@ -219,14 +226,13 @@ function addIgnored(into: IgnoredCounts, from: IgnoredCounts): IgnoredCounts {
  * Never throws: every failure is an outcome. A TC=1, broken or oversized answer over UDP is retried over TCP.
  */
 export async function exchange(up: UpstreamEndpoint, q: UpstreamQuestion, opts: ExchangeOptions): Promise<ExchangeOutcome> {
-  const query = buildUpstreamQuery(q);
+  const query = opts.query ?? buildUpstreamQuery(q);
   if (opts.tcpOnly) {
     const leg = await tcpLeg(up, q, query, legTimeout(opts));
     return { ...leg, tcpFallback: false, ignoredTotal: leg.ignored };
   }
   const udp = await udpLeg(up, q, query, legTimeout(opts));
-  const again = udp.kind === 'response' ? udp.message.flags.tc : udp.kind === 'network-error' && RETRY_OVER_TCP.has(udp.error.code);
-  if (!again) return { ...udp, tcpFallback: false, ignoredTotal: udp.ignored };
+  if (!askAgainOverTcp(udp)) return { ...udp, tcpFallback: false, ignoredTotal: udp.ignored };
   const tcp = await tcpLeg(up, q, query, legTimeout(opts));
   return { ...tcp, tcpFallback: true, ignoredTotal: addIgnored(udp.ignored, tcp.ignored) };
 }

@@ -12,6 +12,19 @@ export const DnssecAlgorithm = {
 /** DS digest types (IANA "Delegation Signer (DS) Resource Record Digest Algorithms"). */
 export const DigestType = { SHA1: 1, SHA256: 2, GOST: 3, SHA384: 4 } as const;
 
+/**
+ * The digest field's name and length per DS digest type (RFC 4034 SHA-1, RFC 4509 SHA-256, RFC 5933
+ * GOST R 34.11-94, RFC 6605 SHA-384, RFC 9558 GOST R 34.11-2012, RFC 9563 SM3); other types are unknown.
+ */
+export const DS_DIGEST_LENGTHS: Readonly<Record<number, { readonly name: string; readonly bytes: number }>> = Object.freeze({
+  1: { name: 'SHA-1', bytes: 20 },
+  2: { name: 'SHA-256', bytes: 32 },
+  3: { name: 'GOST R 34.11-94', bytes: 32 },
+  4: { name: 'SHA-384', bytes: 48 },
+  5: { name: 'GOST R 34.11-2012', bytes: 32 },
+  6: { name: 'SM3', bytes: 32 },
+});
+
 /** Parse an algorithm field: a decimal number or a mnemonic (RFC 4034 §2.2, Appendix A.1). */
 export function algorithmFromText(s: string | undefined, what: string): number {
   if (s !== undefined && /^[A-Za-z]/.test(s)) {

@@ -23,3 +23,17 @@ export function encodeEde(entries: readonly EdeEntry[]): EdnsOption[] {
     return { code: EdnsOptionCode.EDE, data };
   });
 }
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+/** The EDEs of received EDNS options, the inverse of `encodeEde` (a trailing NUL some servers send is dropped). */
+export function decodeEde(options: readonly EdnsOption[] | undefined): EdeEntry[] {
+  const out: EdeEntry[] = [];
+  for (const o of options ?? []) {
+    if (o.code !== EdnsOptionCode.EDE || o.data.length < 2) continue;
+    const code = (o.data[0]! << 8) | o.data[1]!;
+    const text = decoder.decode(o.data.subarray(2)).replace(/\0+$/, '');
+    out.push(text ? { code, text } : { code });
+  }
+  return out;
+}

@@ -33,6 +33,29 @@ export function compareLabels(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** Whether octet `b` is written as itself in presentation form (printable, and not one of . \\ " ( ) ; @ $). */
+function plainOctet(b: number): boolean {
+  return b > 0x20 && b < 0x7f && b !== 0x2e && b !== 0x5c && b !== 0x22 && b !== 0x28 && b !== 0x29 && b !== 0x3b && b !== 0x40 && b !== 0x24;
+}
+
+/**
+ * The presentation form of a non-root name (lowercased with `lower`), made in one go when no octet needs an
+ * escape (nearly every name): the per-octet string concatenation of labelToText cost more than anything else
+ * in a key, and keys are made for every name of every message validated. Undefined when an escape is needed.
+ */
+function plainText(labels: readonly Uint8Array[], lower: boolean): string | undefined {
+  const codes: number[] = [];
+  for (const l of labels) {
+    for (let i = 0; i < l.length; i++) {
+      const b = l[i]!;
+      if (!plainOctet(b)) return undefined;
+      codes.push(lower && b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+    }
+    codes.push(0x2e);
+  }
+  return String.fromCharCode.apply(null, codes);
+}
+
 function labelToText(l: Uint8Array): string {
   let s = '';
   for (const b of l) {
@@ -211,7 +234,7 @@ export class Name {
 
   toText(): string {
     if (this._text === undefined) {
-      this._text = this.labels.length === 0 ? '.' : this.labels.map(labelToText).join('.') + '.';
+      this._text = this.labels.length === 0 ? '.' : plainText(this.labels, false) ?? this.labels.map(labelToText).join('.') + '.';
     }
     return this._text;
   }
@@ -223,7 +246,7 @@ export class Name {
   /** Lowercased text: a stable key for maps and case-insensitive equality. */
   get key(): string {
     if (this._key === undefined) {
-      this._key = this.labels.length === 0 ? '.' : this.labels.map((l) => labelToText(lowerLabel(l))).join('.') + '.';
+      this._key = this.labels.length === 0 ? '.' : plainText(this.labels, true) ?? this.labels.map((l) => labelToText(lowerLabel(l))).join('.') + '.';
     }
     return this._key;
   }

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { decodeEntry, encodeEntry, entryOutcome, questionWire, type CacheEntry } from '../../src/cache/entry.js';
 import { questionKey } from '../../src/cache/key.js';
 import { renderReply, udpLimit, viewQuery } from '../../src/cache/render.js';
+import { tailStats } from '../../src/cache/reply-store.js';
 import { STALE_EDE } from '../../src/resolver/cached.js';
 import { outcomeOf, shapeOutcome } from '../../src/resolver/answer.js';
 import { echoQuery, replyMessage, serializeReply } from '../../src/server/responder.js';
@@ -15,7 +16,7 @@ import type { EdeEntry } from '../../src/wire/index.js';
 import {
   EdnsOptionCode, Name, RRType, Rcode, makeQuery, parseMessage, rrToText, serializeMessage, type Message, type RR,
 } from '../../src/wire/index.js';
-import { answerRes, failureRes, nxAuthority, positive, queryMessage, queryPacket, rrs, secure, T0 } from './helpers.js';
+import { answerRes, failureRes, nxAuthority, positive, queryMessage, queryPacket, rrs, secure, SIG, T0 } from './helpers.js';
 
 const QN = 'www.example.test.';
 
@@ -197,5 +198,122 @@ describe('what the fast path leaves to the normal path', () => {
     const bad = Buffer.from(withCookie);
     bad[bad.length - 9] = 9; // option length 9 overruns the OPT RDATA
     assert.equal(viewQuery(bad), undefined);
+  });
+});
+
+describe('replies too large for the client (issue 15: the truncated reply from bytes)', () => {
+  const ZONE = 'big.example.test.';
+  const key = (i: number): string => Buffer.alloc(260, i + 1).toString('base64');
+  /** A DNSKEY RRset far larger than any UDP limit (the KeyTrap zone of the world has one), signed. */
+  const bigKeys = rrs(...Array.from({ length: 8 }, (_, i) => `${ZONE} 300 IN DNSKEY 256 3 8 ${key(i)}`),
+    `${ZONE} 300 IN RRSIG ${SIG.replace(/^A 13 3/, 'DNSKEY 13 3').replace('example.test.', ZONE)}`);
+  const cases: Record<string, CacheEntry> = {
+    'secure, huge first RRset': entryFor(ZONE, answerRes(secure(), bigKeys)),
+    'secure, huge RRset with an informational EDE': entryFor(ZONE, answerRes(
+      { security: 'insecure', kind: 'positive', trail: [], ttlCap: undefined, reason: { kind: 'unsupported-algorithm', zone: ZONE, algorithms: [253] } },
+      bigKeys)),
+  };
+  /** What the server sends for `q` over UDP: the fast path's bytes, or the normal path's when it gives none. */
+  function both(q: Message, e: CacheEntry, extra?: EdeEntry): { fast: Uint8Array | undefined; normal: Uint8Array } {
+    const packet = serializeMessage(q, { compress: false }).bytes;
+    const view = viewQuery(packet)!;
+    const limit = udpLimit(view, 1232);
+    const fast = renderReply(packet, view, e, 99, extra, 1232, limit);
+    const answer = shapeOutcome(q, entryOutcome(e, questionWire(q.question[0]!), 99), extra);
+    const normal = serializeReply(replyMessage(echoQuery(q), answer, 1232), limit).bytes;
+    return { fast, normal };
+  }
+  for (const [what, e] of Object.entries(cases)) {
+    for (const [label, o] of Object.entries({ DO: { dnssecOk: true }, 'no DO': {}, 'no EDNS': { edns: false }, 'EDNS 4096': { udpSize: 4096, dnssecOk: true }, 'AD, mixed case': { ad: true } })) {
+      it(`${what}, ${label}: header, question and OPT with TC=1, as the normal path sends`, () => {
+        const name = label.includes('mixed') ? 'BiG.eXample.TEST.' : ZONE;
+        const { fast, normal } = both(queryMessage(name, RRType.DNSKEY, { id: 0x1234, ...o }), e);
+        assert.ok(fast, 'the fast path answers');
+        assert.ok(parseMessage(normal).flags.tc && parseMessage(normal).answer.length === 0, 'sanity: the normal path keeps no record');
+        assert.deepEqual(observe(parseMessage(fast)), observe(parseMessage(normal)));
+        assert.equal(Buffer.compare(fast, normal), 0, 'byte for byte');
+      });
+    }
+    it(`${what}, stale (EDE 3 added): as the normal path sends`, () => {
+      const q = queryMessage(ZONE, RRType.DNSKEY, { dnssecOk: true });
+      const { fast, normal } = both(q, e, STALE_EDE);
+      assert.ok(fast);
+      assert.deepEqual(observe(parseMessage(fast)), observe(parseMessage(normal)));
+    });
+  }
+
+  it('leaves it to the normal path when some RRsets would fit (it truncates after them)', () => {
+    const e = entryFor(ZONE, answerRes(secure(), [...rrs(`${ZONE} 300 IN A 192.0.2.1`), ...bigKeys]));
+    const q = queryMessage(ZONE, RRType.A, { dnssecOk: true });
+    const { fast, normal } = both(q, e);
+    assert.equal(fast, undefined);
+    assert.ok(parseMessage(normal).flags.tc && parseMessage(normal).answer.length === 1);
+  });
+
+  it('leaves it to the normal path when the first record could fit once compressed (names in RDATA)', () => {
+    const longNs = Array.from({ length: 40 }, (_, i) => `${ZONE} 300 IN NS ns${i}.a-rather-long-label-for-the-name-server-host.${ZONE}`);
+    const e = entryFor(ZONE, answerRes(secure(), rrs(...longNs)));
+    const q = queryMessage(ZONE, RRType.NS, { edns: false });
+    const { fast, normal } = both(q, e);
+    assert.equal(fast, undefined);
+    assert.ok(parseMessage(normal).flags.tc);
+  });
+
+  it('leaves it to the normal path when not even the question and OPT fit with the EDE texts', () => {
+    const long: EdeEntry = { code: 0, text: 'x'.repeat(600) };
+    const e = encodeEntry(Name.fromText(ZONE), { kind: 'data', status: 'insecure', rcode: 0, answer: bigKeys, authority: [], additional: [], ede: [long, long], ttlCap: undefined }, 300, T0);
+    const { fast, normal } = both(queryMessage(ZONE, RRType.DNSKEY, { dnssecOk: true }), e);
+    assert.equal(fast, undefined);
+    assert.ok(normal.length <= 1232);
+  });
+});
+
+describe('reply tails kept on entries (issue 15)', () => {
+  it('hits rendered from a kept tail equal the normal path, whatever the ID, case, RD, CD and AD of each query', () => {
+    const e = entryFor(QN, answerRes(secure(), positive(), rrs('example.test. 300 IN NS ns1.example.test.')));
+    const queries = [
+      queryMessage(QN, RRType.A, { id: 1, dnssecOk: true }),
+      queryMessage('WWW.example.TEST.', RRType.A, { id: 2, dnssecOk: true, rd: false }),
+      queryMessage('www.EXAMPLE.test.', RRType.A, { id: 3, dnssecOk: true, cd: true }),
+      queryMessage(QN, RRType.A, { id: 4, ad: true }),
+      queryMessage(QN, RRType.A, { id: 5 }),
+      queryMessage(QN, RRType.A, { id: 6, edns: false }),
+      queryMessage(QN, RRType.A, { id: 7, edns: false, rd: false }),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const q of queries) assert.deepEqual(observe(fastPath(q, e, 200)), observe(normalPath(q, e, 200)), `round ${round}, id ${q.id}`);
+    }
+    assert.equal(typeof e.rendered, 'object', 'a tail is kept once the entry was rendered twice the same way');
+    // The next second: the TTL changes, the tail is rendered again.
+    const later = fastPath(queries[0]!, e, 199);
+    assert.ok(later.answer.every((r) => r.ttl === 199));
+    assert.deepEqual(observe(later), observe(normalPath(queries[0]!, e, 199)));
+  });
+
+  it('the octets kept over all entries stay within the budget', () => {
+    for (let i = 0; i < 10000; i++) {
+      const name = `h${i}.example.test.`;
+      const e = entryFor(name, answerRes(secure(), rrs(`${name} 300 IN TXT "${'x'.repeat(200)}"`, `${name} 300 IN RRSIG ${SIG.replace(/^A /, 'TXT ')}`)));
+      const q = queryMessage(name, RRType.TXT, { dnssecOk: true });
+      fastPath(q, e, 300);
+      fastPath(q, e, 300);
+    }
+    const s = tailStats();
+    assert.ok(s.octets <= 2 * 1024 * 1024, `${s.octets} octets kept`);
+    assert.ok(s.holders > 1000 && s.holders < 10000, `${s.holders} entries hold a tail`);
+  });
+
+  it('entries whose tail was given up (asked another way) do not pile up in the holders list', () => {
+    // Each name: kept (asked twice with DO), then given up (asked without DO): the octets never reach the
+    // budget, so only the list's own bound keeps the entries it references from accumulating.
+    for (let i = 0; i < 20000; i++) {
+      const name = `g${i}.example.test.`;
+      const e = entryFor(name, answerRes(secure(), rrs(`${name} 300 IN A 192.0.2.1`, `${name} 300 IN RRSIG ${SIG}`)));
+      fastPath(queryMessage(name, RRType.A, { dnssecOk: true }), e, 300);
+      fastPath(queryMessage(name, RRType.A, { dnssecOk: true }), e, 300);
+      fastPath(queryMessage(name, RRType.A, {}), e, 300);
+    }
+    const s = tailStats();
+    assert.ok(s.listed <= 8192, `${s.listed} entries listed`);
   });
 });

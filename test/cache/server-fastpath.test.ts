@@ -16,7 +16,13 @@ import { answerRes, cacheConfig, clockAt, positive, rrs, ScriptedResolver, secur
 const bigTxt = rrs(...Array.from({ length: 40 }, (_, i) => `big.example.test. 300 IN TXT "${String(i).padStart(3, '0')}${'x'.repeat(97)}"`));
 
 describe('server fast path with the answer cache', () => {
-  const resolver = new ScriptedResolver((q) => (q.name.toText().startsWith('big') ? answerRes(secure(), bigTxt) : answerRes(secure(), positive())));
+  const resolver = new ScriptedResolver((q) => {
+    const n = q.name.toText();
+    if (n.startsWith('big')) return answerRes(secure(), bigTxt);
+    // A small RRset first, then one over any limit: the normal path keeps the first and truncates there.
+    if (n.startsWith('mixed')) return answerRes(secure(), [...rrs('mixed.example.test. 300 IN A 192.0.2.7'), ...bigTxt.map((r) => ({ ...r, name: q.name }))]);
+    return answerRes(secure(), positive());
+  });
   const cached = new CachingResolver({ resolver, config: cacheConfig(), clock: clockAt(Date.now()) });
   let handlerCalls = 0;
   let fastCalls = 0;
@@ -60,14 +66,34 @@ describe('server fast path with the answer cache', () => {
     assert.equal(server.stats().responses.udp, 2);
   });
 
-  it('a reply over the client UDP size goes the normal way (truncated there), whole over TCP', async () => {
-    const q = queryBytes('big.example.test.', RRType.TXT, { id: 9 });
+  it('a reply over the client UDP size that keeps some RRsets goes the normal way (truncated there), whole over TCP', async () => {
+    const q = queryBytes('mixed.example.test.', RRType.TXT, { id: 9 });
     const udp = parseMessage((await udpExchange(server.port, q))!);
     assert.ok(udp.flags.tc);
+    assert.equal(udp.answer.length, 1, 'the RRset that fits is kept');
     const calls = handlerCalls;
     const again = parseMessage((await udpExchange(server.port, q))!);
     assert.ok(again.flags.tc);
+    assert.equal(again.answer.length, 1);
     assert.equal(handlerCalls, calls + 1, 'the normal path, which answers from the cache');
+    assert.equal(resolver.calls.filter((c) => c.startsWith('mixed')).length, 1);
+    const tcp = await TcpTestClient.connect(server.port);
+    tcp.socket.write(Buffer.concat([Buffer.from([0, q.length]), Buffer.from(q)]));
+    const [viaTcp] = await tcp.waitFor(1);
+    tcp.socket.destroy();
+    assert.equal(viaTcp?.answer.length, 41);
+    assert.ok(!viaTcp?.flags.tc);
+  });
+
+  it('a reply whose first RRset alone is over the client UDP size: the truncated reply (no records, TC) from the fast path', async () => {
+    const q = queryBytes('big.example.test.', RRType.TXT, { id: 10 });
+    const udp = parseMessage((await udpExchange(server.port, q))!);
+    assert.ok(udp.flags.tc);
+    assert.equal(udp.answer.length, 0);
+    const calls = handlerCalls;
+    const again = parseMessage((await udpExchange(server.port, q))!);
+    assert.deepEqual(again, udp);
+    assert.equal(handlerCalls, calls, 'answered from bytes (test/cache/render.test.ts: what the normal path sends)');
     assert.equal(resolver.calls.filter((c) => c.startsWith('big')).length, 1);
   });
 

@@ -6,37 +6,17 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COMMAND_HELP, USAGE } from '../../src/cli/help.js';
+import { COMMAND_FLAGS, COMMAND_HELP, USAGE } from '../../src/cli/help.js';
 import { loadConfig } from '../../src/config/load.js';
 import { addressCheckers } from '../../src/config/fields.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { BIN, DaemonProcess, freePort } from '../support/daemon-process.js';
+import { DaemonProcess, freePort, runCli, type CliRun } from '../support/daemon-process.js';
 import { tempStateDir } from '../support/state-dir.js';
 
-interface Run { code: number | null; stdout: string; stderr: string; ms: number }
-
-function cli(args: string[], timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`dnssec-stubd ${args.join(' ')} did not finish: ${stdout}${stderr}`));
-    }, timeoutMs);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
-}
+const cli = (args: string[], timeoutMs = 20_000): Promise<CliRun> => runCli(args, { timeoutMs });
 
 const COMMANDS = ['serve', 'query', 'anchors', 'daneverify', 'check-config', 'ready', 'version'];
 
@@ -59,6 +39,18 @@ describe('help', () => {
     assert.match(bad.stderr, /Unknown option '--frobnicate'[\s\S]*Usage: dnssec-stubd query NAME/);
     assert.equal((await cli(['help'])).code, 0);
     assert.equal((await cli(['help', 'nosuch'])).code, 2);
+  });
+});
+
+describe('flags', () => {
+  it('each command\'s help names every flag it accepts, and accepts every flag its help names', () => {
+    assert.deepEqual(Object.keys(COMMAND_FLAGS).sort(), COMMANDS.filter((c) => c !== 'version').sort());
+    for (const [c, options] of Object.entries(COMMAND_FLAGS)) {
+      const help = COMMAND_HELP[c]!;
+      const accepted = Object.keys(options).sort();
+      const named = [...new Set([...help.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!))].filter((f) => f !== 'help').sort();
+      assert.deepEqual(named, accepted, c);
+    }
   });
 });
 
@@ -155,14 +147,14 @@ describe('a second instance', () => {
       await first.waitForLog((l) => l.msg === 'dnssec-stubd started');
       const second = await cli([...args, '--state-dir', tempStateDir()]);
       assert.equal(second.code, 1, second.stderr);
-      assert.match(second.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(TCP\\): the address is already in use by process ${first.pid} \\(\\S*node .*dnssec-stubd\\.js serve`));
+      assert.match(second.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(TCP\\): the address is already in use by process ${first.daemonPid} \\(\\S*node .*dnssec-stubd\\.js serve`));
       // Nothing of the start-up ran: no probe, no anchor state, no self-test (each logs at debug or info).
       assert.doesNotMatch(second.stdout, /probe|self-test|RFC 5011|anchor/i, second.stdout);
       // The HTTP port alone in use: named as the HTTP API's.
       const other = await freePort('127.0.0.1');
       const h = await cli(['serve', '--listen', `127.0.0.1:${other}`, '--upstream', '127.0.0.1:9', '--http', `127.0.0.1:${http}`, '--state-dir', tempStateDir()]);
       assert.equal(h.code, 1);
-      assert.match(h.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${http} \\(TCP, the HTTP API\\): the address is already in use by process ${first.pid}`));
+      assert.match(h.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${http} \\(TCP, the HTTP API\\): the address is already in use by process ${first.daemonPid}`));
       assert.match(h.stderr, /pick another port with --http \(http\.listen:\)/);
     } finally {
       await first.kill();

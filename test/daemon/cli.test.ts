@@ -1,41 +1,16 @@
 /** The `dnssec-stubd` command as an operator runs it: startup errors name the field, SIGTERM stops it cleanly. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startDaemon, resolveUpstreams } from '../../src/daemon/index.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/config/schema.js';
-import { freePort } from '../upstream/unbound-fixture.js';
+import { freePort, runCli } from '../support/daemon-process.js';
 import { dig } from '../support/dig.js';
 import { tempStateDir } from '../support/state-dir.js';
-
-const BIN = fileURLToPath(new URL('../../../bin/dnssec-stubd.js', import.meta.url));
-
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-function runCli(args: string[], opts: { timeoutMs?: number; onSpawn?: (kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    opts.onSpawn?.((s) => child.kill(s));
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`dnssec-stubd ${args.join(' ')} did not finish: ${stdout}${stderr}`));
-    }, opts.timeoutMs ?? 10_000);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 describe('dnssec-stubd serve', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stubd-cli-'));
@@ -64,7 +39,6 @@ describe('dnssec-stubd serve', () => {
     assert.equal(u.code, 2);
     assert.match(u.stderr, /Unknown option '--bogus-flag'/);
   });
-
 
   it('a state directory that cannot be used stops startup naming stateDir', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'stubd-cli-')), 'not-a-dir');

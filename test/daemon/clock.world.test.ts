@@ -29,10 +29,11 @@ import { tempStateDir } from '../support/state-dir.js';
 import { freePort } from '../upstream/unbound-fixture.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { edeCodes, waitFor } from './failover-support.js';
+import { daemonAddr } from '../world/net.js';
 
 const DAY = 86_400_000;
 const BIN = new URL('../../../bin/dnssec-stubd.js', import.meta.url).pathname;
-const CHILD_ADDRESS = '127.55.42.1';
+const CHILD_ADDRESS = daemonAddr(42, 1);
 /** Names in unrelated zones (NSEC, NSEC3, other algorithms, other servers). */
 const NAMES = ['www.alg8.test.', 'www.alg13.test.', 'mail.alg14.test.', 'www.nsec3-salt.test.', 'www.alg15.test.', 'mail.dane.test.'];
 const CLOCK_LINE = /^system clock looks wrong: /;

@@ -54,6 +54,11 @@ describe('the daemon', () => {
     assert.equal(e.path, 'upstream');
     assert.deepEqual(e.upstreams, [`${w.world.upstream.host}:${w.world.upstream.port}`]);
     assert.ok(e.durationUs > 0);
+    // A subscriber may log events as JSON: every field, the qname included.
+    assert.deepEqual(JSON.parse(JSON.stringify(e)), {
+      transport: 'udp', client: '127.0.0.1', qname: 'www.alg13.test.', qtype: RRType.A, rcode: 0, status: 'secure', ede: [], path: 'upstream',
+      upstreams: e.upstreams, durationUs: e.durationUs,
+    });
     assert.equal(w.daemon.stats().resolver.statuses.secure, before.secure + 1);
 
     const hit = await eventsOf(() => dig(w.port, ['www.alg13.test.', 'A', '+dnssec', '+tcp']));

@@ -11,6 +11,7 @@ import { StripProxy } from '../upstream/strip-proxy.js';
 import { UnboundFixture } from '../upstream/unbound-fixture.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { bogusLogs, edeCodes, startTestDaemon, type TestDaemon } from './failover-support.js';
+import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
 let proxy: StripProxy;
@@ -19,8 +20,8 @@ let other: UnboundFixture;
 before(async () => {
   world = await getWorld();
   const upstream = { address: world.upstream.host, port: world.upstream.port };
-  proxy = await StripProxy.start({ address: '127.55.4.1', backend: upstream });
-  other = await UnboundFixture.start({ address: '127.55.4.2', forwardAll: upstream });
+  proxy = await StripProxy.start({ address: daemonAddr(4, 1), backend: upstream });
+  other = await UnboundFixture.start({ address: daemonAddr(4, 2), forwardAll: upstream });
 });
 
 after(async () => {

@@ -9,6 +9,7 @@ import { PdnsRecursorFixture } from '../upstream/pdns-fixture.js';
 import { StripProxy } from '../upstream/strip-proxy.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { edeCodes, startTestDaemon, type TestDaemon } from './failover-support.js';
+import { daemonAddr, reAddr, worldPrefix } from '../world/net.js';
 
 let world: WorldInfo;
 let counting: StripProxy;
@@ -21,8 +22,8 @@ before(async () => {
   world = await getWorld();
   const upstream = { address: world.upstream.host, port: world.upstream.port };
   // A relay that strips nothing: it counts what the forward zone's pool asks.
-  counting = await StripProxy.start({ address: '127.55.5.1', backend: upstream });
-  pdns = await PdnsRecursorFixture.start({ address: '127.55.5.2', forwardTo: upstream, hintFile: world.rootHintsFile });
+  counting = await StripProxy.start({ address: daemonAddr(5, 1), backend: upstream });
+  pdns = await PdnsRecursorFixture.start({ address: daemonAddr(5, 2), forwardTo: upstream, hintFile: world.rootHintsFile });
   d = await startTestDaemon(world, { upstream: { timeoutMs: 400, deadlineMs: 2000 } }, {
     upstream: [`${world.upstream.host}:${world.upstream.port}`],
     upstreamFor: [`alg13.test=${label(counting)}`, `alg14.test=${label(pdns)}`],
@@ -74,7 +75,7 @@ describe('negative trust anchors', () => {
     const r = await dig(d.port, ['www.bogus-expired.test.', 'A', '+dnssec']);
     assert.equal(r.status, 'NOERROR', r.text);
     assert.ok(!r.flags.has('ad'));
-    assert.ok(r.answers.some((l) => /\sA\s+127\.54\.100\.\d+$/.test(l)), r.text);
+    assert.ok(r.answers.some((l) => new RegExp(`\\sA\\s+${reAddr(worldPrefix(100))}\\d+$`).test(l)), r.text);
     assert.ok(d.daemon.stack.resolver.stats().negativeTrustAnchorAnswers >= 1);
   });
 

@@ -7,28 +7,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { systemClock } from '../../src/clock.js';
 import { probeUpstream } from '../../src/upstream/probe.js';
 import { exchange } from '../../src/upstream/transport.js';
 import { Name } from '../../src/wire/index.js';
-import { BIN, DaemonProcess, freePort } from '../support/daemon-process.js';
+import { DaemonProcess, freePort, runCli } from '../support/daemon-process.js';
 import { dig } from '../support/dig.js';
 import { PlainUpstream } from '../support/plain-upstream.js';
 import { tempStateDir } from '../support/state-dir.js';
 
 const NOTICE = /^NO CONFIGURED UPSTREAM CAN SERVE DNSSEC VALIDATION: /;
-
-function runReady(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BIN, 'ready', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('a reachable resolver that is not DNSSEC-capable', () => {
   let up: PlainUpstream;
@@ -69,7 +57,7 @@ describe('a reachable resolver that is not DNSSEC-capable', () => {
       assert.match(ede, /EDE: 22 \(No Reachable Authority\).*is not DNSSEC-capable/);
       assert.doesNotMatch(ede, /unreachable/);
 
-      const ready = await runReady(['--listen', `127.0.0.1:${port}`, '--http', `127.0.0.1:${http}`, '--wait', '10']);
+      const ready = await runCli(['ready', '--listen', `127.0.0.1:${port}`, '--http', `127.0.0.1:${http}`, '--wait', '10'], { timeoutMs: 20_000 });
       assert.equal(ready.code, 1, ready.stdout + ready.stderr);
       assert.match(ready.stderr, /^dnssec-stubd is running but NOT READY:\n/);
       assert.match(ready.stderr, /no DNSSEC-capable upstream is known/);
@@ -99,7 +87,7 @@ describe('a reachable resolver that is not DNSSEC-capable', () => {
 
   it('`ready` against nothing: exit 3, saying the daemon does not answer', async () => {
     const port = await freePort('127.0.0.1');
-    const r = await runReady(['--listen', `127.0.0.1:${port}`, '--http', 'off']);
+    const r = await runCli(['ready', '--listen', `127.0.0.1:${port}`, '--http', 'off']);
     assert.equal(r.code, 3);
     assert.match(r.stderr, /^dnssec-stubd does not answer:\n/);
     assert.match(r.stderr, /is it running\?/);

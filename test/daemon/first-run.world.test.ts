@@ -5,34 +5,23 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { PdnsRecursorFixture } from '../upstream/pdns-fixture.js';
-import { BIN, DaemonProcess, freePort } from '../support/daemon-process.js';
+import { DaemonProcess, freePort, runCli } from '../support/daemon-process.js';
 import { tempStateDir } from '../support/state-dir.js';
+import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
 let pdns: PdnsRecursorFixture;
 
 before(async () => {
   world = await getWorld();
-  pdns = await PdnsRecursorFixture.start({ address: '127.55.14.2', forwardTo: { address: world.upstream.host, port: world.upstream.port }, hintFile: world.rootHintsFile });
+  pdns = await PdnsRecursorFixture.start({ address: daemonAddr(14, 2), forwardTo: { address: world.upstream.host, port: world.upstream.port }, hintFile: world.rootHintsFile });
 });
 after(async () => {
   await pdns?.stop();
   await stopWorld();
 });
-
-function ready(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BIN, 'ready', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('first run', () => {
   it('pdns-recursor with dnssec=off: NOT-DNSSEC-CAPABLE with evidence, said once at startup', async () => {
@@ -57,7 +46,7 @@ describe('first run', () => {
       '--trust-anchor', world.rootAnchorFile, '--state-dir', tempStateDir()]);
     try {
       await d.waitForLog((l) => l.msg === 'dnssec-stubd started', 30_000);
-      const r = await ready(['--listen', `127.0.0.1:${port}`, '--http', `127.0.0.1:${http}`, '--wait', '20']);
+      const r = await runCli(['ready', '--listen', `127.0.0.1:${port}`, '--http', `127.0.0.1:${http}`, '--wait', '20'], { timeoutMs: 30_000 });
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /^dnssec-stubd is ready:\n  HTTP API 127\.0\.0\.1:\d+: \/readyz says ready\n  DNS 127\.0\.0\.1:\d+: \. DNSKEY answered with AD \(validated\)\n$/);
       assert.equal(d.lines.some((l) => /^NO CONFIGURED UPSTREAM/.test(l.msg ?? '')), false);

@@ -1,6 +1,6 @@
 /**
  * What an MTA's libc gets (issue 9): glibc's getaddrinfo, in a private mount namespace whose /etc/resolv.conf
- * names only the daemon (on 127.55.10.1:53: glibc's stub talks to port 53 only) and whose nsswitch.conf
+ * names only the daemon (on daemonAddr(10, 1):53: glibc's stub talks to port 53 only) and whose nsswitch.conf
  * resolves hosts by DNS only. The daemon's only upstream is an on-path attacker (a proxy on loopback in
  * front of the world's real Unbound) that puts an unsigned CNAME to a forged address in front of the
  * genuine signed answer. glibc follows such a CNAME to the forged A whatever the AD bit says, so the
@@ -17,15 +17,17 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { dig } from '../support/dig.js';
+import { resolvConf, runWithPrivateEtc } from '../support/private-etc.js';
 import { TamperProxy, append, firstOf, onQuestion, prepend, rrs } from '../support/tamper-proxy.js';
 import { DATA, getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { startTestDaemon, type TestDaemon } from './failover-support.js';
+import { daemonAddr } from '../world/net.js';
 
 const execFileP = promisify(execFile);
 
 /** The daemon's address: port 53, which glibc's resolv.conf cannot change. Not used elsewhere in test/. */
-const DAEMON_ADDRESS = '127.55.10.1';
-const PROXY_ADDRESS = '127.55.10.2';
+const DAEMON_ADDRESS = daemonAddr(10, 1);
+const PROXY_ADDRESS = daemonAddr(10, 2);
 const EVIL = '6.6.6.6';
 
 const GETADDRINFO_C = `
@@ -77,7 +79,7 @@ before(async () => {
   bin = join(dir, 'gai');
   writeFileSync(join(dir, 'gai.c'), GETADDRINFO_C);
   await execFileP('cc', ['-O0', '-o', bin, join(dir, 'gai.c')], { timeout: 60_000 });
-  writeFileSync(join(dir, 'resolv.conf'), `nameserver ${DAEMON_ADDRESS}\noptions timeout:2 attempts:1 edns0 trust-ad\n`);
+  writeFileSync(join(dir, 'resolv.conf'), resolvConf([DAEMON_ADDRESS], ['timeout:2', 'attempts:1', 'edns0', 'trust-ad']));
   writeFileSync(join(dir, 'nsswitch.conf'), 'hosts: dns\n');
   proxy = await TamperProxy.start({ address: PROXY_ADDRESS, backend: { address: world.upstream.host, port: world.upstream.port } });
   proxy.rewrite = firstOf(
@@ -104,17 +106,11 @@ interface Gai {
 
 /** getaddrinfo in a private mount namespace with our resolv.conf and nsswitch.conf bind-mounted over /etc's. */
 async function getaddrinfo(name: string, family: '4' | 'any' = '4'): Promise<Gai> {
-  const script = 'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/nsswitch.conf && exec "$3" "$4" "$5"';
-  const args = ['-m', 'sh', '-c', script, 'sh', join(dir, 'resolv.conf'), join(dir, 'nsswitch.conf'), bin, name, family];
-  try {
-    const { stdout } = await execFileP('unshare', args, { timeout: 20_000 });
-    return { ok: true, addresses: stdout.split('\n').filter(Boolean), error: undefined };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    const out = e.stdout ?? '';
-    if (e.code === 2 && out.startsWith('EAI ')) return { ok: false, addresses: [], error: out.trim() };
-    throw new Error(`unshare/getaddrinfo failed (${e.code}): ${out}${e.stderr ?? ''}`);
-  }
+  const binds = { '/etc/resolv.conf': join(dir, 'resolv.conf'), '/etc/nsswitch.conf': join(dir, 'nsswitch.conf') };
+  const r = await runWithPrivateEtc(binds, bin, [name, family], { timeoutMs: 20_000 });
+  if (r.code === 0) return { ok: true, addresses: r.stdout.split('\n').filter(Boolean), error: undefined };
+  if (r.code === 2 && r.stdout.startsWith('EAI ')) return { ok: false, addresses: [], error: r.stdout.trim() };
+  throw new Error(`unshare/getaddrinfo failed (${r.killed ? 'timed out' : r.code}): ${r.stdout}${r.stderr}`);
 }
 
 describe('glibc getaddrinfo through the daemon, upstream tampered with', () => {

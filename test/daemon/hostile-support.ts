@@ -44,5 +44,5 @@ export function useHostileDaemon(server: Record<string, unknown> = {}, extra: Re
   return ctx;
 }
 
-/** The world's secure canary: ns1.nsd.test A 127.54.0.3. */
-export const CANARY = { name: 'ns1.nsd.test.', address: '127.54.0.3' } as const;
+/** The world's secure canary (ns1.nsd.test A worldAddr(0, 3)), shared with the benches. */
+export { CANARY, canaryOk, canaryProblem } from '../../bench/live-daemon.js';

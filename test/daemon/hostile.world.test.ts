@@ -8,23 +8,18 @@
  */
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
-import * as net from 'node:net';
 import { describe, it } from 'node:test';
-import { UdpClient, quantile, randomLabel } from '../../bench/live-daemon.js';
+import { UdpClient, canaryOk, floodConnections, quantile, randomLabel } from '../../bench/live-daemon.js';
 import { prng } from '../../bench/fuzz-core.js';
 import { EdeCode, EdnsOptionCode, Name, RRType, Rcode, makeQuery, parseMessage, serializeMessage, type Message } from '../../src/wire/index.js';
 import { TcpTestClient, framed } from '../server/helpers.js';
 import { CANARY, useHostileDaemon } from './hostile-support.js';
+import { daemonAddr } from '../world/net.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function query(name: string, type: number, id: number, dnssecOk = true): Uint8Array {
   return serializeMessage(makeQuery(Name.fromText(name), type, { id, edns: { udpSize: 1232, version: 0, dnssecOk, z: 0, options: [] } })).bytes;
-}
-
-/** The canary's answer is right: NOERROR, AD, its address. */
-function canaryOk(m: Message | undefined): boolean {
-  return !!m && m.rcode === Rcode.NOERROR && m.flags.ad && m.answer.some((a) => (a.data as { address?: string }).address === CANARY.address);
 }
 
 /** Ask the canary over a new TCP connection; undefined when the connection is refused or closed first. */
@@ -110,21 +105,8 @@ describe('hostile clients', () => {
     const before = d.daemon.stats().server!.tcp;
     let maxOpen = 0;
     const sampler = setInterval(() => { maxOpen = Math.max(maxOpen, d.daemon.stats().server!.tcp.current); }, 2);
-    const open = new Set<net.Socket>();
-    let connected = 0;
-    let failed = 0;
     const t0 = Date.now();
-    const flood = (async () => {
-      for (let wave = 0; wave < 20; wave++) {
-        await Promise.all(Array.from({ length: 500 }, () => new Promise<void>((res) => {
-          const s = net.connect({ port: d.port, host: '127.0.0.1', localAddress: '127.0.0.23' });
-          open.add(s);
-          s.once('connect', () => { connected++; res(); });
-          s.once('error', () => { failed++; res(); });
-          s.once('close', () => { open.delete(s); res(); });
-        })));
-      }
-    })();
+    const { open, counts, done: flood } = floodConnections(d.port, 10_000, '127.0.0.23');
     const udp = new UdpClient('127.0.0.34');
     await udp.open();
     const tcpMs: number[] = [];
@@ -133,7 +115,7 @@ describe('hostile clients', () => {
     let tcpRetried = 0;
     try {
       let i = 0;
-      while (Date.now() - t0 < 1000 || connected + failed < 10_000) {
+      while (Date.now() - t0 < 1000 || counts.connected + counts.failed < 10_000) {
         const s0 = Date.now();
         let ok = false;
         let attempt = 0;
@@ -154,13 +136,13 @@ describe('hostile clients', () => {
     }
     const st = d.daemon.stats().server!.tcp;
     const figures = {
-      attempts: connected + failed, connected, failed, seconds: (Date.now() - t0) / 1000, maxOpen, cap,
+      attempts: counts.connected + counts.failed, ...counts, seconds: (Date.now() - t0) / 1000, maxOpen, cap,
       accepted: st.accepted - before.accepted, evicted: st.evicted - before.evicted, rejected: st.rejected - before.rejected,
       tcpCanary: { n: tcpMs.length, missed: tcpMissed, retried: tcpRetried, p50: quantile(tcpMs, 0.5), p99: quantile(tcpMs, 0.99) },
       udpCanary: { n: udpMs.length, p50: +quantile(udpMs, 0.5).toFixed(2), p99: +quantile(udpMs, 0.99).toFixed(2) },
     };
     t.diagnostic(JSON.stringify(figures));
-    assert.equal(connected + failed, 10_000);
+    assert.equal(counts.connected + counts.failed, 10_000);
     assert.ok(maxOpen <= cap, `at most ${cap} open, saw ${maxOpen}`);
     assert.ok(figures.accepted > cap, 'the flood went past the cap');
     assert.equal(tcpMissed, 0, 'the TCP canary was answered each time (within 3 attempts)');
@@ -219,9 +201,9 @@ describe('clients outside the allow list', () => {
   it('get REFUSED with EDE 18 within the per-source bucket (5/s, burst 10), then nothing: no reflection', async (t) => {
     const before = d.daemon.stats().server!;
     const q = query('victim.example.', RRType.ANY, 99);
-    const got = await from('127.55.20.9', q, 100);
+    const got = await from(daemonAddr(20, 9), q, 100);
     const after = d.daemon.stats().server!;
-    t.diagnostic(`100 queries from 127.55.20.9: ${got.length} REFUSED, ${after.dropped.ratelimited - before.dropped.ratelimited} dropped`);
+    t.diagnostic(`100 queries from ${daemonAddr(20, 9)}: ${got.length} REFUSED, ${after.dropped.ratelimited - before.dropped.ratelimited} dropped`);
     assert.ok(got.length >= 10 && got.length <= 13, `${got.length} replies`);
     for (const b of got) {
       const m = parseMessage(b);

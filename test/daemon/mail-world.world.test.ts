@@ -16,6 +16,7 @@ import { run } from '../world/proc.js';
 import { SmtpClient } from '../world/smtp-client.js';
 import type { Delivery, SessionRecord } from '../world/smtp-server.js';
 import { dig, validatorVerdict, type DigResult } from '../world/tools.js';
+import { worldAddr6 } from '../world/net.js';
 
 let world: WorldInfo;
 
@@ -295,7 +296,7 @@ describe('mail world: SMTP dialogues (node:net + node:tls)', { concurrency: 4 },
     assert.equal(d.tls, null);
   });
 
-  it('aaaa-only.dhost.test. is reached at ::ffff:127.54.102.20', async (t) => {
+  it(`aaaa-only.dhost.test. is reached at ${worldAddr6(102, 20)}`, async (t) => {
     const h = mailHost('aaaa-only.dhost.test.');
     const c = await SmtpClient.connect(h.aaaa[0]!, MAIL.port).catch((e: Error) => e);
     if (c instanceof Error) {
@@ -318,14 +319,19 @@ describe('mail world: SMTP dialogues (node:net + node:tls)', { concurrency: 4 },
 });
 
 describe('mail world: bad input', { concurrency: 4 }, () => {
-  const ok = (): Promise<SmtpClient> => SmtpClient.connect(mailHost('ok.dhost.test.').listen[0]!, MAIL.port).then(async (c) => {
-    await c.reply();
-    return c;
-  });
+  /** `fn` in a session with ok.dhost.test, its banner read; closed afterwards whatever happens. */
+  async function withOk(fn: (c: SmtpClient) => Promise<void>): Promise<void> {
+    const c = await SmtpClient.connect(mailHost('ok.dhost.test.').listen[0]!, MAIL.port);
+    try {
+      await c.reply();
+      await fn(c);
+    } finally {
+      c.close();
+    }
+  }
 
   it('unknown and malformed commands get 500/501/503/555 and the session goes on', async () => {
-    const c = await ok();
-    try {
+    await withOk(async (c) => {
       assert.equal((await c.command('FROB')).code, 500);
       assert.equal((await c.command('')).code, 500);
       assert.equal((await c.command('MAIL FROM:<a@b>')).code, 503, 'MAIL before EHLO');
@@ -343,14 +349,11 @@ describe('mail world: bad input', { concurrency: 4 }, () => {
       assert.equal((await c.command('RSET')).code, 250);
       assert.equal((await c.command('MAIL FROM:<\u00e9@b>')).code, 500, 'non-ASCII');
       assert.equal((await c.command('NOOP')).code, 250);
-    } finally {
-      c.close();
-    }
+    });
   });
 
   it('a command line over 4 KiB is rejected with 500; a message line over 4 KiB fails the message with 554', async () => {
-    const c = await ok();
-    try {
+    await withOk(async (c) => {
       assert.equal((await c.command(`NOOP ${'x'.repeat(5000)}`)).code, 500);
       assert.equal((await c.command('EHLO client.test')).code, 250);
       assert.equal((await c.command('MAIL FROM:<a@client.test>')).code, 250);
@@ -359,37 +362,29 @@ describe('mail world: bad input', { concurrency: 4 }, () => {
       const r = await c.command(`Subject: long\r\n\r\n${'y'.repeat(5000)}\r\n.`);
       assert.equal(r.code, 554, r.text);
       assert.equal((await c.command('NOOP')).code, 250);
-    } finally {
-      c.close();
-    }
+    });
   });
 
   it('commands pipelined after STARTTLS are discarded (no plaintext injection)', async () => {
-    const c = await ok();
-    try {
+    await withOk(async (c) => {
       await c.command('EHLO client.test');
       c.write('STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\n');
       assert.equal((await c.reply())?.code, 220);
       await c.startTls('ok.dhost.test', false);
       assert.equal((await c.command('EHLO client.test')).code, 250);
       assert.equal((await c.command('RCPT TO:<x@ok.dmx.test>')).code, 503, 'the injected MAIL was not executed');
-    } finally {
-      c.close();
-    }
+    });
   });
 
   it('20 bad commands end the session with 421', async () => {
-    const c = await ok();
-    try {
+    await withOk(async (c) => {
       for (let i = 0; i < 19; i++) assert.equal((await c.command('FROB')).code, 500);
       c.write('FROB\r\n');
       assert.equal((await c.reply())?.code, 500);
       assert.equal((await c.reply())?.code, 421);
       assert.equal(await c.reply(2000), null);
       assert.ok(c.isClosed);
-    } finally {
-      c.close();
-    }
+    });
   });
 
   it('a client that connects and closes at once does not disturb the server', async () => {
@@ -400,11 +395,8 @@ describe('mail world: bad input', { concurrency: 4 }, () => {
         s.on('error', () => resolve());
       });
     }
-    const c = await ok();
-    try {
+    await withOk(async (c) => {
       assert.equal((await c.command('NOOP')).code, 250);
-    } finally {
-      c.close();
-    }
+    });
   });
 });

@@ -1,6 +1,6 @@
 /**
  * A real Postfix doing DANE (RFC 7672) through the daemon: Debian's Postfix 3.7 (scripts/install-test-deps.sh)
- * runs a private instance (test/support/postfix.ts) whose only resolver is the daemon on 127.55.11.1:53 (Postfix
+ * runs a private instance (test/support/postfix.ts) whose only resolver is the daemon on daemonAddr(11, 1):53 (Postfix
  * reads /etc/resolv.conf, which has no port; the instance gets its own in a private mount namespace), with
  * `smtp_dns_support_level = dnssec` and `smtp_tls_security_level = dane`. It delivers to every mail domain of the
  * mail world (test/world/mail.ts), whose SMTP servers hold certificates that match their TLSA records or not,
@@ -25,10 +25,11 @@ import { PostfixInstance, type Delivery, type Sent } from '../support/postfix.js
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { MAIL, mailHost, type MailDomain } from '../world/mail.js';
 import { startTestDaemon, type TestDaemon } from './failover-support.js';
+import { daemonAddr } from '../world/net.js';
 
 /** The daemon's address (port 53: resolv.conf has no port) and the Postfix client's source address. Not used elsewhere in test/. */
-const DAEMON_ADDRESS = '127.55.11.1';
-const CLIENT_ADDRESS = '127.55.11.2';
+const DAEMON_ADDRESS = daemonAddr(11, 1);
+const CLIENT_ADDRESS = daemonAddr(11, 2);
 const PROBE_WARNING = 'warning: DNSSEC validation may be unavailable';
 
 /** Why Postfix does what it does with mail for one domain. */

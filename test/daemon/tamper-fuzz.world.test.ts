@@ -20,6 +20,7 @@ import { FuzzHarness, caseText, reportText, type FuzzReport } from '../support/f
 import { caseSeed, mulberry32, mutate, mutationContext, normalizeAnswer } from '../support/mutate.js';
 import { getWorld, stopWorld } from '../world/index.js';
 import { ZONES } from '../world/zones.js';
+import { worldAddr } from '../world/net.js';
 
 const SEED = Number(process.env['TAMPER_FUZZ_SEED'] ?? 20261202);
 const CASES = Number(process.env['TAMPER_FUZZ_CASES'] ?? 200);
@@ -36,7 +37,7 @@ describe('tamper fuzz mutations', () => {
     id: 1, opcode: 0, rcode: 0, question: [q],
     flags: { qr: true, aa: false, tc: false, rd: true, ra: true, z: false, ad: false, cd: true },
     answer: [
-      parseRR('www.alg13.test. 3600 IN A 127.54.100.1'),
+      parseRR(`www.alg13.test. 3600 IN A ${worldAddr(100, 1)}`),
       parseRR('www.alg13.test. 3600 IN RRSIG A 13 3 3600 20270131060138 20261202050138 62832 alg13.test. ' +
         'DQ1a+lil+IetyYsXhnhG8tAFVnOFWM0BRjg3PtFpqM7JANr6xhtncRL5ejKrDmZodhtemX5jfR75+bVOVqAR0g=='),
     ],

@@ -10,13 +10,14 @@ import { dig } from '../support/dig.js';
 import { TamperProxy, onQuestion, prepend, rrs } from '../support/tamper-proxy.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { startTestDaemon, type TestDaemon } from './failover-support.js';
+import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
 let proxy: TamperProxy;
 
 before(async () => {
   world = await getWorld();
-  proxy = await TamperProxy.start({ address: '127.55.11.1', backend: { address: world.upstream.host, port: world.upstream.port } });
+  proxy = await TamperProxy.start({ address: daemonAddr(11, 1), backend: { address: world.upstream.host, port: world.upstream.port } });
   proxy.rewrite = onQuestion('www.alg13.test', 'A',
     prepend('answer', rrs('www.alg13.test. 300 IN CNAME www.evil.insecure.test.', 'www.evil.insecure.test. 300 IN A 6.6.6.6')));
 });

@@ -10,7 +10,7 @@
  * "Forged" is checked two ways: the case's own forged records must be absent from every section, and every
  * record of every section must be one the world's genuine upstream returns (for the question, or for that
  * owner and type); the answer section must equal the genuine answer section (chain and final RRset, with
- * their signatures). Loopback only: proxy and reference Unbound on 127.55.9.x.
+ * their signatures). Loopback only: proxy and reference Unbound on daemonAddr(9, x).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -23,9 +23,10 @@ import {
 import { UnboundFixture } from '../upstream/unbound-fixture.js';
 import { DATA, getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { startTestDaemon, type TestDaemon } from './failover-support.js';
+import { daemonAddr, worldAddr } from '../world/net.js';
 
-const PROXY_ADDRESS = '127.55.9.1';
-const REFERENCE_ADDRESS = '127.55.9.2';
+const PROXY_ADDRESS = daemonAddr(9, 1);
+const REFERENCE_ADDRESS = daemonAddr(9, 2);
 const EVIL = '6.6.6.6';
 const EVIL6 = '::ffff:6.6.6.6';
 const TLSA_FORGED = `3 1 1 ${'ab'.repeat(32)}`;
@@ -734,7 +735,7 @@ describe('the proxy', () => {
     proxy.rewrite = undefined;
     const plain = await askAt(proxy.port, proxy.address, 'www.alg8.test.', 'A');
     assert.equal(plain.dig.status, 'NOERROR');
-    assert.ok(plain.records.some((x) => x.key === 'www.alg8.test a 127.54.100.1'));
+    assert.ok(plain.records.some((x) => x.key === `www.alg8.test a ${worldAddr(100, 1)}`));
     // Raw bytes go out as they are: the answer serialized by hand with RCODE REFUSED and no records.
     proxy.rewrite = onQuestion('www.alg8.test.', 'A', (_q, m) =>
       serializeMessage({ ...m, rcode: Rcode.REFUSED, answer: [], authority: [], additional: [] }).bytes);

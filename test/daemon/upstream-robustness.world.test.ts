@@ -17,6 +17,7 @@ import { BAD_ADDITIONAL, withBadAdditional, type BadAdditional } from '../suppor
 import { MangleProxy, withRcode } from '../upstream/mangle-proxy.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { bogusLogs, edeCodes, isBogus, startTestDaemon, type TestDaemon } from './failover-support.js';
+import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
 let proxy: MangleProxy;
@@ -26,8 +27,8 @@ let relay: MangleProxy;
 before(async () => {
   world = await getWorld();
   const backend = { address: world.upstream.host, port: world.upstream.port };
-  proxy = await MangleProxy.start({ address: '127.55.7.1', backend });
-  relay = await MangleProxy.start({ address: '127.55.7.2', backend });
+  proxy = await MangleProxy.start({ address: daemonAddr(7, 1), backend });
+  relay = await MangleProxy.start({ address: daemonAddr(7, 2), backend });
 });
 
 after(async () => {

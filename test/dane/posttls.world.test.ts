@@ -2,7 +2,7 @@
  * `--mode rfc7672` against Postfix: for every mail domain of the mail world, Debian's `posttls-finger -l dane`
  * (Postfix 3.7's DANE client code, scripts/install-test-deps.sh installs it) and our check give the same verdict,
  * both resolving through the same daemon. posttls-finger reads /etc/resolv.conf (port 53 only), so the daemon
- * listens on 127.55.12.1:53 and posttls-finger runs in a private mount namespace (`unshare -m`) whose
+ * listens on daemonAddr(12, 1):53 and posttls-finger runs in a private mount namespace (`unshare -m`) whose
  * /etc/resolv.conf is a bind mount naming only it (`options trust-ad`: glibc passes the AD bit on), with its own
  * MAIL_CONFIG directory (a two-line main.cf). Without -c (the SMTP chat shown): with -c, posttls-finger prints
  * nothing at all for a server that does not offer STARTTLS. Needs root, util-linux and postfix.
@@ -12,7 +12,6 @@
  * greeting timeout (multi.dmx.test: compared on its first host).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,10 +24,12 @@ import { Name } from '../../src/wire/index.js';
 import { systemClock } from '../../src/clock.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { startTestDaemon, type TestDaemon } from '../daemon/failover-support.js';
+import { resolvConf, runWithPrivateEtc } from '../support/private-etc.js';
 import { DOMAINS, expected } from './expect.js';
+import { daemonAddr } from '../world/net.js';
 
 /** The daemon's address: port 53 (resolv.conf has no port). Not used elsewhere in test/. */
-const DAEMON_ADDRESS = '127.55.12.1';
+const DAEMON_ADDRESS = daemonAddr(12, 1);
 
 /** What posttls-finger says, in its own terms. */
 type Finger =
@@ -70,7 +71,7 @@ let dir: string;
 before(async () => {
   world = await getWorld();
   dir = mkdtempSync(join(tmpdir(), 'stubd-posttls-'));
-  writeFileSync(join(dir, 'resolv.conf'), `nameserver ${DAEMON_ADDRESS}\noptions timeout:5 attempts:2 trust-ad\n`);
+  writeFileSync(join(dir, 'resolv.conf'), resolvConf([DAEMON_ADDRESS], ['timeout:5', 'attempts:2', 'trust-ad']));
   mkdirSync(join(dir, 'postfix'));
   writeFileSync(join(dir, 'postfix', 'main.cf'), 'compatibility_level = 3.6\nsmtp_dns_support_level = dnssec\n');
   d = await startTestDaemon(world, { upstreams: [{ address: world.upstream.host, port: world.upstream.port }], server: { warmupQueries: 0 } },
@@ -84,16 +85,12 @@ after(async () => {
   await stopWorld();
 });
 
-function posttlsFinger(domain: string): Promise<string> {
-  const script = 'mount --bind "$1" /etc/resolv.conf && exec posttls-finger -t 30 -l dane "$2"';
-  return new Promise((resolve, reject) => {
-    execFile('unshare', ['-m', 'sh', '-c', script, 'sh', join(dir, 'resolv.conf'), domain.replace(/\.$/, '')],
-      { env: { ...process.env, MAIL_CONFIG: join(dir, 'postfix') }, timeout: 120_000 }, (err, stdout, stderr) => {
-        const out = `${stdout}${stderr}`;
-        if (err && (err as { killed?: boolean }).killed) return reject(new Error(`posttls-finger ${domain} timed out:\n${out}`));
-        resolve(out);
-      });
-  });
+async function posttlsFinger(domain: string): Promise<string> {
+  const r = await runWithPrivateEtc({ '/etc/resolv.conf': join(dir, 'resolv.conf') }, 'posttls-finger',
+    ['-t', '30', '-l', 'dane', domain.replace(/\.$/, '')], { env: { ...process.env, MAIL_CONFIG: join(dir, 'postfix') }, timeoutMs: 120_000 });
+  const out = `${r.stdout}${r.stderr}`;
+  if (r.killed) throw new Error(`posttls-finger ${domain} timed out:\n${out}`);
+  return out;
 }
 
 function ours(domain: string): Promise<CheckResult> {

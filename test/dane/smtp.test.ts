@@ -180,4 +180,9 @@ describe('STARTTLS client', () => {
     const r = await starttls(opts(port));
     assert.equal(r.kind, 'refused');
   });
+
+  it('an address that is not an IP address: network-error EINVAL at connect, no lookup', async () => {
+    const r = await starttls({ ...opts(25), address: 'mx.example.test' });
+    assert.deepEqual(r, { kind: 'network-error', step: 'connect', code: 'EINVAL', message: 'not an IP address: mx.example.test' });
+  });
 });

@@ -4,30 +4,15 @@
  * through the daemon's answer cache (a second check is answered from it).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startDaemon, type Daemon } from '../../src/daemon/index.js';
-import { tempStateDir } from '../support/state-dir.js';
+import type { Daemon } from '../../src/daemon/index.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+import { get, startApiDaemon } from './support.js';
 
 let world: WorldInfo;
 const TOKEN = 'dane-test-token-0123456789';
 
-async function start(http: object): Promise<Daemon> {
-  const f = join(mkdtempSync(join(tmpdir(), 'stubd-http-dane-')), 'config.json');
-  writeFileSync(f, JSON.stringify({ http: { listen: [{ address: '127.0.0.1', port: 0 }], ...http }, server: { warmupQueries: 0 } }));
-  return startDaemon({
-    config: f, stateDir: tempStateDir(), listen: ['127.0.0.1:0'], upstream: [`${world.upstream.host}:${world.upstream.port}`],
-    trustAnchor: [world.rootAnchorFile], logLevel: 'silent',
-  });
-}
-
-async function get(d: Daemon, path: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`http://127.0.0.1:${d.httpAddresses[0]!.port}${path}`, init);
-  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-}
+const start = (http: object): Promise<Daemon> => startApiDaemon(world, http);
 
 before(async () => {
   world = await getWorld();

@@ -21,6 +21,7 @@ import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { NSEC3_DEEP_DEPTH, nsec3FloodName } from '../world/zones.js';
 import { startTestDaemon, waitFor, type TestDaemon } from '../daemon/failover-support.js';
 import { P, parse, promtool, value, type Exposition } from './exposition.js';
+import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
 let tamper: TamperProxy;
@@ -52,19 +53,19 @@ async function delta(series: [string, Record<string, string>?][], act: () => Pro
 
 before(async () => {
   world = await getWorld();
-  tamper = await TamperProxy.start({ address: '127.55.21.10', backend: { address: world.upstream.host, port: world.upstream.port } });
+  tamper = await TamperProxy.start({ address: daemonAddr(21, 10), backend: { address: world.upstream.host, port: world.upstream.port } });
   tamper.rewrite = onQuestion('www.alg13.test', 'A',
     prepend('answer', rrs('www.alg13.test. 300 IN CNAME www.evil.insecure.test.', 'www.evil.insecure.test. 300 IN A 6.6.6.6')));
-  strip = await StripProxy.start({ address: '127.55.21.11', backend: { address: world.upstream.host, port: world.upstream.port }, strip: () => true });
+  strip = await StripProxy.start({ address: daemonAddr(21, 11), backend: { address: world.upstream.host, port: world.upstream.port }, strip: () => true });
   silent = createSocket('udp4');
-  await new Promise<void>((resolve) => silent.bind(0, '127.55.21.12', resolve));
+  await new Promise<void>((resolve) => silent.bind(0, daemonAddr(21, 12), resolve));
   const silentPort = silent.address().port;
   d = await startTestDaemon(world, {
     upstreams: [
       { address: tamper.address, port: tamper.port, priority: 1 },
       { address: world.upstream.host, port: world.upstream.port, priority: 2 },
       { address: strip.address, port: strip.port, priority: 3 },
-      { address: '127.55.21.12', port: silentPort, priority: 4 },
+      { address: daemonAddr(21, 12), port: silentPort, priority: 4 },
     ],
     upstream: { bogusConfirmations: 2, timeoutMs: 500 },
     validation: { maxNsec3HashesPerQuery: 50 },
@@ -74,7 +75,7 @@ before(async () => {
   labels.tamper = { upstream: tamper.label, zone: '.' };
   labels.world = { upstream: `${world.upstream.host}:${world.upstream.port}`, zone: '.' };
   labels.strip = { upstream: strip.label, zone: '.' };
-  labels.silent = { upstream: `127.55.21.12:${silentPort}`, zone: '.' };
+  labels.silent = { upstream: `${daemonAddr(21, 12)}:${silentPort}`, zone: '.' };
   await d.probed();
 });
 

@@ -58,8 +58,10 @@ function fakeStats(): DaemonStats {
   const server: ServerStats = {
     queries: { udp: 1000, tcp: 20 }, responses: { udp: 990, tcp: 20 },
     rcodes: [{ rcode: 0, count: 900 }, { rcode: 2, count: 80 }, { rcode: 3, count: 30 }, { rcode: 23, count: 1 }],
-    dropped: { short: 1, response: 2, overload: 3, closed: 4, ratelimited: 0 }, formerr: 5, refused: 6, handlerErrors: 7,
-    tcp: { accepted: 20, rejected: 1, evicted: 0, idleClosed: 8, readTimeouts: 0, current: 2 },
+    dropped: { short: 1, response: 2, overload: 3, closed: 4, ratelimited: 41 }, formerr: 5, refused: 6, handlerErrors: 7,
+    tcp: { accepted: 20, rejected: 1, evicted: 9, idleClosed: 8, readTimeouts: 10, current: 2 },
+    tcpMaxConnections: 256,
+    udpReceiveBuffer: { requested: 4_194_304, granted: [{ listen: '127.0.0.1:53', bytes: 4_194_304 }, { listen: '[::1]:53', bytes: 212_992 }] },
   };
   const a = upstream('192.0.2.1', 1, { kind: 'capable', checkedAt: T0 - 1000, evidence }, { kind: 'up', since: T0 - 5000 }, 12.5);
   const b = upstream('192.0.2.2', 2, { kind: 'not-capable', checkedAt: T0 - 3000, evidence, cause: { source: 'probe', failed: ['do-bit'] } },
@@ -89,7 +91,8 @@ function fakeStats(): DaemonStats {
       statuses: { secure: 500, insecure: 300, bogus: 7, indeterminate: 1, failure: 15, unchecked: 2 },
       budgetExceeded: { 'signatures': 4, 'nsec3-hashes': 2, 'keys-per-tag': 0 },
     },
-    cache: { entries: 321, bytes: 654_321, maxBytes: 50_000_000, hits: 4000, fastHits: 3500, misses: 825, coalesced: 9, stale: 3, prefetches: 17, aggressive: { zones: 4, sets: 40, bytes: 9000, maxBytes: 6_250_000 } },
+    cache: { entries: 321, bytes: 654_321, maxBytes: 50_000_000, hits: 4000, fastHits: 3500, misses: 825, coalesced: 9, stale: 3, prefetches: 17, aggressive: { zones: 4, sets: 40, bytes: 9000, maxBytes: 6_250_000 },
+      admission: { limits: { maxResolutions: 1024, maxPerClient: 256 }, resolutions: 31, waiting: 44, queued: 5, clients: 3, refused: { client: 12, global: 2 }, prefetchesSkipped: 6 } },
     chain: { cached: 77, hits: 600, misses: 80, joined: 5, fetches: 190 },
     upstreams: routes,
     anchors: [{ zone: '.', ds: 0, dnskeys: 1 }, { zone: 'example.', ds: 0, dnskeys: 0 }],
@@ -230,6 +233,49 @@ describe('metrics: values read from daemon.stats() at scrape time', () => {
     assert.equal(value(x, `${P}chain_fetches_total`), 190);
   });
 
+  it('the defences under stress: REFUSED rate limit, TCP closes and cap, UDP receive buffers, admission, the clock', async () => {
+    const { x } = await rendered();
+    assert.equal(value(x, `${P}server_dropped_total`, { reason: 'ratelimited' }), 41);
+    assert.equal(value(x, `${P}server_acl_refused_total`), 6);
+    assert.equal(value(x, `${P}server_tcp_read_timeout_closed_total`), 10);
+    assert.equal(value(x, `${P}server_tcp_evicted_total`), 9);
+    assert.equal(value(x, `${P}server_tcp_max_connections`), 256);
+    assert.equal(value(x, `${P}server_udp_receive_buffer_bytes`, { listen: '127.0.0.1:53' }), 4_194_304);
+    assert.equal(value(x, `${P}server_udp_receive_buffer_bytes`, { listen: '[::1]:53' }), 212_992, 'a buffer the kernel capped');
+    assert.equal(value(x, `${P}server_udp_receive_buffer_requested_bytes`), 4_194_304);
+
+    assert.equal(value(x, `${P}admission_refused_total`, { scope: 'global' }), 2);
+    assert.equal(value(x, `${P}admission_refused_total`, { scope: 'client' }), 12);
+    assert.equal(value(x, `${P}admission_prefetches_skipped_total`), 6);
+    assert.equal(value(x, `${P}admission_resolutions`), 31);
+    assert.equal(value(x, `${P}admission_max_resolutions`), 1024);
+    assert.equal(value(x, `${P}admission_waiting_queries`), 44);
+    assert.equal(value(x, `${P}admission_queued_queries`), 5);
+
+    assert.equal(value(x, `${P}clock_looks_wrong`, { direction: 'ahead' }), 0);
+    assert.equal(value(x, `${P}clock_looks_wrong`, { direction: 'behind' }), 0);
+    const s = fakeStats();
+    s.clock = { suspect: true, direction: 'behind', evidence: { ...s.clock.evidence, zones: [{ zone: '.', inception: 'x', expiration: 'y', seenAt: 'z' }] }, message: 'system clock looks wrong: ...' };
+    const wrong = (await rendered(new FakeDaemon(s))).x;
+    assert.equal(value(wrong, `${P}clock_looks_wrong`, { direction: 'behind' }), 1);
+    assert.equal(value(wrong, `${P}clock_looks_wrong`, { direction: 'ahead' }), 0);
+  });
+
+  it('admission: absent without bounds; no max_resolutions series when only the per-client bound is set', async () => {
+    const none = fakeStats();
+    delete none.cache.admission;
+    const { x } = await rendered(new FakeDaemon(none));
+    for (const n of ['admission_refused_total', 'admission_prefetches_skipped_total', 'admission_resolutions', 'admission_max_resolutions', 'admission_waiting_queries', 'admission_queued_queries']) {
+      assert.ok(x.types.has(P + n), `${n} is declared`);
+      assert.equal(x.samples.filter((v) => v.name === P + n).length, 0, `${n} has no sample`);
+    }
+    const perClient = fakeStats();
+    perClient.cache.admission!.limits.maxResolutions = Number.MAX_SAFE_INTEGER;
+    const y = (await rendered(new FakeDaemon(perClient))).x;
+    assert.equal(value(y, `${P}admission_max_resolutions`), undefined, 'unbounded: no series, not 9e15');
+    assert.equal(value(y, `${P}admission_refused_total`, { scope: 'client' }), 12);
+  });
+
   it('per upstream: labels upstream and zone ("." for the global upstreams), results, DNSSEC state, strikes, RTT', async () => {
     const { x } = await rendered();
     const a = { upstream: '192.0.2.1:53', zone: '.' };
@@ -337,7 +383,7 @@ describe('metrics: values read from daemon.stats() at scrape time', () => {
 
     const bare: DaemonStats = { ...fakeStats(), server: undefined, selfTest: undefined, managedAnchors: undefined, upstreams: [], cache: { ...fakeStats().cache, aggressive: undefined } };
     const { x } = await rendered(new FakeDaemon(bare));
-    for (const n of ['server_received_total', 'server_malformed_total', 'server_tcp_open_connections', 'selftest_passed', 'selftest_queries', 'rfc8198_zones', 'rfc5011_key_state', 'upstream_up']) {
+    for (const n of ['server_received_total', 'server_malformed_total', 'server_tcp_open_connections', 'server_tcp_max_connections', 'server_udp_receive_buffer_bytes', 'selftest_passed', 'selftest_queries', 'rfc8198_zones', 'rfc5011_key_state', 'upstream_up']) {
       assert.ok(x.types.has(P + n), `${n} is declared`);
       assert.equal(x.samples.filter((v) => v.name === P + n).length, 0, `${n} has no sample`);
     }

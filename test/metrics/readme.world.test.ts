@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ROUTES } from '../../src/http/routes.js';
+import { API_ROUTES } from '../../src/http/api.js';
 import { DEFAULT_METRIC_PREFIXES, METRIC_DOCS } from '../../src/metrics/index.js';
 import { useWorldDaemon } from '../support/daemon.js';
 import { dig } from '../support/dig.js';
@@ -69,7 +69,7 @@ describe('README "Monitoring"', () => {
 
   it('names every route of the HTTP API, with a curl example for the main ones', () => {
     const s = section();
-    for (const r of ROUTES) assert.ok(s.includes(`${r.method} ${r.url}`), `${r.method} ${r.url}`);
+    for (const r of API_ROUTES) assert.ok(s.includes(`${r.method} ${r.url}`), `${r.method} ${r.url}`);
     for (const c of ['curl -s 127.0.0.1:8053/status | jq', '/readyz', '/resolve?name=', '-X POST 127.0.0.1:8053/cache/flush', '-X POST 127.0.0.1:8053/upstreams/probe', 'Authorization: Bearer']) {
       assert.ok(s.includes(c), c);
     }

@@ -4,7 +4,7 @@
  *
  * - The image: a non-root user, ports 53/udp, 53/tcp and 8053 exposed, the state volume, a HEALTHCHECK on /readyz,
  *   production dependencies only (no TypeScript, no tests).
- * - As with `--network host`: the documented high-port mode (`--listen 127.55.13.1:5353`), forwarding to the test
+ * - As with `--network host`: the documented high-port mode (`--listen` daemonAddr(13, 1)`:5353`), forwarding to the test
  *   world; it becomes ready, the image's HEALTHCHECK command passes, answers carry AD, and the process is not root.
  * - As Docker runs it: in a network namespace of its own with net.ipv4.ip_unprivileged_port_start=0 (what Docker
  *   and Podman set), the image's unchanged configuration binds port 53 as the unprivileged user and answers; with
@@ -23,13 +23,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { dig } from '../support/dig.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+import { daemonAddr } from '../world/net.js';
 
 const execFileP = promisify(execFile);
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const IMAGE = 'localhost/dnssec-stubd:test';
 const BUILDAH = ['buildah', '--storage-driver', 'vfs'];
 /** Host-network mode: the daemon's DNS and HTTP address (not used elsewhere in test/). */
-const HOST_MODE = '127.55.13.1';
+const HOST_MODE = daemonAddr(13, 1);
 
 interface ImageConfig {
   User: string;

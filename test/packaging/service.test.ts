@@ -10,35 +10,21 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../support/daemon-process.js';
 import { dig } from '../support/dig.js';
 import { PlainUpstream } from '../support/plain-upstream.js';
+import { backgroundCtl, REPO, type BackgroundCtl, type CtlRun } from './stubdctl.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CTL = path.join(REPO, 'scripts/dnssec-stubdctl');
-
-interface Run { code: number; stdout: string; stderr: string }
-
-let dir: string;
-let env: NodeJS.ProcessEnv;
+let c: BackgroundCtl;
 let port: number;
 let http: number;
 let up: PlainUpstream;
-const file = (): string => path.join(dir, 'config.yaml');
-const pidFile = (): string => path.join(dir, 'run', 'dnssec-stubd.pid');
-
-function ctl(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile('bash', [CTL, ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const file = (): string => c.config;
+const pidFile = (): string => c.pidFile;
+const ctl = (...args: string[]): Promise<CtlRun> => c.run(...args);
 
 function config(extra = ''): void {
   writeFileSync(file(), [
@@ -61,22 +47,15 @@ function alive(pid: number): boolean {
 }
 
 before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'stubd-svc-'));
-  // The service user must reach the state and run directories inside it.
-  chmodSync(dir, 0o755);
+  c = backgroundCtl({ waitSeconds: 30 });
   port = await freePort('127.0.0.1');
   http = await freePort('127.0.0.1');
   up = await PlainUpstream.start();
-  env = {
-    ...process.env,
-    DNSSEC_STUBD_PREFIX: REPO, DNSSEC_STUBD_CONFIG: file(), DNSSEC_STUBD_STATE_DIR: path.join(dir, 'state'),
-    DNSSEC_STUBD_RUN_DIR: path.join(dir, 'run'), DNSSEC_STUBD_LOG: path.join(dir, 'dnssec-stubd.log'),
-    DNSSEC_STUBD_USER: 'nobody', DNSSEC_STUBD_MODE: 'background', DNSSEC_STUBD_WAIT: '30',
-  };
 });
 after(async () => {
   await ctl('stop');
   await up?.close();
+  c?.remove();
 });
 
 describe('dnssec-stubdctl (what install.sh runs) in background mode', () => {
@@ -111,7 +90,7 @@ describe('dnssec-stubdctl (what install.sh runs) in background mode', () => {
     assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
     assert.match(status, /^CapEff:\s+0000000000000400$/m);
     assert.match(status, /^CapBnd:\s+0000000000000400$/m);
-    assert.equal(statSync(path.join(dir, 'state')).uid, 65534, 'the state directory belongs to the service user');
+    assert.equal(statSync(path.join(c.dir, 'state')).uid, 65534, 'the state directory belongs to the service user');
   });
 
   it('restart and reload check the config first: a typo leaves the working daemon alone (exit 2)', async () => {
@@ -135,12 +114,12 @@ describe('dnssec-stubdctl (what install.sh runs) in background mode', () => {
   });
 
   it('logrotate with the installed snippet rotates the log under the running daemon', async () => {
-    const log = env.DNSSEC_STUBD_LOG!;
-    const conf = path.join(dir, 'logrotate.conf');
+    const log = c.log;
+    const conf = path.join(c.dir, 'logrotate.conf');
     writeFileSync(conf, readFileSync(path.join(REPO, 'examples/logrotate/dnssec-stubd'), 'utf8').replace(/^\/var\/log\/dnssec-stubd\.log /m, `${log} `));
     const before = statSync(log).size;
     assert.ok(before > 0);
-    const r = await new Promise<Run>((resolve) => execFile('logrotate', ['-f', '-s', path.join(dir, 'logrotate.state'), conf], (err, stdout, stderr) =>
+    const r = await new Promise<CtlRun>((resolve) => execFile('logrotate', ['-f', '-s', path.join(c.dir, 'logrotate.state'), conf], (err, stdout, stderr) =>
       resolve({ code: err ? 1 : 0, stdout, stderr })));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(statSync(`${log}.1`).size, before, 'the old lines are in dnssec-stubd.log.1');
@@ -163,7 +142,7 @@ describe('dnssec-stubdctl (what install.sh runs) in background mode', () => {
     assert.equal(r.stdout, `dnssec-stubd stopped (pid ${pid})\n`);
     assert.equal(alive(pid), false);
     assert.equal(existsSync(pidFile()), false);
-    assert.match(readFileSync(env.DNSSEC_STUBD_LOG!, 'utf8'), /"msg":"dnssec-stubd stopped"/);
+    assert.match(readFileSync(c.log, 'utf8'), /"msg":"dnssec-stubd stopped"/);
     assert.equal((await ctl('status')).code, 3);
   });
 });

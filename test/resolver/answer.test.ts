@@ -5,12 +5,13 @@ import { outcomeOf } from '../../src/resolver/answer.js';
 import type { Resolution } from '../../src/resolver/resolve.js';
 import type { Verdict } from '../../src/validator/types.js';
 import { Name, RRType, makeRR } from '../../src/wire/index.js';
+import { worldAddr } from '../world/net.js';
 
 const mx = makeRR(Name.fromText('example.test.'), RRType.MX, 300, { preference: 10, exchange: Name.fromText('mail.other.test.') });
-const glue = makeRR(Name.fromText('mail.other.test.'), RRType.A, 300, { address: '127.54.100.25' });
+const glue = makeRR(Name.fromText('mail.other.test.'), RRType.A, 300, { address: worldAddr(100, 25) });
 
 function answer(verdict: Verdict): Resolution {
-  return { kind: 'answer', rcode: 0, answer: [mx], authority: [], verdict, upstreams: ['127.54.1.1:53'] };
+  return { kind: 'answer', rcode: 0, answer: [mx], authority: [], verdict, upstreams: [`${worldAddr(1, 1)}:53`] };
 }
 
 describe('outcomeOf', () => {
@@ -29,7 +30,7 @@ describe('outcomeOf', () => {
   });
 
   it('CD=1 (unchecked) data keeps the upstream\'s additional section as received', () => {
-    const res: Resolution = { kind: 'unchecked', rcode: 0, answer: [mx], authority: [], additional: [glue], upstreams: ['127.54.1.1:53'] };
+    const res: Resolution = { kind: 'unchecked', rcode: 0, answer: [mx], authority: [], additional: [glue], upstreams: [`${worldAddr(1, 1)}:53`] };
     const o = outcomeOf(res, 'example.test. MX');
     assert.ok(o.kind === 'data' && o.status === 'unchecked' && o.additional.length === 1);
   });

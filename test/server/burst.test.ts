@@ -12,11 +12,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { defaultConfig } from '../../src/config/schema.js';
 import { Name, RRType, makeQuery, serializeMessage } from '../../src/wire/index.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'burst-child.js');
 const BURST = 1000;
-const DEFAULT_BUFFER = 4 * 1024 * 1024;
+/** What the daemon asks for unless configured (`server.udpReceiveBuffer`, 4 MiB). */
+const DEFAULT_BUFFER = defaultConfig().server.udpReceiveBuffer;
 const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim());
 const children: ChildProcess[] = [];
 after(() => { for (const c of children) c.kill('SIGKILL'); });
@@ -73,7 +75,7 @@ async function burst(l: Listener, n: number): Promise<number> {
 describe('UDP receive buffer and query bursts', () => {
   it(`answers every query of a ${BURST}-query burst that arrives while the process is stopped (default buffer)`, async () => {
     assert.ok(rmemMax >= DEFAULT_BUFFER,
-      `net.core.rmem_max is ${rmemMax}: the kernel caps the default 4 MiB buffer (scripts/install-test-deps.sh raises it; ` +
+      `net.core.rmem_max is ${rmemMax}: the kernel caps the default ${DEFAULT_BUFFER}-byte buffer (scripts/install-test-deps.sh raises it; ` +
       `as root: sysctl -w net.core.rmem_max=${DEFAULT_BUFFER})`);
     const l = await startListener(DEFAULT_BUFFER);
     assert.equal(l.granted, DEFAULT_BUFFER);

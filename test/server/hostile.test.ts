@@ -3,7 +3,7 @@
  * closed by the read deadline while others are served; a client that does not read its replies is closed; a
  * flood of connections at the cap replaces idle ones and never exceeds it; 1,000 pipelined queries on one
  * connection are all answered within the in-flight bound; ANY gets the RFC 8482 HINFO; clients outside the
- * allow list get REFUSED within a token bucket, then silence. Loopback only (127.55.20.0/24 as the outside).
+ * allow list get REFUSED within a token bucket, then silence. Loopback only (daemonAddr(20, x) as the outside).
  */
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
@@ -13,6 +13,7 @@ import { RefusalLimiter } from '../../src/server/ratelimit.js';
 import type { Answer, ClientInfo } from '../../src/server/index.js';
 import { EdeCode, EdnsOptionCode, RRType, Rcode, parseMessage, type Message } from '../../src/wire/index.js';
 import { TcpTestClient, edns, fixedHandler, framed, queryBytes, sleep, startTest, txt, udpExchange } from './helpers.js';
+import { daemonAddr } from '../world/net.js';
 
 const ids = (ms: Message[]): number[] => ms.map((m) => m.id);
 
@@ -232,7 +233,7 @@ describe('clients outside the allow list', () => {
     const s = await startTest({ allow: ['127.0.0.1/32'], refusedRatePerSource: 5, refusedRateTotal: 1000, now: () => now });
     try {
       const q = queryBytes('victim.example', RRType.A, { id: 7, edns: edns(4096) });
-      const got = await udpFrom('127.55.20.9', s.port, q, 40);
+      const got = await udpFrom(daemonAddr(20, 9), s.port, q, 40);
       assert.equal(got.length, 10, 'a burst of 2 x 5');
       for (const r of got) {
         const m = parseMessage(r);
@@ -246,12 +247,12 @@ describe('clients outside the allow list', () => {
       assert.equal(parseMessage((await udpExchange(s.port, queryBytes('fine.example', RRType.A, { id: 8 })))!).rcode, Rcode.NOERROR);
       // One second later: five more tokens.
       now += 1000;
-      assert.equal((await udpFrom('127.55.20.9', s.port, q, 20)).length, 5);
+      assert.equal((await udpFrom(daemonAddr(20, 9), s.port, q, 20)).length, 5);
       // Another source has its own bucket.
-      assert.equal((await udpFrom('127.55.20.10', s.port, q, 20)).length, 10);
+      assert.equal((await udpFrom(daemonAddr(20, 10), s.port, q, 20)).length, 10);
       // Over TCP too.
       const c = await new Promise<net.Socket>((res, rej) => {
-        const x = net.connect({ port: s.port, host: '127.0.0.1', localAddress: '127.55.20.11' }, () => res(x));
+        const x = net.connect({ port: s.port, host: '127.0.0.1', localAddress: daemonAddr(20, 11) }, () => res(x));
         x.once('error', rej);
       });
       let replies = 0;
@@ -278,7 +279,7 @@ describe('clients outside the allow list', () => {
     try {
       const q = queryBytes('victim.example', RRType.A, { id: 7 });
       let replies = 0;
-      for (let i = 1; i <= 20; i++) replies += (await udpFrom(`127.55.21.${i}`, s.port, q, 1, 20)).length;
+      for (let i = 1; i <= 20; i++) replies += (await udpFrom(daemonAddr(21, i), s.port, q, 1, 20)).length;
       assert.equal(replies, 6, 'a burst of 2 x 3 in all');
     } finally {
       await s.close();
@@ -288,7 +289,7 @@ describe('clients outside the allow list', () => {
   it('refusedRatePerSource 0: never a reply outside the allow list', async () => {
     const s = await startTest({ allow: ['127.0.0.1/32'], refusedRatePerSource: 0 });
     try {
-      assert.equal((await udpFrom('127.55.20.12', s.port, queryBytes('x.example', RRType.A), 5)).length, 0);
+      assert.equal((await udpFrom(daemonAddr(20, 12), s.port, queryBytes('x.example', RRType.A), 5)).length, 0);
     } finally {
       await s.close();
     }
@@ -308,5 +309,19 @@ describe('RefusalLimiter', () => {
     for (let i = 0; i < 20_000; i++) l.allow(`10.0.${i >> 8}.${i & 255}`);
     assert.ok(l.size <= 16_384, `${l.size} sources held`);
     assert.throws(() => new RefusalLimiter({ perSource: -1, total: 1 }, () => 0), /perSource/);
+  });
+
+  it('refills again at once after the clock is stepped back (not once it is back where it was)', () => {
+    let now = 365 * 86_400_000;
+    const l = new RefusalLimiter({ perSource: 2, total: 3 }, () => now);
+    const take = (n: number, who: string): number => Array.from({ length: n }, () => l.allow(who)).filter(Boolean).length;
+    assert.equal(take(10, 'a'), 4);
+    assert.equal(take(10, 'b'), 2, 'the shared bucket (6) is spent');
+    now = 0;
+    assert.equal(take(10, 'a'), 0);
+    assert.equal(take(10, 'c'), 0, 'a new source: its own bucket is full, the shared one empty');
+    now += 1000;
+    assert.equal(take(10, 'a'), 2, "a second's refill of the source's bucket");
+    assert.equal(take(10, 'b'), 1, "and of the shared one (3 a second)");
   });
 });

@@ -9,7 +9,7 @@ export class ChildServer {
   /** Everything the program printed on stdout and stderr. */
   output = '';
 
-  /** `name` and `label` only make error messages readable (e.g. "unbound", "127.55.0.1:53"). */
+  /** `name` and `label` only make error messages readable (e.g. "unbound", "127.0.0.1:53"). */
   constructor(private readonly name: string, private readonly label: string) {}
 
   get pid(): number | undefined {

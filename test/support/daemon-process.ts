@@ -3,6 +3,7 @@
  * come, stderr kept, signals sent by pid, and its exit awaited. Tests stop what they start (`kill`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../../bin/dnssec-stubd.js', import.meta.url));
@@ -48,6 +49,19 @@ export class DaemonProcess {
     return this.child.pid!;
   }
 
+  /**
+   * The daemon's pid: `serve` runs as the launcher's child when it applies the heap limits (src/cli/relaunch.ts),
+   * else the spawned process is the daemon.
+   */
+  get daemonPid(): number {
+    try {
+      const kids = readFileSync(`/proc/${this.pid}/task/${this.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      return kids.length === 1 ? Number(kids[0]) : this.pid;
+    } catch {
+      return this.pid;
+    }
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -87,6 +101,39 @@ export class DaemonProcess {
     await this.exited;
     clearTimeout(t);
   }
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** From spawn to exit. */
+  ms: number;
+}
+
+/**
+ * Run `dnssec-stubd ARGS` to its exit (a command, or serve stopped by a signal `onSpawn`'s kill sends). Past
+ * `timeoutMs` (default 10 s) it is killed and the promise rejects with what it printed.
+ */
+export function runCli(args: string[], opts: { timeoutMs?: number; onSpawn?: (kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    opts.onSpawn?.((s) => child.kill(s));
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`dnssec-stubd ${args.join(' ')} did not finish: ${stdout}${stderr}`));
+    }, opts.timeoutMs ?? 10_000);
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
 }
 
 /** A free loopback port for both UDP and TCP (bound once and let go). */

@@ -19,14 +19,13 @@
  *   oversize        UDP answers padded past the payload size the query advertised (TXT records in the
  *                   additional section), never truncated; TCP untouched
  *
- * Counts the queries per transport and per "name TYPE", the UDP source ports they came from, and what each
+ * Counts the queries per transport and (the relay) per "name TYPE", the UDP source ports they came from, and what each
  * fault did. Random choices come from a seeded PRNG.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { Name, RRType, Rcode, makeRR, parseMessage, serializeMessage, typeToText, type Message } from '../../src/wire/index.js';
+import { Name, RRType, Rcode, makeRR, serializeMessage, type Message } from '../../src/wire/index.js';
 import { mulberry32, type Rng } from './mutate.js';
-import { LoopbackRelay, RelayedProxy, type Backend, type RelayExchange } from './relay.js';
-import { nameKey } from './tamper-proxy.js';
+import { LoopbackRelay, RelayedProxy, parseOrUndefined, type Backend, type RelayExchange } from './relay.js';
 
 export type Fault =
   | { readonly kind: 'none' }
@@ -64,14 +63,6 @@ export interface FaultCounts {
   forged: number;
 }
 
-function parseOrUndefined(bytes: Uint8Array): Message | undefined {
-  try {
-    return parseMessage(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
 /** A reply to `query` without records: its ID and question, QR and RA set, `rcode`, TC as told, no OPT. */
 function bareReply(query: Message, rcode: number, tc: boolean): Uint8Array {
   return serializeMessage({
@@ -87,8 +78,6 @@ function randomBytes(rng: Rng, n: number): Uint8Array {
 export class FaultRelay extends RelayedProxy {
   fault: Fault = { kind: 'none' };
   readonly counts: FaultCounts = { udpQueries: 0, tcpQueries: 0, dropped: 0, faulted: 0, forged: 0 };
-  /** Queries per "name TYPE" (name as `nameKey` spells it). */
-  readonly questions = new Map<string, number>();
   /** The source port of every UDP query, in order. */
   readonly udpSourcePorts: number[] = [];
   private readonly rng: Rng;
@@ -104,7 +93,7 @@ export class FaultRelay extends RelayedProxy {
   static async start(opts: { address: string; backend: Backend; seed?: number }): Promise<FaultRelay> {
     const r = new FaultRelay(opts.seed ?? 14);
     r.relay = await LoopbackRelay.start(opts.address, opts.backend, {
-      onQuery: (q, ex) => r.note(q, ex),
+      onQuery: (_q, ex) => r.note(ex),
       handle: (ex) => r.handle(ex),
     });
     const side = createSocket('udp4');
@@ -115,10 +104,7 @@ export class FaultRelay extends RelayedProxy {
 
   /** Queries relayed for `name` (any type, or one type). */
   count(name: string, type?: string): number {
-    const n = nameKey(name);
-    let c = 0;
-    for (const [k, v] of this.questions) if (type ? k === `${n} ${type.toUpperCase()}` : k.startsWith(`${n} `)) c += v;
-    return c;
+    return this.relay!.questions.count(name, type);
   }
 
   override async stop(): Promise<void> {
@@ -137,17 +123,13 @@ export class FaultRelay extends RelayedProxy {
     this.timers.add(t);
   }
 
-  private note(bytes: Uint8Array, ex: RelayExchange): void {
+  private note(ex: RelayExchange): void {
     if (ex.transport === 'udp') {
       this.counts.udpQueries++;
       this.udpSourcePorts.push(ex.client.port);
     } else {
       this.counts.tcpQueries++;
     }
-    const q = parseOrUndefined(bytes)?.question[0];
-    if (!q) return;
-    const k = `${nameKey(q.name)} ${typeToText(q.type)}`;
-    this.questions.set(k, (this.questions.get(k) ?? 0) + 1);
   }
 
   private async handle(ex: RelayExchange): Promise<void> {

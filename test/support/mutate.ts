@@ -14,6 +14,7 @@ import {
 } from '../../src/wire/index.js';
 import type { ZoneCase } from '../world/zones.js';
 import { prng } from '../../bench/fuzz-core.js';
+import { worldAddr, worldAddr6 } from '../world/net.js';
 
 // ---------------------------------------------------------------------------------------------------
 // PRNG
@@ -266,15 +267,15 @@ function hexBytes(rng: Rng, n: number): string {
 const ADDED_TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'NS', 'SOA', 'NSEC', 'TLSA', 'MX', 'DS', 'DNAME', 'DNSKEY'] as const;
 type AddedType = (typeof ADDED_TYPES)[number];
 
-/** An unsigned record of `type` at `owner` with attacker data that stays on loopback (127.54.100.0/24). */
+/** An unsigned record of `type` at `owner` with attacker data that stays on loopback (the world's 127.X.100.0/24, net.ts). */
 function forgedRecord(rng: Rng, ctx: MutationContext, owner: Name, type: AddedType, ttl: number): RR {
   const o = owner.toText();
   const someName = (): string => pick(rng, [...ctx.sameZone, ...ctx.otherSigned, ...ctx.unsigned]).toText();
   const host = 66 + randInt(rng, 34);
   let rdata: string;
   switch (type) {
-    case 'A': rdata = `127.54.100.${host}`; break;
-    case 'AAAA': rdata = `::ffff:127.54.100.${host}`; break;
+    case 'A': rdata = worldAddr(100, host); break;
+    case 'AAAA': rdata = worldAddr6(100, host); break;
     case 'CNAME': rdata = someName(); break;
     case 'DNAME': rdata = pick(rng, [...ctx.otherSigned, ...ctx.unsigned]).toText(); break;
     case 'TXT': rdata = `"injected ${host}"`; break;

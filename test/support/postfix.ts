@@ -2,12 +2,12 @@
  * A private Postfix instance for the world tests: Debian's Postfix (scripts/install-test-deps.sh), its own
  * config_directory, queue_directory and data_directory under a temporary directory, every service with
  * chroot = n (so its processes read the real /etc/resolv.conf path) and no smtpd listener. Its master runs in a
- * private mount namespace (`unshare -m`) whose /etc/resolv.conf is a bind mount of the instance's own file, so
+ * private mount namespace (private-etc.ts) whose /etc/resolv.conf is a bind mount of the instance's own file, so
  * its only resolver is whatever that file names; the machine's /etc/resolv.conf is never touched. It logs to a
  * file (`maillog_file`, written by postlogd), which the tests read. Messages go in with its sendmail (`-C`,
  * as root), each with a unique Message-ID by which its queue id is found in the log. Needs root.
  *
- *   const pf = await PostfixInstance.start({ nameservers: ['127.55.11.1'] });
+ *   const pf = await PostfixInstance.start({ nameservers: [daemonAddr(11, 1)] });
  *   try { const d = await pf.deliver('user@ok.dmx.test'); ... } finally { await pf.stop(); }
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -16,6 +16,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { resolvConf, runWithPrivateEtc } from './private-etc.js';
+import { daemonAddr } from '../world/net.js';
 
 const execFileP = promisify(execFile);
 
@@ -24,7 +26,7 @@ export interface PostfixOptions {
   nameservers: string[];
   /** The `options` line (default `trust-ad`; `[]` writes none). */
   resolverOptions?: string[];
-  /** Source address of the SMTP client (default 127.55.11.2: the world's servers see who connected). */
+  /** Source address of the SMTP client (default daemonAddr(11, 2): the world's servers see who connected). */
   bindAddress?: string;
   /** main.cf lines added after (and overriding) the harness's own. */
   mainCf?: Record<string, string>;
@@ -93,7 +95,7 @@ function mainCf(dir: string, o: PostfixOptions): string {
     // and nothing listens on it: master.cf has no smtpd.
     inet_interfaces: 'loopback-only',
     inet_protocols: 'ipv4',
-    smtp_bind_address: o.bindAddress ?? '127.55.11.2',
+    smtp_bind_address: o.bindAddress ?? daemonAddr(11, 2),
     alias_maps: '',
     alias_database: '',
     local_recipient_maps: '',
@@ -190,18 +192,14 @@ export class PostfixInstance {
       chownSync(join(dir, 'data'), postfixUid(), -1);
       writeFileSync(join(dir, 'etc', 'main.cf'), mainCf(dir, o));
       writeFileSync(join(dir, 'etc', 'master.cf'), MASTER_CF);
-      const options = o.resolverOptions ?? ['trust-ad'];
-      writeFileSync(pf.resolvConf, o.nameservers.map((n) => `nameserver ${n}\n`).join('') +
-        (options.length ? `options ${options.join(' ')}\n` : ''));
+      writeFileSync(pf.resolvConf, resolvConf(o.nameservers, o.resolverOptions ?? ['trust-ad']));
       // `postfix start` waits for the master's initialization (master -w) and leaves it running in the namespace
-      const script = 'mount --bind "$1" /etc/resolv.conf && exec postfix -c "$2" start';
       installExitHandlers();
       running.add(pf);
-      try {
-        await execFileP('unshare', ['-m', 'sh', '-c', script, 'sh', pf.resolvConf, pf.configDir], { timeout: 60_000 });
-      } catch (err) {
-        const e = err as { stdout?: string; stderr?: string; message: string };
-        throw new Error(`${label}: postfix start failed: ${e.stderr || e.stdout || e.message}\n${pf.logTail()}`);
+      const r = await runWithPrivateEtc({ '/etc/resolv.conf': pf.resolvConf }, 'postfix', ['-c', pf.configDir, 'start'], { timeoutMs: 60_000 });
+      if (r.code !== 0) {
+        const why = r.stderr || r.stdout || (r.killed ? 'timed out' : `exit ${r.code}`);
+        throw new Error(`${label}: postfix start failed: ${why}\n${pf.logTail()}`);
       }
       pf.masterPid = Number(readFileSync(join(dir, 'spool', 'pid', 'master.pid'), 'utf8').trim());
       if (!(pf.masterPid > 0)) throw new Error(`${label}: no master pid after start\n${pf.logTail()}`);

@@ -8,6 +8,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, Socket as TcpSocket, type Server } from 'node:net';
 import { FrameDecoder, frame } from '../../src/wire/framing.js';
+import { parseMessage, typeToText, type Message, type Name } from '../../src/wire/index.js';
 import { freePort } from '../upstream/unbound-fixture.js';
 
 export interface Backend {
@@ -40,6 +41,41 @@ export interface RelayHooks {
   handle?(ex: RelayExchange): void | Promise<void>;
 }
 
+/** The message, or undefined when it does not parse. */
+export function parseOrUndefined(bytes: Uint8Array): Message | undefined {
+  try {
+    return parseMessage(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A name as the middleboxes' question counts spell it: lowercase, without the trailing dot ('.' for the root). */
+export function nameKey(name: Name | string): string {
+  const t = (typeof name === 'string' ? name : name.toText()).toLowerCase();
+  return t === '.' ? '.' : t.replace(/\.$/, '');
+}
+
+/** Queries relayed, by "name TYPE" (name as `nameKey` spells it). */
+export class QuestionCounts {
+  private readonly byKey = new Map<string, number>();
+
+  note(query: Uint8Array): void {
+    const q = parseOrUndefined(query)?.question[0];
+    if (!q) return;
+    const k = `${nameKey(q.name)} ${typeToText(q.type)}`;
+    this.byKey.set(k, (this.byKey.get(k) ?? 0) + 1);
+  }
+
+  /** Queries for `name` (any type, or one type). */
+  count(name: string, type?: string): number {
+    const n = nameKey(name);
+    let c = 0;
+    for (const [k, v] of this.byKey) if (type ? k === `${n} ${type.toUpperCase()}` : k.startsWith(`${n} `)) c += v;
+    return c;
+  }
+}
+
 const LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 const BACKEND_TIMEOUT_MS = 5000;
 
@@ -49,6 +85,8 @@ export class LoopbackRelay {
   private stopped = false;
   private readonly conns = new Set<TcpSocket>();
   private readonly upstreams = new Set<UdpSocket | TcpSocket>();
+  /** Every query received, by question. */
+  readonly questions = new QuestionCounts();
 
   private constructor(readonly address: string, readonly port: number, private readonly backend: Backend, private readonly hooks: RelayHooks) {}
 
@@ -109,6 +147,7 @@ export class LoopbackRelay {
 
   private run(ex: RelayExchange): void {
     const { hooks } = this;
+    this.questions.note(ex.query);
     hooks.onQuery?.(ex.query, ex);
     const go = hooks.handle
       ? async (): Promise<void> => hooks.handle!(ex)

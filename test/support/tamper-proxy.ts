@@ -7,18 +7,18 @@
  * does not fit is left out at RRset boundaries with TC set, as a real server does (the client then asks
  * over TCP, where the same rewrite applies without a size limit).
  *
- *   const proxy = await TamperProxy.start({ address: '127.55.9.1', backend: { address, port } });
+ *   const proxy = await TamperProxy.start({ address: daemonAddr(9, 1), backend: { address, port } });
  *   proxy.rewrite = onQuestion('www.alg13.test', 'A',
  *     prepend('answer', rrs('www.alg13.test. 300 IN CNAME www.evil.test.', 'www.evil.test. 300 IN A 6.6.6.6')));
  */
 import {
-  Name, RRType, makeQuery, parseMessage, parseRR, rdataToText, serializeMessage, typeFromText, typeToText,
+  Name, RRType, makeQuery, parseRR, rdataToText, serializeMessage, typeFromText, typeToText,
   type Message, type RR, type RRSIGData,
 } from '../../src/wire/index.js';
 import { createSocket } from 'node:dgram';
 import { Socket as TcpSocket } from 'node:net';
 import { FrameDecoder, frame } from '../../src/wire/framing.js';
-import { LoopbackRelay, RelayedProxy } from './relay.js';
+import { LoopbackRelay, RelayedProxy, nameKey, parseOrUndefined } from './relay.js';
 
 const LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
@@ -40,24 +40,7 @@ export interface TamperProxyOptions {
 export type Section = 'answer' | 'authority' | 'additional';
 export const SECTIONS: readonly Section[] = ['answer', 'authority', 'additional'];
 
-
-/** A name as the proxy's keys spell it: lowercased, without the final dot (the root is "."). */
-export function nameKey(name: Name | string): string {
-  const t = (typeof name === 'string' ? name : name.toText()).toLowerCase();
-  return t === '.' ? '.' : t.replace(/\.$/, '');
-}
-
-function parseOrUndefined(bytes: Uint8Array): Message | undefined {
-  try {
-    return parseMessage(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
 export class TamperProxy extends RelayedProxy {
-  /** Questions relayed, by "name TYPE" (name as `nameKey` spells it). */
-  readonly counts = new Map<string, number>();
   /** Answers the rewrite changed (it returned a message or bytes). */
   tampered = 0;
   /** Exceptions thrown by the rewrite (the answer was then relayed unchanged): a test should expect none. */
@@ -72,18 +55,14 @@ export class TamperProxy extends RelayedProxy {
   static async start(opts: TamperProxyOptions): Promise<TamperProxy> {
     const p = new TamperProxy(opts.rewrite);
     p.relay = await LoopbackRelay.start(opts.address, opts.backend, {
-      onQuery: (q) => p.note(q),
       respond: (q, a, transport) => p.respond(q, a, transport === 'udp'),
     });
     return p;
   }
 
-  /** Questions relayed for `name` (any type, or one type). */
+  /** Queries relayed for `name` (any type, or one type). */
   count(name: string, type?: string): number {
-    const n = nameKey(name);
-    let c = 0;
-    for (const [k, v] of this.counts) if (type ? k === `${n} ${type.toUpperCase()}` : k.startsWith(`${n} `)) c += v;
-    return c;
+    return this.relay!.questions.count(name, type);
   }
 
   /** The bytes to send back for `answer` (a reply of the backend to `query`). */
@@ -106,14 +85,6 @@ export class TamperProxy extends RelayedProxy {
     const maxSize = udp ? Math.max(512, query.edns?.udpSize ?? 512) : 65535;
     return serializeMessage(out, { maxSize }).bytes;
   }
-
-  private note(bytes: Uint8Array): void {
-    const q = parseOrUndefined(bytes)?.question[0];
-    if (!q) return;
-    const k = `${nameKey(q.name)} ${typeToText(q.type)}`;
-    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
-  }
-
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { Name, RRType } from '../../src/wire/index.js';
 import { RTT_BUCKETS_MS, RttHistogram, UpstreamPool } from '../../src/upstream/index.js';
 import type { UpstreamConfig } from '../../src/config/schema.js';
 import { UnboundFixture } from './unbound-fixture.js';
+import { daemonAddr } from '../world/net.js';
 
 const started: UnboundFixture[] = [];
 after(async () => {
@@ -17,7 +18,7 @@ after(async () => {
 });
 
 async function unbound(last: number, extra: { refuse?: boolean } = {}): Promise<UnboundFixture> {
-  const u = await UnboundFixture.start({ address: `127.55.21.${last}`, localData: [`a.test. 300 IN A 192.0.2.${last}`], ...extra });
+  const u = await UnboundFixture.start({ address: daemonAddr(21, last), localData: [`a.test. 300 IN A 192.0.2.${last}`], ...extra });
   started.push(u);
   return u;
 }
@@ -67,9 +68,9 @@ describe('pool: per-upstream counts', () => {
 
     // a silent upstream: timeouts, no RTT
     const silent = createSocket('udp4');
-    await new Promise<void>((resolve) => silent.bind(0, '127.55.21.6', resolve));
+    await new Promise<void>((resolve) => silent.bind(0, daemonAddr(21, 6), resolve));
     try {
-      const quiet = new UpstreamPool([{ address: '127.55.21.6', port: silent.address().port, priority: 1 }, up(u, 2)], { attemptTimeoutsMs: [200], totalTimeoutMs: 2000 });
+      const quiet = new UpstreamPool([{ address: daemonAddr(21, 6), port: silent.address().port, priority: 1 }, up(u, 2)], { attemptTimeoutsMs: [200], totalTimeoutMs: 2000 });
       assert.equal((await quiet.query(A, RRType.A)).kind, 'answer');
       const [s0] = quiet.snapshot();
       assert.equal(s0!.counters.timeouts, 1);

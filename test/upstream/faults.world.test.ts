@@ -21,6 +21,7 @@ import { dig, type DigResult } from '../support/dig.js';
 import { FaultRelay, faultLabel, type Fault } from '../support/fault-relay.js';
 import { bogusLogs, edeCodes, startTestDaemon, waitFor, type TestDaemon } from '../daemon/failover-support.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+import { daemonAddr } from '../world/net.js';
 
 const PROBE_MS = 1500;
 /**
@@ -128,8 +129,8 @@ async function recovery(d: TestDaemon, endedAt: number): Promise<number> {
 before(async () => {
   world = await getWorld();
   const backend = { address: world.upstream.host, port: world.upstream.port };
-  faulty = await FaultRelay.start({ address: '127.55.41.1', backend });
-  healthy = await FaultRelay.start({ address: '127.55.41.2', backend });
+  faulty = await FaultRelay.start({ address: daemonAddr(41, 1), backend });
+  healthy = await FaultRelay.start({ address: daemonAddr(41, 2), backend });
   const config = (ups: FaultRelay[]): object => ({
     upstreams: ups.map((u, i) => ({ address: u.address, port: u.port, priority: i + 1 })),
     upstream: { timeoutMs: 600, deadlineMs: 3000, probeIntervalMs: PROBE_MS, bogusConfirmations: 2 },

@@ -13,13 +13,14 @@ import { Name } from '../../src/wire/index.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { ManualClock, RecordingLogger } from './helpers.js';
 import { MangleProxy, clearQr, servfailFor, type Mangle } from './mangle-proxy.js';
+import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
 let proxy: MangleProxy;
 
 before(async () => {
   world = await getWorld();
-  proxy = await MangleProxy.start({ address: '127.55.6.1', backend: { address: world.upstream.host, port: world.upstream.port } });
+  proxy = await MangleProxy.start({ address: daemonAddr(6, 1), backend: { address: world.upstream.host, port: world.upstream.port } });
 });
 
 after(async () => {

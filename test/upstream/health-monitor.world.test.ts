@@ -12,6 +12,7 @@ import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { ManualClock, RecordingLogger } from './helpers.js';
 import { PdnsRecursorFixture } from './pdns-fixture.js';
 import { UnboundFixture } from './unbound-fixture.js';
+import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
 let primary: UnboundFixture;
@@ -21,8 +22,8 @@ const n = (s: string): Name => Name.fromText(s);
 before(async () => {
   world = await getWorld();
   const upstream = { address: world.upstream.host, port: world.upstream.port };
-  primary = await UnboundFixture.start({ address: '127.55.2.1', forwardAll: upstream });
-  pdns = await PdnsRecursorFixture.start({ address: '127.55.2.2', forwardTo: upstream, hintFile: world.rootHintsFile });
+  primary = await UnboundFixture.start({ address: daemonAddr(2, 1), forwardAll: upstream });
+  pdns = await PdnsRecursorFixture.start({ address: daemonAddr(2, 2), forwardTo: upstream, hintFile: world.rootHintsFile });
 });
 
 after(async () => {

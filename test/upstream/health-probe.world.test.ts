@@ -15,6 +15,7 @@ import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { PdnsRecursorFixture } from './pdns-fixture.js';
 import { StripProxy } from './strip-proxy.js';
 import { UnboundFixture, freePort } from './unbound-fixture.js';
+import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
 let unbound: UnboundFixture;
@@ -25,10 +26,10 @@ let refusing: UnboundFixture;
 before(async () => {
   world = await getWorld();
   const upstream = { address: world.upstream.host, port: world.upstream.port };
-  unbound = await UnboundFixture.start({ address: '127.55.1.1', forwardAll: upstream });
-  pdns = await PdnsRecursorFixture.start({ address: '127.55.1.2', forwardTo: upstream, hintFile: world.rootHintsFile });
-  proxy = await StripProxy.start({ address: '127.55.1.3', backend: { address: unbound.address, port: unbound.port }, strip: () => true });
-  refusing = await UnboundFixture.start({ address: '127.55.1.4', refuse: true });
+  unbound = await UnboundFixture.start({ address: daemonAddr(1, 1), forwardAll: upstream });
+  pdns = await PdnsRecursorFixture.start({ address: daemonAddr(1, 2), forwardTo: upstream, hintFile: world.rootHintsFile });
+  proxy = await StripProxy.start({ address: daemonAddr(1, 3), backend: { address: unbound.address, port: unbound.port }, strip: () => true });
+  refusing = await UnboundFixture.start({ address: daemonAddr(1, 4), refuse: true });
 });
 
 after(async () => {
@@ -105,9 +106,9 @@ describe('probe', () => {
   });
 
   it('a dead address is UNREACHABLE', async () => {
-    const port = await freePort('127.55.1.9');
+    const port = await freePort(daemonAddr(1, 9));
     const t0 = Date.now();
-    const d = await probe('127.55.1.9', port);
+    const d = await probe(daemonAddr(1, 9), port);
     assert.equal(d.kind, 'unreachable');
     if (d.kind === 'unreachable') {
       assert.match(d.failure, /network error ECONNREFUSED/);

@@ -17,8 +17,9 @@ import { exchange } from '../../src/upstream/transport.js';
 import { makeQuestion, UPSTREAM_UDP_SIZE } from '../../src/upstream/query.js';
 import { frame } from '../../src/wire/framing.js';
 import { freePort } from './unbound-fixture.js';
+import { daemonAddr } from '../world/net.js';
 
-const ADDR = '127.55.3.1';
+const ADDR = daemonAddr(3, 1);
 
 function answerTo(query: Message, opts: { id?: number; qname?: string; qr?: boolean; address?: string } = {}): Uint8Array {
   const q = query.question[0]!;

@@ -21,7 +21,7 @@ export interface PdnsOptions {
   readonly port?: number;
   /** Where every query is forwarded (a loopback resolver, e.g. the world's upstream). */
   readonly forwardTo: { readonly address: string; readonly port: number };
-  /** Root hints (the world's, naming only 127.54.0.1); without it priming would use the built-in hints. */
+  /** Root hints (the world's, naming only its fake root); without it priming would use the built-in hints. */
   readonly hintFile: string;
 }
 

@@ -10,6 +10,7 @@ import type { UpstreamResult } from '../../src/upstream/result.js';
 import type { UpstreamConfig } from '../../src/config/schema.js';
 import { ManualClock, RecordingLogger } from './helpers.js';
 import { UnboundFixture, bigTxt, type UnboundOptions } from './unbound-fixture.js';
+import { daemonAddr } from '../world/net.js';
 
 const started: UnboundFixture[] = [];
 after(async () => {
@@ -19,7 +20,7 @@ after(async () => {
 /** An Unbound whose a.test. A answer is 192.0.2.<tag>, so we can tell who answered. */
 async function unbound(last: number, extra: Partial<UnboundOptions> = {}): Promise<UnboundFixture> {
   const u = await UnboundFixture.start({
-    address: `127.55.2.${last}`,
+    address: daemonAddr(2, last),
     localData: [`a.test. 300 IN A 192.0.2.${last}`, `b.test. 300 IN A 192.0.2.${last}`, ...(extra.localData ?? [])],
     ...(extra.refuse ? { refuse: true } : {}),
     ...(extra.localZones ? { localZones: extra.localZones } : {}),

@@ -5,9 +5,10 @@ import { Name, RRType, Rcode, type AData, type TXTData } from '../../src/wire/in
 import { exchange } from '../../src/upstream/transport.js';
 import { makeQuestion } from '../../src/upstream/query.js';
 import { UnboundFixture, bigTxt } from './unbound-fixture.js';
+import { daemonAddr } from '../world/net.js';
 
-const ADDR = '127.55.1.1';
-const DEAD_ADDR = '127.55.1.2';
+const ADDR = daemonAddr(1, 1);
+const DEAD_ADDR = daemonAddr(1, 2);
 
 describe('transport against Unbound', () => {
   let ub: UnboundFixture;

@@ -14,6 +14,7 @@ import { poolFetcher } from '../../src/resolver/fetcher.js';
 import { RRType } from '../../src/wire/index.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { chainEnv, context, describeKeys, n, type ChainEnv } from './chain-support.js';
+import { worldAddr } from '../world/net.js';
 
 let world: WorldInfo;
 let env: ChainEnv;
@@ -179,7 +180,7 @@ describe('in-flight dedupe', () => {
 describe('upstream failures are indeterminate, never bogus', () => {
   it('no upstream at all', async () => {
     // A loopback address of the world's range where nothing listens.
-    const dead = new UpstreamPool([{ address: '127.54.9.9', port: 53, priority: 1 }], { attemptTimeoutsMs: [200], totalTimeoutMs: 600, maxRounds: 1 });
+    const dead = new UpstreamPool([{ address: worldAddr(9, 9), port: 53, priority: 1 }], { attemptTimeoutsMs: [200], totalTimeoutMs: 600, maxRounds: 1 });
     const anchors = anchorsFromZoneText(`. IN DS 1 8 2 ${'00'.repeat(32)}`);
     const chain = new ChainOfTrust(anchors, poolFetcher(dead), { clock: { now: () => Date.now() } });
     const k = await chain.keysForZone(n('alg8.test.'), context());

@@ -12,6 +12,7 @@ import {
 import { prng } from '../../bench/fuzz-core.js';
 import { BAD_ADDITIONAL, OPT_REACHABLE, messageWithBadAdditional } from '../support/bad-additional.js';
 import { throwsWire, toHex } from './helpers.js';
+import { worldAddr } from '../world/net.js';
 
 const EDNS: Edns = { udpSize: 1232, version: 0, dnssecOk: true, z: 0, options: [{ code: 10, data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) }] };
 
@@ -26,7 +27,7 @@ function dsAnswer(opts: Partial<Message> = {}): Message {
       parseRR('alg8.test. 3600 IN RRSIG DS 8 2 3600 20300101000000 20200101000000 4242 test. AAECAwQFBgcICQ=='),
     ],
     authority: [parseRR('test. 3600 IN NS ns1.nic.test.')],
-    additional: [makeRR(Name.fromText('ns1.nic.test.'), RRType.A, 3600, { address: '127.54.0.2' })],
+    additional: [makeRR(Name.fromText('ns1.nic.test.'), RRType.A, 3600, { address: worldAddr(0, 2) })],
     edns: EDNS,
     ...opts,
   };

@@ -9,13 +9,16 @@
  *  sign     force re-signing of all zones (stops a running world)
  *  info     print world.json (the WorldInfo) as JSON
  *
- * Directory: $STUBD_WORLD_DIR or <repo>/.world
+ * Directory: $STUBD_WORLD_DIR or <repo>/.world (<repo>/.world-127.X off the default block)
+ * Address block: $STUBD_WORLD_NET (net.ts), default 127.54
  */
 import { getWorld, MAIL, resignWorld, stopWorld, worldDir, worldStatus, type WorldInfo } from './index.js';
+import { daemonBlock, WORLD_NET_VAR, worldAddr, worldBlock } from './net.js';
 
 function summary(w: WorldInfo): string {
   return [
     `world dir:        ${w.dir}`,
+    `block:            ${worldBlock()} (${WORLD_NET_VAR}); daemons under test ${daemonBlock()}`,
     `mode:             ${w.mode}`,
     `upstream:         ${w.upstream.host}:${w.upstream.port} (Unbound, iterator only)`,
     `validating:       ${w.validatingUnbound.host}:${w.validatingUnbound.port} (Unbound, validator iterator)`,
@@ -25,7 +28,7 @@ function summary(w: WorldInfo): string {
     `upstream control: ${w.upstreamControl.join(' ')} stats_noreset`,
     `signed at:        ${w.signedAt} (good signatures expire ${w.signaturesExpireAt})`,
     `processes:        ${w.processes.map((p) => `${p.name}=${p.pid}`).join(' ')}`,
-    `mail (SMTP):      pid ${w.mail.smtp.pid}, port 25 of ${MAIL.hosts.flatMap((h) => h.listen).length} addresses in 127.54.102.0/24; deliveries ${w.mail.deliveriesFile}`,
+    `mail (SMTP):      pid ${w.mail.smtp.pid}, port 25 of ${MAIL.hosts.flatMap((h) => h.listen).length} addresses in ${worldAddr(102, 0)}/24; deliveries ${w.mail.deliveriesFile}`,
   ].join('\n');
 }
 

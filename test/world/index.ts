@@ -13,7 +13,9 @@
  * starts one itself ("auto" mode), and the last process using an auto world
  * stops it when it exits. Processes using a world register in <dir>/users/.
  *
- * Directory: $STUBD_WORLD_DIR or <repo>/.world (git-ignored).
+ * Directory: $STUBD_WORLD_DIR or <repo>/.world (git-ignored); off the default address block (STUBD_WORLD_NET,
+ * net.ts) <repo>/.world-127.X, so that two blocks never share a directory. The block is part of the world's
+ * hash through its content (SERVERS, RESOLVERS and every address in ZONES).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { probe } from './dnsprobe.js';
 import { definitionsHash, ensureSigned } from './generate.js';
 import { pidAlive, sleep } from './proc.js';
 import { MAIL, tlsaText } from './mail.js';
+import { defaultWorldDirName } from './net.js';
 import { killStraysSync, mailPaths, recordAlive, startProcesses, stopProcessesSync, writeConfigs } from './servers.js';
 import { RESOLVERS, SERVERS, ZONES, type ServerId } from './zones.js';
 
@@ -46,7 +49,7 @@ interface WorldFile extends WorldInfo {
 }
 
 export function worldDir(): string {
-  return path.resolve(process.env['STUBD_WORLD_DIR'] ?? path.join(REPO_ROOT, '.world'));
+  return path.resolve(process.env['STUBD_WORLD_DIR'] ?? path.join(REPO_ROOT, defaultWorldDirName()));
 }
 
 const worldFile = (dir: string) => path.join(dir, 'world.json');

@@ -42,7 +42,7 @@ export interface WorldInfo {
   /** BIND format `trust-anchors { . static-key ...; };` for `delv -a` (and named) */
   delvAnchorFile: string;
   rootAnchor: { dnskey: string[]; ds: string[] };
-  /** root hints: only the fake root on 127.54.0.1 */
+  /** root hints: only the fake root on 127.X.0.1 (the world's block, net.ts) */
   rootHintsFile: string;
   /**
    * delv argv prefix validating through the upstream with the fake anchor;

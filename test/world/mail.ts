@@ -9,8 +9,9 @@
  *   world.mail.certs.ee.certFile  // certificate files (absolute), world.mail.deliveriesFile, ...
  *
  * The zones built from this table are in mail-zones.ts, the certificates in mail-certs.ts. Addresses are
- * 127.54.102.N (and ::ffff:127.54.102.N for AAAA), all on loopback.
+ * 127.X.102.N (and ::ffff:127.X.102.N for AAAA) of the world's block (net.ts), all on loopback.
  */
+import { worldAddr, worldAddr6 } from './net.js';
 import type { SmtpBehaviour } from './smtp-server.js';
 import type { Rcode, Status } from './zones.js';
 
@@ -76,9 +77,8 @@ export interface MailDomain {
   rfc7672: Rfc7672 & { host?: string };
 }
 
-export const MAIL_PREFIX = '127.54.102.';
-const v4 = (n: number): string => `${MAIL_PREFIX}${n}`;
-const v6 = (n: number): string => `::ffff:${MAIL_PREFIX}${n}`;
+const v4 = (n: number): string => worldAddr(102, n);
+const v6 = (n: number): string => worldAddr6(102, n);
 
 const SECURE_NODATA: Verdict = { status: 'secure', rcode: 'NOERROR', nodata: true };
 const SECURE_NX: Verdict = { status: 'secure', rcode: 'NXDOMAIN' };
@@ -141,7 +141,7 @@ const HOSTS: MailHost[] = [
   host({ label: 'malformed', zone: 'dhost.test.', addr: 19, certMatches: false, tlsa: [{ ...EE311, data: 'short-20' }],
     rfc7672: { result: 'encrypted', why: 'the only TLSA record has a 20-octet SHA-256 digest (malformed, unusable): mandatory TLS without authentication' } }),
   host({ label: 'aaaa-only', zone: 'dhost.test.', addr: 20, aaaaOnly: true, tlsa: [EE311], certMatches: true,
-    rfc7672: { result: 'verified', why: 'AAAA ::ffff:127.54.102.20 only (reaches the IPv4 listener through an IPv6 socket); usable TLSA' } }),
+    rfc7672: { result: 'verified', why: `AAAA ${v6(20)} only (reaches the IPv4 listener through an IPv6 socket); usable TLSA` } }),
   host({ label: 'nostarttls', zone: 'dhost.test.', addr: 21, behaviour: 'nostarttls', tlsa: [EE311], certMatches: false,
     rfc7672: { result: 'deferred', why: 'usable secure TLSA but STARTTLS is not offered: DANE requires TLS (RFC 7672 2.2)' } }),
   host({ label: 'silent', zone: 'dhost.test.', addr: 22, behaviour: 'silent', tlsa: [EE311], certMatches: false,

@@ -1,9 +1,10 @@
 /**
  * Configuration and process control for the world's servers:
  *  - three NSD instances (root, TLD, second-level zones) and one named
- *    (second-level zones), each on its own 127.54.0.x address, port 53;
- *  - a recursive, non-validating Unbound (the daemon's "upstream") on 127.54.1.1;
- *  - a validating Unbound (reference verdicts) on 127.54.1.2;
+ *    (second-level zones), each on its own 127.X.0.N address, port 53;
+ *  - a recursive, non-validating Unbound (the daemon's "upstream") on 127.X.1.1;
+ *  - a validating Unbound (reference verdicts) on 127.X.1.2;
+ *  (127.X: the world's block, net.ts; the addresses come from zones.ts)
  *  - the mail world's SMTP servers (smtp-server.ts, one node process) on port 25
  *    of each mail host's address (mail.ts).
  * Every process runs in the foreground in its own process group (spawned
@@ -24,7 +25,7 @@ import { RESOLVERS, SERVERS, type ServerId } from './zones.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** the compiled SMTP server program */
-export const SMTP_SERVER_SCRIPT = path.join(HERE, 'smtp-server.js');
+const SMTP_SERVER_SCRIPT = path.join(HERE, 'smtp-server.js');
 
 export interface ProcSpec {
   name: string;
@@ -261,7 +262,7 @@ function smtpSpec(worldDir: string, st: SignedState): ProcSpec {
 }
 
 /** Does host:port accept a TCP connection within timeoutMs? */
-export function tcpAccepts(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+function tcpAccepts(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     const done = (ok: boolean) => { s.destroy(); resolve(ok); };

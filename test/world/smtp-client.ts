@@ -1,8 +1,11 @@
 /**
  * A minimal SMTP client for tests against the mail world's servers (node:net + node:tls): one command at a
  * time, multi-line replies, STARTTLS returning the presented chain. Not a DANE client: it never verifies.
+ * Independent of src/dane/smtp.ts on purpose: it checks the fixture that starttls() is tested against (sharing its
+ * reply parser or chainOf would let one bug pass both), and it speaks whole sessions (MAIL, RCPT, DATA, bad
+ * commands, raw writes, a partial reply left pending) where starttls() runs one fixed exchange and quits.
  *
- *   const c = await SmtpClient.connect('127.54.102.10', 25);
+ *   const c = await SmtpClient.connect(worldAddr(102, 10), 25);
  *   const banner = await c.reply();             // { code: 220, lines: [...] }
  *   await c.command('EHLO client.test');
  *   const chain = await c.startTls('ok.dhost.test');   // X509Certificate[], leaf first

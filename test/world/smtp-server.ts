@@ -433,7 +433,7 @@ export class SmtpWorld {
 }
 
 /** Parse and check a config file (clear errors for bad input). */
-export function readConfig(file: string): SmtpServerConfig {
+function readConfig(file: string): SmtpServerConfig {
   const c = JSON.parse(readFileSync(file, 'utf8')) as SmtpServerConfig;
   if (!Array.isArray(c.listeners) || c.listeners.length === 0) throw new Error(`${file}: no listeners`);
   for (const l of c.listeners) {

@@ -11,12 +11,14 @@
  * hash of this module and of the generator decides when the cached signed
  * zones must be rebuilt.
  *
- * Addresses inside the zone data are all in 127.54.100.0/24 (A) or the
+ * Addresses inside the zone data are all in 127.X.100.0/24 (A) or the
  * IPv4-mapped form of it (AAAA), so that nothing ever tries to reach a
  * non-loopback address even if a test connects to a looked-up host. The mail
- * world's hosts (mail.ts) are in 127.54.102.0/24.
+ * world's hosts (mail.ts) are in 127.X.102.0/24. 127.X is the world's block
+ * (net.ts: 127.54 unless STUBD_WORLD_NET says otherwise).
  */
 import { MAIL_ZONES } from './mail-zones.js';
+import { worldAddr, worldAddr6 } from './net.js';
 
 export type Status = 'secure' | 'insecure' | 'bogus';
 export type Rcode = 'NOERROR' | 'NXDOMAIN';
@@ -140,26 +142,26 @@ export interface ServerDef {
 }
 
 export const SERVERS: Record<ServerId, ServerDef> = {
-  'nsd-root': { id: 'nsd-root', software: 'nsd', host: '127.54.0.1', port: 53, nsName: 'a.root-servers.test.' },
-  'nsd-tld': { id: 'nsd-tld', software: 'nsd', host: '127.54.0.2', port: 53, nsName: 'ns1.nic.test.' },
-  nsd: { id: 'nsd', software: 'nsd', host: '127.54.0.3', port: 53, nsName: 'ns1.nsd.test.' },
-  named: { id: 'named', software: 'named', host: '127.54.0.4', port: 53, nsName: 'ns1.bind.test.' },
+  'nsd-root': { id: 'nsd-root', software: 'nsd', host: worldAddr(0, 1), port: 53, nsName: 'a.root-servers.test.' },
+  'nsd-tld': { id: 'nsd-tld', software: 'nsd', host: worldAddr(0, 2), port: 53, nsName: 'ns1.nic.test.' },
+  nsd: { id: 'nsd', software: 'nsd', host: worldAddr(0, 3), port: 53, nsName: 'ns1.nsd.test.' },
+  named: { id: 'named', software: 'named', host: worldAddr(0, 4), port: 53, nsName: 'ns1.bind.test.' },
 };
 
 export const RESOLVERS = {
-  upstream: { host: '127.54.1.1', port: 53 },
-  validating: { host: '127.54.1.2', port: 53 },
+  upstream: { host: worldAddr(1, 1), port: 53 },
+  validating: { host: worldAddr(1, 2), port: 53 },
 };
 
 /** Values used in the standard record set (all on loopback). */
 export const DATA = {
-  www: '127.54.100.1',
-  www6: '::ffff:127.54.100.1',
-  ent: '127.54.100.3',
-  wild: '127.54.100.4',
-  mail: '127.54.100.25',
-  mail6: '::ffff:127.54.100.25',
-  modified: '127.54.100.66',
+  www: worldAddr(100, 1),
+  www6: worldAddr6(100, 1),
+  ent: worldAddr(100, 3),
+  wild: worldAddr(100, 4),
+  mail: worldAddr(100, 25),
+  mail6: worldAddr6(100, 25),
+  modified: worldAddr(100, 66),
   /** replaced by the generator with the SHA-256 of the DANE test cert's SPKI */
   tlsaPlaceholder: '{{DANE_SPKI_SHA256}}',
   /** TLSA RDATA that the bogus-modified zone is changed to after signing */

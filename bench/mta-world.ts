@@ -1,0 +1,250 @@
+/**
+ * bench/mta's own signed hierarchy (mta-zones.ts), made and served with the shared test world's tools: keys
+ * by BIND's dnssec-keygen, zones signed by dnssec-signzone, served by NSD (one instance per level: root, TLDs,
+ * mail domains, providers), and an iterating, non-validating Unbound on top with the bench root as its only
+ * hint (the resolvers under test forward to it). The signed output is cached in
+ * bench/out/mta-world/<instance>/signed/, keyed by a hash of the definitions and of this code, and signed again
+ * when the signatures would expire within 7 days. One process at a time runs an instance (a lock directory);
+ * the instance is stopped by whoever started it.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { probe } from '../test/world/dnsprobe.js';
+import { pidAlive, pool, run, runOk, sleep } from '../test/world/proc.js';
+import { dsFromDnskey, dsText } from '../test/world/rr.js';
+import { killStraysSync, startProcesses, stopProcessesSync, type ProcRecord, type ProcSpec } from '../test/world/servers.js';
+import { childrenOf, mtaWorldDef, type MtaWorldDef, type MtaZone } from './mta-zones.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** <repo>/dist/bench -> <repo> */
+const ROOT = path.resolve(HERE, '..', '..');
+const DAY = 86_400;
+const VALIDITY_DAYS = 60;
+const RESIGN_MARGIN_DAYS = 7;
+const ALG_NAMES: Record<number, string> = { 8: 'RSASHA256', 13: 'ECDSAP256SHA256', 15: 'ED25519' };
+
+interface Manifest {
+  hash: string;
+  signedAt: string;
+  expiresAt: number;
+  zoneFiles: Record<string, string>;
+  rootAnchorFile: string;
+  rootHintsFile: string;
+}
+
+export interface MtaWorld {
+  def: MtaWorldDef;
+  dir: string;
+  upstream: { host: string; port: number };
+  /** unbound-control argv prefix for the upstream. */
+  control: string[];
+  rootAnchorFile: string;
+  signed: { resigned: boolean; ms: number };
+  stop(): void;
+}
+
+export function mtaWorldDir(instance: string): string {
+  return path.join(ROOT, 'bench', 'out', 'mta-world', instance);
+}
+
+function definitionsHash(def: MtaWorldDef): string {
+  const h = createHash('sha256').update(JSON.stringify(def));
+  for (const f of ['mta-world.js', 'mta-zones.js']) h.update(readFileSync(path.join(HERE, f)));
+  return h.digest('hex').slice(0, 32);
+}
+
+const ts = (unix: number): string => new Date(unix * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+const id = (name: string): string => (name === '.' ? 'root' : name.replace(/\.$/, ''));
+const below = (name: string, zone: string): boolean => zone === '.' || name === zone || name.endsWith(`.${zone}`);
+
+async function keygen(keyDir: string, z: MtaZone, ksk: boolean): Promise<{ base: string; rdata: string[]; line: string }> {
+  const args = ['-q', '-K', keyDir, '-a', ALG_NAMES[z.algorithm!]!, '-n', 'ZONE', '-L', '3600'];
+  if (z.algorithm === 8) args.push('-b', ksk ? '2048' : '1024');
+  if (ksk) args.push('-f', 'KSK');
+  args.push(z.name);
+  const base = (await runOk('dnssec-keygen', args, { cwd: keyDir })).stdout.trim();
+  const line = readFileSync(path.join(keyDir, `${base}.key`), 'utf8').split('\n').find((l) => l.trim() !== '' && !l.startsWith(';'))!;
+  const t = line.trim().split(/\s+/);
+  const rdata = t.slice(t.indexOf('DNSKEY') + 1);
+  return { base, rdata, line: `${z.name}\t3600\tIN\tDNSKEY\t${rdata.join(' ')}` };
+}
+
+interface Built { file: string; ds: string[]; ksk: string[] }
+
+async function buildZone(def: MtaWorldDef, dir: string, z: MtaZone, done: Map<string, Built>, now: number): Promise<void> {
+  const ns = def.servers[z.role];
+  const children = childrenOf(def, z.name);
+  const cuts = children.map((c) => c.name);
+  const glue = new Set<string>();
+  const addGlue = (nsName: string): void => {
+    if (!cuts.some((c) => below(nsName, c))) return;
+    const s = Object.values(def.servers).find((x) => x.nsName === nsName)!;
+    glue.add(`${nsName}\t3600\tIN\tA\t${s.host}`);
+  };
+  const lines = [`$ORIGIN ${z.name}`, '$TTL 3600', `@\tIN\tSOA\t${ns.nsName} hostmaster.hosting-bench. ${now} 3600 900 604800 300`, `@\tIN\tNS\t${ns.nsName}`, ...z.records];
+  addGlue(ns.nsName);
+  for (const c of children) {
+    const cns = def.servers[c.role].nsName;
+    lines.push(`${c.name}\t3600\tIN\tNS\t${cns}`, ...done.get(c.name)!.ds);
+    addGlue(cns);
+  }
+  lines.push(...glue);
+  const file = path.join(dir, 'zones', `${id(z.name)}.zone`);
+  if (z.algorithm === undefined) {
+    writeFileSync(file, lines.join('\n') + '\n');
+    done.set(z.name, { file, ds: [], ksk: [] });
+    return;
+  }
+  const keyDir = path.join(dir, 'keys', id(z.name));
+  mkdirSync(keyDir, { recursive: true });
+  const ksk = await keygen(keyDir, z, true);
+  const zsk = await keygen(keyDir, z, false);
+  const unsigned = path.join(dir, 'work', `${id(z.name)}.unsigned`);
+  writeFileSync(unsigned, [...lines, ksk.line, zsk.line].join('\n') + '\n');
+  const args = ['-q', '-K', keyDir, '-d', keyDir, '-o', z.name, '-f', file, '-O', 'full', '-N', 'keep',
+    '-s', ts(now - 3600), '-e', ts(now + VALIDITY_DAYS * DAY)];
+  // RFC 9276: no salt, no extra iterations
+  if (z.denial === 'nsec3') args.push('-3', '-', '-H', '0');
+  args.push(unsigned);
+  await runOk('dnssec-signzone', args, { cwd: keyDir, timeoutMs: 120_000 });
+  done.set(z.name, { file, ds: [dsText(z.name, dsFromDnskey(z.name, ksk.rdata, 2))], ksk: [ksk.line] });
+}
+
+/** The cached signed zones of `def`, signed again when stale. */
+async function ensureSigned(def: MtaWorldDef, base: string): Promise<{ manifest: Manifest; resigned: boolean; ms: number }> {
+  const t0 = Date.now();
+  const dir = path.join(base, 'signed');
+  const hash = definitionsHash(def);
+  const now = Math.floor(Date.now() / 1000);
+  try {
+    const m = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    if (m.hash === hash && m.expiresAt - now > RESIGN_MARGIN_DAYS * DAY && Object.values(m.zoneFiles).every((f) => existsSync(f))) {
+      return { manifest: m, resigned: false, ms: Date.now() - t0 };
+    }
+  } catch { /* none yet */ }
+  const tmp = `${dir}.new`;
+  rmSync(tmp, { recursive: true, force: true });
+  for (const d of ['keys', 'work', 'zones']) mkdirSync(path.join(tmp, d), { recursive: true });
+  const done = new Map<string, Built>();
+  // leaves first: a parent needs its children's DS
+  const depth = (n: string): number => (n === '.' ? 0 : n.split('.').length - 1);
+  for (const lvl of [...new Set(def.zones.map((z) => depth(z.name)))].sort((a, b) => b - a)) {
+    await pool(def.zones.filter((z) => depth(z.name) === lvl), 4, (z) => buildZone(def, tmp, z, done, now));
+  }
+  const root = done.get('.')!;
+  writeFileSync(path.join(tmp, 'root-anchor.zone'), ['; trust anchor of the bench/mta root', ...root.ksk, ...root.ds, ''].join('\n'));
+  writeFileSync(path.join(tmp, 'root.hints'), [`.\t3600000\tIN\tNS\t${def.servers.root.nsName}`, `${def.servers.root.nsName}\t3600000\tIN\tA\t${def.servers.root.host}`, ''].join('\n'));
+  const fin = (p: string): string => path.join(dir, path.relative(tmp, p));
+  const manifest: Manifest = {
+    hash, signedAt: new Date(now * 1000).toISOString(), expiresAt: now + VALIDITY_DAYS * DAY,
+    zoneFiles: Object.fromEntries([...done].map(([n, b]) => [n, fin(b.file)])),
+    rootAnchorFile: path.join(dir, 'root-anchor.zone'), rootHintsFile: path.join(dir, 'root.hints'),
+  };
+  writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return { manifest, resigned: true, ms: Date.now() - t0 };
+}
+
+function nsdConf(d: string, host: string, zones: Array<[string, string]>): string {
+  return ['server:', '\tserver-count: 1', `\tip-address: ${host}@53`, '\tdo-ip4: yes', '\tdo-ip6: no', '\tusername: ""', '\tchroot: ""',
+    `\tzonesdir: "${d}"`, '\tdatabase: ""', `\tzonelistfile: "${d}/zone.list"`, `\txfrdfile: "${d}/xfrd.state"`, `\txfrdir: "${d}/xfr"`,
+    `\tpidfile: "${d}/nsd.pid"`, `\tlogfile: "${d}/nsd.log"`, '\tverbosity: 1', '\thide-version: yes', '\treuseport: no', '\trefuse-any: no',
+    '\tzonefiles-write: 0', 'remote-control:', '\tcontrol-enable: no',
+    ...zones.map(([n, f]) => `zone:\n\tname: "${n}"\n\tzonefile: "${f}"`), ''].join('\n');
+}
+
+/** The upstream: iterating only (no validation), DNSSEC records passed through for DO=1, as the test world's. */
+function unboundConf(d: string, host: string, port: number, hints: string): string {
+  return ['server:', '\tverbosity: 1', '\tusername: ""', '\tchroot: ""', `\tdirectory: "${d}"`, `\tpidfile: "${d}/unbound.pid"`, '\tuse-syslog: no',
+    `\tlogfile: "${d}/unbound.log"`, `\tinterface: ${host}@${port}`, `\toutgoing-interface: ${host}`, `\tport: ${port}`, '\tdo-ip4: yes', '\tdo-ip6: no',
+    '\taccess-control: 0.0.0.0/0 refuse', '\taccess-control: 127.0.0.0/8 allow', '\tdo-not-query-localhost: no', `\troot-hints: "${hints}"`,
+    '\tmodule-config: "iterator"', '\tqname-minimisation: no', '\tnum-threads: 1', '\tso-reuseport: no', '\toutgoing-range: 1024',
+    '\tnum-queries-per-thread: 1024', '\tmsg-cache-size: 16m', '\trrset-cache-size: 32m', '\tinfra-host-ttl: 600', '\tprefetch: no',
+    '\tedns-buffer-size: 1232', '\tharden-glue: yes', '\tharden-below-nxdomain: no', '\tharden-referral-path: no', '\tharden-algo-downgrade: no',
+    '\tharden-dnssec-stripped: no', '\taggressive-nsec: no', '\textended-statistics: yes', '\tstatistics-interval: 0', '\tstatistics-cumulative: no',
+    'remote-control:', '\tcontrol-enable: yes', `\tcontrol-interface: "${d}/control.sock"`, '\tcontrol-use-cert: no', ''].join('\n');
+}
+
+async function withLock<T>(dir: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(dir, '.lock');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let owner = 0;
+      try { owner = Number(readFileSync(path.join(lock, 'pid'), 'utf8')); } catch { /* being written */ }
+      const age = (() => { try { return Date.now() - statSync(lock).mtimeMs; } catch { return 0; } })();
+      if ((owner && !pidAlive(owner)) || (!owner && age > 10_000)) { rmSync(lock, { recursive: true, force: true }); continue; }
+      if (Date.now() > deadline) throw new Error(`bench/mta world ${dir} is in use by pid ${owner}`);
+      await sleep(200);
+    }
+  }
+  return fn().catch((e: unknown) => {
+    rmSync(lock, { recursive: true, force: true });
+    throw e;
+  });
+}
+
+/**
+ * Sign (or reuse) and start an instance; `stop()` ends its processes and frees it. Waits up to `waitMs` for
+ * another process using the same instance.
+ */
+export async function startMtaWorld(instance: 'bench' | 'check', domains: number, opts: { warmup?: number; waitMs?: number; log?: (s: string) => void } = {}): Promise<MtaWorld> {
+  const def = mtaWorldDef(instance, domains, opts.warmup ?? 0);
+  const base = mtaWorldDir(instance);
+  mkdirSync(base, { recursive: true });
+  return withLock(base, opts.waitMs ?? 600_000, async () => {
+    const strays = killStraysSync(base);
+    if (strays.length) opts.log?.(`killed stray bench/mta world processes: ${strays.join(', ')}`);
+    const addrs = [...Object.values(def.servers).map((s) => s.host), def.upstream.host];
+    const busy = (await Promise.all(addrs.map(async (h) => ((await probe(h, 53, '.', 'SOA', { timeoutMs: 300 })) ? h : null)))).filter((h) => h !== null);
+    if (busy.length) throw new Error(`something already answers on ${busy.join(', ')} port 53 (127.58.0.0/16 is bench/mta's)`);
+    const signed = await ensureSigned(def, base);
+    opts.log?.(signed.resigned ? `signed ${def.zones.length} zones in ${signed.ms} ms` : 'using the cached signed zones');
+    const m = signed.manifest;
+    const runDir = path.join(base, 'run');
+    const specs: ProcSpec[] = [];
+    for (const [role, s] of Object.entries(def.servers)) {
+      const d = path.join(runDir, `nsd-${role}`);
+      mkdirSync(path.join(d, 'xfr'), { recursive: true });
+      const zones = def.zones.filter((z) => z.role === role).map((z): [string, string] => [z.name, m.zoneFiles[z.name]!]);
+      const config = path.join(d, 'nsd.conf');
+      writeFileSync(config, nsdConf(d, s.host, zones));
+      specs.push({ name: `nsd-${role}`, kind: 'auth', cmd: 'nsd', args: ['-d', '-c', config], runDir: d, config, log: path.join(d, 'nsd.stderr'),
+        host: s.host, port: 53, probe: { qname: zones[0]![0], qtype: 'SOA', rd: false } });
+    }
+    const d = path.join(runDir, 'unbound-upstream');
+    mkdirSync(d, { recursive: true });
+    const config = path.join(d, 'unbound.conf');
+    writeFileSync(config, unboundConf(d, def.upstream.host, def.upstream.port, m.rootHintsFile));
+    const control = ['unbound-control', '-c', config];
+    specs.push({ name: 'unbound-upstream', kind: 'resolver', cmd: 'unbound', args: ['-d', '-c', config], runDir: d, config,
+      log: path.join(d, 'unbound.stderr'), host: def.upstream.host, port: def.upstream.port, probe: { qname: '.', qtype: 'SOA', rd: true }, control });
+    const recs: ProcRecord[] = await startProcesses(specs);
+    let stopped = false;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      stopProcessesSync(recs);
+      rmSync(path.join(base, '.lock'), { recursive: true, force: true });
+    };
+    process.once('exit', stop);
+    return { def, dir: base, upstream: def.upstream, control, rootAnchorFile: m.rootAnchorFile, signed: { resigned: signed.resigned, ms: signed.ms }, stop };
+  });
+}
+
+/** Queries the upstream Unbound has received so far (its counters are never reset here). */
+export async function upstreamQueries(world: MtaWorld): Promise<number> {
+  const [cmd, ...args] = world.control;
+  const r = await run(cmd!, [...args, 'stats_noreset'], { timeoutMs: 10_000 });
+  const v = /^total\.num\.queries=(\d+)$/m.exec(r.stdout);
+  if (r.code !== 0 || !v) throw new Error(`unbound-control stats_noreset failed: ${r.stdout}${r.stderr}`);
+  return Number(v[1]);
+}
