@@ -4,21 +4,18 @@
  *
  *   node dist/bench/burst.js [--bursts 256,1000,3000,10000,20000] [--buffers 0,1048576,4194304] [--reps 3]
  *
- * Each listener runs alone in a child process (test/server/burst-child.js: the real `startServer` with
+ * Each listener runs alone in a child process (test/server/burst-support.ts, burst-child.ts: the real `startServer` with
  * `udpReceiveBuffer` = BYTES and a fixed answer). The burst is sent while the child is stopped, the child is
  * resumed, and the distinct answers are counted. Buffer 0 is the kernel's default (net.core.rmem_default).
  * Prints one line per buffer and burst (the median of the reps) and writes bench/out/burst.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Name, RRType, makeQuery, serializeMessage } from '../src/wire/index.js';
+import { burst, startListener } from '../test/server/burst-support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CHILD = path.join(here, '..', 'test', 'server', 'burst-child.js');
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,48 +25,6 @@ const list = (s: string): number[] => s.split(',').map(Number);
 const bursts = list(arg('bursts', '256,1000,3000,10000,20000'));
 const buffers = list(arg('buffers', '0,1048576,4194304'));
 const reps = Number(arg('reps', '3'));
-
-interface Listener { child: ChildProcess; port: number; granted: number }
-
-function startListener(bytes: number): Promise<Listener> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /^READY (\d+) (\d+)$/m.exec(out);
-      if (m) resolve({ child, port: Number(m[1]), granted: Number(m[2]) });
-    });
-    child.once('exit', (code) => reject(new Error(`listener exited (${code}): ${out}`)));
-  });
-}
-
-async function burst(l: Listener, n: number): Promise<number> {
-  const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 32 * 1024 * 1024 });
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  const answered = new Set<number>();
-  let done: () => void = () => undefined;
-  const all = new Promise<void>((r) => { done = r; });
-  sock.on('message', (m) => {
-    answered.add(m.readUInt16BE(0));
-    if (answered.size === n) done();
-  });
-  l.child.kill('SIGSTOP');
-  try {
-    for (let i = 0; i < n; i++) {
-      const q = makeQuery(Name.fromText(`q${i}.burst.example.`), RRType.A, { id: (i % 65535) + 1 });
-      await new Promise<void>((r, j) => sock.send(serializeMessage(q).bytes, l.port, '127.0.0.1', (e) => (e ? j(e) : r())));
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  } finally {
-    l.child.kill('SIGCONT');
-  }
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([all, new Promise((r) => { timer = setTimeout(r, 5_000); })]);
-  clearTimeout(timer);
-  sock.close();
-  return answered.size;
-}
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rmem = (f: string): number => Number(readFileSync(`/proc/sys/net/core/${f}`, 'utf8').trim());

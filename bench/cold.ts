@@ -107,8 +107,11 @@ async function startOurs(world: WorldInfo, up: Upstream, dir: string, warmup: bo
   const port = await freePort('127.0.0.1');
   const config = join(dir, `stubd-${warmup ? 'warm' : 'nowarm'}.json`);
   writeFileSync(config, JSON.stringify(warmup ? (warmupQueries === undefined ? {} : { server: { warmupQueries } }) : { server: { warmupQueries: 0 } }));
+  // A state directory of its own for each start (a first start): the machine's (/var/lib/dnssec-stubd) may hold an
+  // RFC 5011 state for the root, which would win over --trust-anchor and fail every answer closed.
+  const stateDir = mkdtempSync(join(dir, 'state-'));
   const [c, a] = serverCommand(process.execPath, [join(ROOT, 'bin', 'dnssec-stubd.js'), 'serve', '--config', config, '--listen', `127.0.0.1:${port}`,
-    '--upstream', `${up.host}:${up.port}`, '--trust-anchor', world.rootAnchorFile, '--log-level', 'warn']);
+    '--upstream', `${up.host}:${up.port}`, '--trust-anchor', world.rootAnchorFile, '--state-dir', stateDir, '--log-level', 'warn']);
   const proc = spawn(c, a, { stdio: 'inherit' });
   return { label: warmup ? 'dnssec-stubd' : 'dnssec-stubd-nowarm', port, proc };
 }

@@ -322,3 +322,52 @@ export class DnsperfProbe {
     this.proc?.kill('SIGINT');
   }
 }
+
+/**
+ * The daemon's UDP listener's receive queue (the octets waiting to be read), sampled every `everyMs` from
+ * /proc/net/udp: where a cached query waits when the daemon reads slower than queries come. A DNS query of the
+ * soak is about 40-60 octets of payload, but the kernel counts each datagram's whole buffer (skb truesize, about
+ * 1 KiB on loopback), so the octets say how full the buffer is rather than how many queries wait.
+ */
+export class RxQueueSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private samples: number[] = [];
+  private readonly portHex: string;
+
+  constructor(port: number, private readonly everyMs = 10) {
+    this.portHex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.sample(), this.everyMs);
+  }
+
+  private sample(): void {
+    let text: string;
+    try {
+      text = readFileSync('/proc/net/udp', 'utf8');
+    } catch {
+      return;
+    }
+    for (const line of text.split('\n')) {
+      const f = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx_queue:rx_queue ...; the listener is bound, not connected.
+      if (f[1]?.endsWith(this.portHex) && f[2] === '00000000:0000') {
+        this.samples.push(parseInt(f[4]!.split(':')[1]!, 16));
+        return;
+      }
+    }
+  }
+
+  /** The queue's octets since the last call (then reset): p50, p99, max, and the share of samples not empty. */
+  take(): { n: number; p50: number; p99: number; max: number; busy: number } {
+    const s = this.samples;
+    const r = { n: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s.length ? Math.max(...s) : NaN, busy: s.length ? s.filter((x) => x > 0).length / s.length : NaN };
+    this.samples = [];
+    return r;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

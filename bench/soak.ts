@@ -4,7 +4,7 @@
  *
  *   node dist/bench/soak.js [--minutes 10] [--cache-mib 64] [--heap derived|none] [--profile mix|flood]
  *                           [--fraction 0.8] [--capacity 0] [--flood-qps 4200] [--interval 10] [--probe-rate 100]
- *                           [--daemon-root DIR] [--out bench/out/soak.json]
+ *                           [--capacity-by formula|queue] [--daemon-root DIR] [--out bench/out/soak.json]
  *
  * The daemon is `bin/dnssec-stubd.js serve` as an operator starts it (pinned to CPU 1; the world's upstream and
  * anchor; the HTTP API on for /metrics; no self-test), so the launcher's heap flags apply (`--heap none`: as
@@ -24,10 +24,12 @@
  *
  * Every `--interval` seconds: the cached-name latency of a separate light client (127.0.0.16, `--probe-rate`
  * queries/s, p50/p99/max; and the same from a C client, dnsperf -v from 127.0.0.17 pinned to CPU 0, whose figures
- * hold no delay of the bench's own event loop), the daemon's RSS (/proc) and heap (/metrics: used, total), the answers by rcode in the
+ * hold no delay of the bench's own event loop), the listener's UDP receive queue (/proc/net/udp every 10 ms), the daemon's RSS (/proc) and heap (/metrics: used, total), the answers by rcode in the
  * interval, the cache's and RFC 8198 store's bytes, the chain's names, and what explains a latency tail: the
  * event loop's delay (p99, max) and GC pauses (prom-client's), the main thread's CPU time and its wait for a CPU
  * (/proc/PID/schedstat: other processes on its core). After the load: 30 s idle, read again.
+ * `--capacity-by queue`: after the formula, the capacity as the daemon meets it (queueCapacity: the highest rate
+ * of the whole mix answered in full with the listener's receive queue mostly empty); `--fraction` applies to it.
  * `--daemon-root DIR`: run the daemon of another checkout's build (an A/B of two versions; the world, the load
  * and the probe stay this checkout's).
  * Pass: the daemon never died, cached p99 < 5 ms in every interval, RSS under the documented bound
@@ -43,7 +45,7 @@ import { getWorld, stopWorld } from '../test/world/index.js';
 import { prng } from './fuzz-core.js';
 import { ROOT, UdpClient } from './live-daemon.js';
 import {
-  DnsperfProbe, LatencyProbe, cachedNames, dnsperf, perfSummary, procMemKb, schedMs, scrape, startSoakDaemon, streamLines, writeStream,
+  DnsperfProbe, LatencyProbe, RxQueueSampler, cachedNames, dnsperf, perfSummary, procMemKb, schedMs, scrape, startSoakDaemon, streamLines, writeStream,
   type HeapMode, type MetricsReading, type PerfSummary, type SoakDaemon, type Stream,
 } from './soak-load.js';
 
@@ -60,6 +62,7 @@ const { values: args } = parseArgs({
     'probe-rate': { type: 'string', default: '100' },
     out: { type: 'string', default: join(ROOT, 'bench', 'out', 'soak.json') },
     'daemon-root': { type: 'string' },
+    'capacity-by': { type: 'string', default: 'formula' },
   },
 });
 const SECONDS = Math.round(Number(args.minutes) * 60);
@@ -70,7 +73,9 @@ const INTERVAL = Number(args.interval);
 const P99_LIMIT_MS = 5;
 const SHARES: Record<Stream['name'], number> = { cached: 0.70, new: 0.08, torture: 0.10, bogus: 0.04, tcp: 0.08 };
 const FROM: Record<Stream['name'], string> = { cached: '127.0.0.11', new: '127.0.0.12', torture: '127.0.0.13', bogus: '127.0.0.14', tcp: '127.0.0.15' };
-if (!['derived', 'none'].includes(HEAP) || !['mix', 'flood'].includes(PROFILE)) throw new Error('--heap derived|none, --profile mix|flood');
+if (!['derived', 'none'].includes(HEAP) || !['mix', 'flood'].includes(PROFILE) || !['formula', 'queue'].includes(args['capacity-by']!)) {
+  throw new Error('--heap derived|none, --profile mix|flood, --capacity-by formula|queue');
+}
 
 const MiB = 1024 * 1024;
 const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
@@ -84,6 +89,8 @@ interface Interval {
   cached: { n: number; p50: number; p99: number; max: number; lost: number; servfail: number };
   /** The same from the C probe (dnsperf -v, pinned to CPU 0). */
   cachedC: { n: number; p50: number; p99: number; max: number; lost: number; servfail: number };
+  /** The listener's UDP receive queue in octets, sampled every 10 ms; busy: the share of samples not empty. */
+  rxQueue: { n: number; p50: number; p99: number; max: number; busy: number };
   rcodes: Record<string, number>;
   /** The daemon's event-loop delay (p99, max) and GC in the interval: seconds paused, pauses over 10 ms. */
   loopP99Ms: number; loopMaxMs: number; gcMs: number; gcOver10ms: number;
@@ -120,8 +127,8 @@ async function capacity(d: SoakDaemon, dir: string): Promise<{ hits: number; mis
 }
 
 /** The streams of the profile and their dnsperf runs. */
-function streams(dir: string, target: number): Stream[] {
-  const rand = prng(0x50a6);
+function streams(dir: string, target: number, seed = 0x50a6): Stream[] {
+  const rand = prng(seed);
   if (PROFILE === 'flood') {
     const qps = Number(args['flood-qps']);
     return [{ name: 'torture', from: FROM.torture, qps, transport: 'udp', file: writeStream(dir, 'torture', Math.min(3_000_000, qps * SECONDS), rand) }];
@@ -133,9 +140,42 @@ function streams(dir: string, target: number): Stream[] {
   });
 }
 
-function runStream(d: SoakDaemon, s: Stream): Promise<string> {
+function runStream(d: SoakDaemon, s: Stream, seconds = SECONDS): Promise<string> {
   const shape = s.transport === 'tcp' ? ['-m', 'tcp', '-c', '8', '-q', '64'] : s.name === 'cached' ? ['-c', '4', '-q', '200'] : ['-q', '500'];
-  return dnsperf(d.port, s.from, s.file, 0, [...shape, '-Q', String(s.qps), '-l', String(SECONDS)]);
+  return dnsperf(d.port, s.from, s.file, 0, [...shape, '-Q', String(s.qps), '-l', String(seconds)]);
+}
+
+/** A rate the daemon keeps up with: every query answered, and its UDP receive queue empty most of the time. */
+const QUEUE_BUSY_LIMIT = 0.2;
+const TRIAL_SECONDS = 15;
+
+/**
+ * The mix's capacity as the daemon meets it (`--capacity-by queue`): the highest rate, by bisection below `upper`
+ * (the formula's figure), at which the whole mix runs for TRIAL_SECONDS with every query answered and the
+ * listener's receive queue not empty in fewer than QUEUE_BUSY_LIMIT of the samples. The formula adds costs
+ * measured apart and overestimates the mix (RESULTS: "The cached tail"); a queue that stays full is a daemon
+ * reading no faster than queries come, whatever the figure says. The trials' names are not the soak's.
+ */
+async function queueCapacity(d: SoakDaemon, dir: string, upper: number): Promise<number> {
+  let lo = 0;
+  let hi = upper;
+  for (let step = 0; step < 5; step++) {
+    const rate = (lo + hi) / 2;
+    const list = streams(dir, rate, 0x7e57 + step);
+    const rxq = new RxQueueSampler(d.port);
+    rxq.start();
+    const perf = await Promise.all(list.map((s) => runStream(d, s, TRIAL_SECONDS).then(perfSummary)));
+    rxq.stop();
+    const q = rxq.take();
+    const asked = list.reduce((a, s) => a + s.qps, 0);
+    const got = perf.reduce((a, p) => a + p.qps, 0);
+    const lost = perf.reduce((a, p) => a + p.lost, 0);
+    const holds = lost === 0 && got >= 0.97 * asked && q.busy < QUEUE_BUSY_LIMIT;
+    console.log(`capacity trial ${step + 1}: ${rate.toFixed(0)} qps asked, ${got.toFixed(0)} answered, ${lost} lost; rx queue not empty ${(q.busy * 100).toFixed(0)}%, max ${(q.max / 1024).toFixed(0)} KiB: ${holds ? 'holds' : 'does not hold'}`);
+    if (holds) lo = rate;
+    else hi = rate;
+  }
+  return lo;
 }
 
 function delta(now: Record<string, number>, before: Record<string, number>): Record<string, number> {
@@ -146,7 +186,7 @@ function delta(now: Record<string, number>, before: Record<string, number>): Rec
 
 interface Prev { rcodes: Record<string, number>; gc: MetricsReading['gc']; sched: { cpu: number; wait: number } }
 
-async function reading(d: SoakDaemon, t: number, probe: LatencyProbe, cprobe: DnsperfProbe, prev: Prev): Promise<Interval> {
+async function reading(d: SoakDaemon, t: number, probe: LatencyProbe, cprobe: DnsperfProbe, rxq: RxQueueSampler, prev: Prev): Promise<Interval> {
   const m: MetricsReading | undefined = await scrape(d.httpPort);
   const mem = procMemKb(d.pid);
   const launcher = d.launcherPid === d.pid ? 0 : procMemKb(d.launcherPid).rss;
@@ -175,7 +215,7 @@ async function reading(d: SoakDaemon, t: number, probe: LatencyProbe, cprobe: Dn
     rssMiB: mem.rss / 1024, hwmMiB: mem.hwm / 1024, launcherRssMiB: launcher / 1024,
     heapUsedMiB: (m?.heapUsed ?? NaN) / MiB, heapTotalMiB: (m?.heapTotal ?? NaN) / MiB, externalMiB: (m?.external ?? NaN) / MiB,
     cacheMiB: (m?.cacheBytes ?? NaN) / MiB, cacheEntries: m?.cacheEntries ?? NaN, proofMiB: (m?.proofBytes ?? 0) / MiB, chainNames: m?.chainNames ?? NaN,
-    cached: probe.take(), cachedC: cprobe.take(), rcodes, loopP99Ms: (m?.loopP99 ?? NaN) * 1000, loopMaxMs: (m?.loopMax ?? NaN) * 1000, gcMs, gcOver10ms, gcByKind, cpuMs, waitMs,
+    cached: probe.take(), cachedC: cprobe.take(), rxQueue: rxq.take(), rcodes, loopP99Ms: (m?.loopP99 ?? NaN) * 1000, loopMaxMs: (m?.loopMax ?? NaN) * 1000, gcMs, gcOver10ms, gcByKind, cpuMs, waitMs,
   };
 }
 
@@ -184,6 +224,7 @@ function line(r: Interval): string {
   return `t=${String(r.t).padStart(4)}s rss ${r.rssMiB.toFixed(0)} MiB (hwm ${r.hwmMiB.toFixed(0)}) heap ${r.heapUsedMiB.toFixed(0)}/${r.heapTotalMiB.toFixed(0)} MiB`
     + ` | cached p50 ${ms(r.cached.p50)} p99 ${ms(r.cached.p99)} max ${ms(r.cached.max)} ms (n ${r.cached.n}, lost ${r.cached.lost})`
     + ` C probe p50 ${ms(r.cachedC.p50)} p99 ${ms(r.cachedC.p99)} max ${ms(r.cachedC.max)} ms (n ${r.cachedC.n}, lost ${r.cachedC.lost})`
+    + ` | rx queue p99 ${(r.rxQueue.p99 / 1024).toFixed(0)} max ${(r.rxQueue.max / 1024).toFixed(0)} KiB, not empty ${(r.rxQueue.busy * 100).toFixed(0)}%`
     + ` | loop p99 ${ms(r.loopP99Ms)} max ${ms(r.loopMaxMs)} ms, gc ${r.gcMs.toFixed(0)} ms (${r.gcOver10ms} > 10 ms), cpu ${r.cpuMs.toFixed(0)} ms, waited ${r.waitMs.toFixed(0)} ms | ${codes || 'no answers'} | cache ${r.cacheMiB.toFixed(1)} MiB ${r.cacheEntries}, 8198 ${r.proofMiB.toFixed(2)} MiB, keys ${r.chainNames} | load ${r.load}${r.alive ? '' : ' | DEAD'}`;
 }
 
@@ -202,24 +243,31 @@ async function main(): Promise<void> {
   for (let pass = 0; pass < 2; pass++) await Promise.all(names.map((n) => warm.ask(d.port, n.split(' ')[0]!, n.split(' ')[1]!, { timeoutMs: 10_000 })));
   warm.close();
   const cap = PROFILE === 'mix' ? await capacity(d, dir) : { hits: NaN, misses: NaN, mix: NaN };
+  if (PROFILE === 'mix' && args['capacity-by'] === 'queue') {
+    const formula = cap.mix;
+    cap.mix = await queueCapacity(d, dir, formula);
+    console.log(`capacity by the receive queue: ${cap.mix.toFixed(0)} qps (the formula's ${formula.toFixed(0)}: ${(cap.mix / formula).toFixed(2)}x)`);
+  }
   const target = PROFILE === 'mix' ? Number(args.fraction) * cap.mix : Number(args['flood-qps']);
   const list = streams(dir, target);
   console.log(`streams: ${list.map((s) => `${s.name} ${s.qps} qps (${s.transport}, from ${s.from})`).join('; ')}`);
   const probe = new LatencyProbe('127.0.0.16', d.port, names, Number(args['probe-rate']));
   const probeFile = join(dir, 'probe-names.txt');
   writeFileSync(probeFile, names.join('\n') + '\n');
+  const rxq = new RxQueueSampler(d.port);
   const cprobe = new DnsperfProbe('127.0.0.17', d.port, probeFile, Number(args['probe-rate']), SECONDS + 40, 0);
   const first = await scrape(d.httpPort);
   const prev: Prev = { rcodes: first?.rcodes ?? {}, gc: first?.gc ?? {}, sched: schedMs(d.pid) };
-  const start0 = await reading(d, 0, probe, cprobe, prev);
+  const start0 = await reading(d, 0, probe, cprobe, rxq, prev);
   await probe.start();
   cprobe.start();
+  rxq.start();
   const intervals: Interval[] = [];
   const runs = list.map((s) => runStream(d, s).then(perfSummary, (err: Error) => ({ error: err.message })));
   const t0 = performance.now();
   for (let k = 1; k * INTERVAL <= SECONDS; k++) {
     await new Promise((r) => setTimeout(r, t0 + k * INTERVAL * 1000 - performance.now()));
-    const r = await reading(d, k * INTERVAL, probe, cprobe, prev);
+    const r = await reading(d, k * INTERVAL, probe, cprobe, rxq, prev);
     intervals.push(r);
     console.log(line(r));
   }
@@ -229,10 +277,11 @@ async function main(): Promise<void> {
     console.log(`dnsperf ${s.name}: ${'error' in p ? p.error : `${p.qps.toFixed(0)} qps of ${s.qps}, sent ${p.sent}, completed ${p.completed}, lost ${p.lost}; ${p.rcodes}`}`);
   }
   await new Promise((r) => setTimeout(r, 30_000));
-  const idle = await reading(d, SECONDS + 30, probe, cprobe, prev);
+  const idle = await reading(d, SECONDS + 30, probe, cprobe, rxq, prev);
   console.log(`idle 30 s after the load: ${line(idle)}`);
   probe.stop();
   cprobe.stop();
+  rxq.stop();
   const alive = d.alive();
   const exit = await d.stop();
   const worstP99 = Math.max(...intervals.map((r) => r.cached.p99));

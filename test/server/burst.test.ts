@@ -6,16 +6,12 @@
  * Loopback only; the listener runs in a child process (test/server/burst-child.ts).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../src/config/schema.js';
-import { Name, RRType, makeQuery, serializeMessage } from '../../src/wire/index.js';
+import { burst, startListener as start, type Listener } from './burst-support.js';
 
-const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'burst-child.js');
 const BURST = 1000;
 /** What the daemon asks for unless configured (`server.udpReceiveBuffer`, 4 MiB). */
 const DEFAULT_BUFFER = defaultConfig().server.udpReceiveBuffer;
@@ -23,53 +19,11 @@ const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim(
 const children: ChildProcess[] = [];
 after(() => { for (const c of children) c.kill('SIGKILL'); });
 
-interface Listener { child: ChildProcess; port: number; granted: number; output: () => string }
-
-function startListener(bytes: number): Promise<Listener> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, String(bytes)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let out = '';
-    const onData = (b: Buffer): void => {
-      out += b.toString();
-      const m = /^READY (\d+) (\d+)$/m.exec(out);
-      if (m) resolve({ child, port: Number(m[1]), granted: Number(m[2]), output: () => out });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`listener exited (${code}):\n${out}`)));
-  });
-}
-
-/** Stop the listener's process, send `n` queries, resume it; count the distinct answers within 5 s. */
-async function burst(l: Listener, n: number): Promise<number> {
-  const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  const answered = new Set<number>();
-  let done: () => void = () => undefined;
-  const all = new Promise<void>((r) => { done = r; });
-  sock.on('message', (m) => {
-    answered.add(m.readUInt16BE(0));
-    if (answered.size === n) done();
-  });
-  try {
-    l.child.kill('SIGSTOP');
-    try {
-      for (let i = 0; i < n; i++) {
-        const q = makeQuery(Name.fromText(`q${i}.burst.example.`), RRType.A, { id: i + 1 });
-        await new Promise<void>((r, j) => sock.send(serializeMessage(q).bytes, l.port, '127.0.0.1', (e) => (e ? j(e) : r())));
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    } finally {
-      l.child.kill('SIGCONT');
-    }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((r) => { timer = setTimeout(r, 5_000); })]);
-    clearTimeout(timer);
-    return answered.size;
-  } finally {
-    sock.close();
-  }
+/** A listener, killed after the tests whatever happens. */
+async function startListener(bytes: number): Promise<Listener> {
+  const l = await start(bytes);
+  children.push(l.child);
+  return l;
 }
 
 describe('UDP receive buffer and query bursts', () => {
