@@ -27,7 +27,7 @@ export interface SoakDaemon {
 export type HeapMode = 'derived' | 'none';
 
 /**
- * Start `serve` pinned to `cpu`, with the world's upstream and anchor, `cacheMiB` of answer cache, the HTTP API
+ * Start `serve` pinned to `cpu` (-1: not pinned), with the world's upstream and anchor, `cacheMiB` of answer cache, the HTTP API
  * (for /metrics) on a port of its own. `derived`: the launcher's flags; `none`: as units ran before them
  * (NODE_OPTIONS=--max-semi-space-size=4, DNSSEC_STUBD_HEAP=off). `daemonRoot`: the checkout whose build runs
  * (default this one; another build for an A/B of two versions under the same load).
@@ -53,7 +53,7 @@ export async function startSoakDaemon(world: WorldInfo, cacheMiB: number, heap: 
   delete env['NODE_OPTIONS'];
   if (heap === 'none') Object.assign(env, { NODE_OPTIONS: '--max-semi-space-size=4', DNSSEC_STUBD_HEAP: 'off' });
   const argv = [process.execPath, join(daemonRoot, 'bin', 'dnssec-stubd.js'), 'serve', '--config', file, '--pid-file', pidFile];
-  const proc = cpus().length > 1 ? spawn('taskset', ['-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env })
+  const proc = cpus().length > 1 && cpu >= 0 ? spawn('taskset', ['-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env })
     : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
@@ -228,19 +228,37 @@ export function writeStream(dir: string, kind: Stream['name'], count: number, ra
   return file;
 }
 
+/** A probe's figures over an interval: latencies in ms, queries without an answer, SERVFAIL answers. */
+export interface ProbeFigures { n: number; p50: number; p99: number; max: number; lost: number; servfail: number }
+
+/** What a probe counts over an interval, read and reset by take(). */
+abstract class ProbeTally {
+  protected samples: number[] = [];
+  protected lost = 0;
+  protected servfail = 0;
+
+  /** The figures since the last call (then reset). */
+  take(): ProbeFigures {
+    const s = this.samples;
+    const r = { n: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s.length ? Math.max(...s) : NaN, lost: this.lost, servfail: this.servfail };
+    this.samples = [];
+    this.lost = 0;
+    this.servfail = 0;
+    return r;
+  }
+}
+
 /**
  * The cached-name latency probe: one query every 1000/rate ms from its own address, cached names in turn
  * (DO=1). Its figures include this process's event-loop delay: an upper bound of the daemon's.
  */
-export class LatencyProbe {
+export class LatencyProbe extends ProbeTally {
   private readonly client: UdpClient;
   private timer: NodeJS.Timeout | undefined;
-  private samples: number[] = [];
-  private lost = 0;
-  private servfail = 0;
   private i = 0;
 
   constructor(from: string, private readonly port: number, private readonly names: readonly string[], private readonly rate: number) {
+    super();
     this.client = new UdpClient(from);
   }
 
@@ -258,16 +276,6 @@ export class LatencyProbe {
     }, 1000 / this.rate);
   }
 
-  /** The figures since the last call (then reset). */
-  take(): { n: number; p50: number; p99: number; max: number; lost: number; servfail: number } {
-    const s = this.samples;
-    const r = { n: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s.length ? Math.max(...s) : NaN, lost: this.lost, servfail: this.servfail };
-    this.samples = [];
-    this.lost = 0;
-    this.servfail = 0;
-    return r;
-  }
-
   stop(): void {
     clearInterval(this.timer);
     this.client.close();
@@ -279,15 +287,14 @@ export class LatencyProbe {
  * query's latency as it completes. Its figures hold no delay of the bench's own event loop (the Node probe's do,
  * and the bench process is not pinned); both run in every soak, each from its own address.
  */
-export class DnsperfProbe {
+export class DnsperfProbe extends ProbeTally {
   private proc: ChildProcess | undefined;
-  private samples: number[] = [];
-  private lost = 0;
-  private servfail = 0;
   private partial = '';
 
   constructor(private readonly from: string, private readonly port: number, private readonly file: string, private readonly rate: number,
-    private readonly seconds: number, private readonly cpu: number) {}
+    private readonly seconds: number, private readonly cpu: number) {
+    super();
+  }
 
   start(): void {
     const args = ['-s', '127.0.0.1', '-p', String(this.port), '-a', this.from, '-d', this.file, '-Q', String(this.rate), '-l', String(this.seconds),
@@ -306,16 +313,6 @@ export class DnsperfProbe {
         } else if (l.startsWith('[Timeout]')) this.lost++;
       }
     });
-  }
-
-  /** The figures since the last call (then reset). */
-  take(): { n: number; p50: number; p99: number; max: number; lost: number; servfail: number } {
-    const s = this.samples;
-    const r = { n: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s.length ? Math.max(...s) : NaN, lost: this.lost, servfail: this.servfail };
-    this.samples = [];
-    this.lost = 0;
-    this.servfail = 0;
-    return r;
   }
 
   stop(): void {

@@ -4,7 +4,7 @@
  *
  *   node dist/bench/soak.js [--minutes 10] [--cache-mib 64] [--heap derived|none] [--profile mix|flood]
  *                           [--fraction 0.8] [--capacity 0] [--flood-qps 4200] [--interval 10] [--probe-rate 100]
- *                           [--capacity-by formula|queue] [--daemon-root DIR] [--out bench/out/soak.json]
+ *                           [--capacity-by formula|queue] [--pin cpu1|none] [--daemon-root DIR] [--out bench/out/soak.json]
  *
  * The daemon is `bin/dnssec-stubd.js serve` as an operator starts it (pinned to CPU 1; the world's upstream and
  * anchor; the HTTP API on for /metrics; no self-test), so the launcher's heap flags apply (`--heap none`: as
@@ -30,6 +30,7 @@
  * (/proc/PID/schedstat: other processes on its core). After the load: 30 s idle, read again.
  * `--capacity-by queue`: after the formula, the capacity as the daemon meets it (queueCapacity: the highest rate
  * of the whole mix answered in full with the listener's receive queue mostly empty); `--fraction` applies to it.
+ * `--pin none`: the daemon not pinned (its GC and compiler threads then run beside it, as on a mail server).
  * `--daemon-root DIR`: run the daemon of another checkout's build (an A/B of two versions; the world, the load
  * and the probe stay this checkout's).
  * Pass: the daemon never died, cached p99 < 5 ms in every interval, RSS under the documented bound
@@ -46,7 +47,7 @@ import { prng } from './fuzz-core.js';
 import { ROOT, UdpClient } from './live-daemon.js';
 import {
   DnsperfProbe, LatencyProbe, RxQueueSampler, cachedNames, dnsperf, perfSummary, procMemKb, schedMs, scrape, startSoakDaemon, streamLines, writeStream,
-  type HeapMode, type MetricsReading, type PerfSummary, type SoakDaemon, type Stream,
+  type HeapMode, type MetricsReading, type ProbeFigures, type PerfSummary, type SoakDaemon, type Stream,
 } from './soak-load.js';
 
 const { values: args } = parseArgs({
@@ -63,6 +64,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(ROOT, 'bench', 'out', 'soak.json') },
     'daemon-root': { type: 'string' },
     'capacity-by': { type: 'string', default: 'formula' },
+    pin: { type: 'string', default: 'cpu1' },
   },
 });
 const SECONDS = Math.round(Number(args.minutes) * 60);
@@ -73,8 +75,8 @@ const INTERVAL = Number(args.interval);
 const P99_LIMIT_MS = 5;
 const SHARES: Record<Stream['name'], number> = { cached: 0.70, new: 0.08, torture: 0.10, bogus: 0.04, tcp: 0.08 };
 const FROM: Record<Stream['name'], string> = { cached: '127.0.0.11', new: '127.0.0.12', torture: '127.0.0.13', bogus: '127.0.0.14', tcp: '127.0.0.15' };
-if (!['derived', 'none'].includes(HEAP) || !['mix', 'flood'].includes(PROFILE) || !['formula', 'queue'].includes(args['capacity-by']!)) {
-  throw new Error('--heap derived|none, --profile mix|flood, --capacity-by formula|queue');
+if (!['derived', 'none'].includes(HEAP) || !['mix', 'flood'].includes(PROFILE) || !['formula', 'queue'].includes(args['capacity-by']!) || !['cpu1', 'none'].includes(args.pin!)) {
+  throw new Error('--heap derived|none, --profile mix|flood, --capacity-by formula|queue, --pin cpu1|none');
 }
 
 const MiB = 1024 * 1024;
@@ -86,9 +88,9 @@ interface Interval {
   rssMiB: number; hwmMiB: number; launcherRssMiB: number;
   heapUsedMiB: number; heapTotalMiB: number; externalMiB: number;
   cacheMiB: number; cacheEntries: number; proofMiB: number; chainNames: number;
-  cached: { n: number; p50: number; p99: number; max: number; lost: number; servfail: number };
+  cached: ProbeFigures;
   /** The same from the C probe (dnsperf -v, pinned to CPU 0). */
-  cachedC: { n: number; p50: number; p99: number; max: number; lost: number; servfail: number };
+  cachedC: ProbeFigures;
   /** The listener's UDP receive queue in octets, sampled every 10 ms; busy: the share of samples not empty. */
   rxQueue: { n: number; p50: number; p99: number; max: number; busy: number };
   rcodes: Record<string, number>;
@@ -234,7 +236,7 @@ async function main(): Promise<void> {
   const cfg = defaultConfig();
   cfg.cache.maxBytes = CACHE_MIB * MiB;
   const plan = heapPlan(cfg);
-  const d = await startSoakDaemon(world, CACHE_MIB, HEAP, 1, args['daemon-root'] ?? ROOT);
+  const d = await startSoakDaemon(world, CACHE_MIB, HEAP, args.pin === 'none' ? -1 : 1, args['daemon-root'] ?? ROOT);
   console.log(`soak: profile ${PROFILE}, ${SECONDS} s, cache ${CACHE_MIB} MiB, heap ${HEAP} (derived: --max-old-space-size=${plan.oldSpaceMiB}, RSS bound ${plan.rssBoundMiB} MiB);`
     + ` daemon pid ${d.pid}${d.pid === d.launcherPid ? '' : ` (launcher ${d.launcherPid})`}; load ${load()}`);
   const names = cachedNames();

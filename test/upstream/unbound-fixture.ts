@@ -6,7 +6,7 @@
  */
 import { ChildServer } from '../support/child-server.js';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,25 +49,45 @@ export interface UnboundOptions {
 }
 
 /** A free port on `address`, for both UDP and TCP, chosen by the kernel and above 10000. */
+/**
+ * A port free for TCP and UDP on `address`, for a server another process binds a moment later. Drawn at random
+ * below the kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range): a port from inside it can be taken
+ * meanwhile as the source port of any outgoing connection on the machine (the daemon's own queries to its
+ * upstreams included), which made a daemon's listen fail with EADDRINUSE in CI.
+ */
 export async function freePort(address: string): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, address, () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    if (port < 10000) continue;
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind(port, address, () => s.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
+  const [low, high] = portPool();
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await portFree(address, port)) return port;
   }
-  throw new Error(`no free port found on ${address}`);
+  throw new Error(`no free port found on ${address} in ${low}-${high - 1}`);
+}
+
+/** [first, end) of the ports freePort draws from: 10000 up to the start of the ephemeral range. */
+export function portPool(): [number, number] {
+  let ephemeralLow = 32768;
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(first) && first > 12000) ephemeralLow = first;
+  } catch {
+    // Not Linux: the IANA dynamic range starts at 49152, Linux's default at 32768; the lower one serves both.
+  }
+  return [10000, ephemeralLow];
+}
+
+async function portFree(address: string, port: number): Promise<boolean> {
+  const tcpFree = await new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: address, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+  if (!tcpFree) return false;
+  return new Promise<boolean>((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => { s.close(); resolve(false); });
+    s.bind({ port, address, exclusive: true }, () => s.close(() => resolve(true)));
+  });
 }
 
 function assertLoopback(address: string): void {
