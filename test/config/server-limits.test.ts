@@ -9,6 +9,7 @@ import { addressCheckers } from '../../src/config/fields.js';
 import { ConfigError, defaultConfig } from '../../src/config/schema.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { buildStack } from '../../src/daemon/stack.js';
+import { SERVER_DEFAULTS } from '../../src/server/index.js';
 
 const validate = (server: Record<string, unknown>) => validateConfig({ server }, addressCheckers);
 
@@ -20,6 +21,13 @@ describe('server limits in the config', () => {
   it('defaults: 1024 resolutions, 256 per client, 5 REFUSED/s per source, 100 in all', () => {
     const s = defaultConfig().server;
     assert.deepEqual([s.maxResolutions, s.maxResolutionsPerClient, s.refusedRatePerSource, s.refusedRateTotal], [1024, 256, 5, 100]);
+  });
+
+  it('the config\'s server defaults are the listener\'s own (src/server cannot read the config: the values are written twice)', () => {
+    const s = defaultConfig().server as unknown as Record<string, unknown>;
+    const shared = Object.keys(SERVER_DEFAULTS).filter((k) => k in s);
+    assert.deepEqual(shared.sort(), ['refusedRatePerSource', 'refusedRateTotal', 'tcpIdleTimeoutMs', 'tcpMaxConnections', 'udpMaxSize', 'udpReceiveBuffer']);
+    for (const k of shared) assert.equal(s[k], SERVER_DEFAULTS[k as keyof typeof SERVER_DEFAULTS], k);
   });
 
   it('takes 0 (no bound) or at least 16 resolutions, any rate from 0', () => {

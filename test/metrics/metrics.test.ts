@@ -561,7 +561,7 @@ describe('examples/prometheus/alerts.yml', () => {
     assert.match(r.out, /SUCCESS/);
   });
 
-  it('names only metrics the exporter produces, and has the seven alerts', async () => {
+  it('names only metrics the exporter produces, and has the ten alerts', async () => {
     const { x } = await rendered();
     const doc = parseYaml(readFileSync(rules, 'utf8')) as { groups: { rules: { alert?: string; expr: string }[] }[] };
     const all = doc.groups.flatMap((g) => g.rules);
@@ -570,7 +570,7 @@ describe('examples/prometheus/alerts.yml', () => {
       assert.deepEqual(unknownNames(r.expr, x.types), [], r.alert);
     }
     assert.deepEqual(all.map((r) => r.alert), ['DnssecStubdNoDnssecCapableUpstream', 'DnssecStubdAnchorZoneWithoutTrustedKey', 'DnssecStubdSelfTestFailed', 'DnssecStubdBogusRateJump', 'DnssecStubdUpstreamDnssecStateFlapping',
-      'DnssecStubdValidationWorkLimitReached', 'DnssecStubdAnchorRefreshFailing']);
+      'DnssecStubdValidationWorkLimitReached', 'DnssecStubdAnchorRefreshFailing', 'DnssecStubdClockLooksWrong', 'DnssecStubdSheddingLoad', 'DnssecStubdUdpReceiveBufferCapped']);
     // every alert is exercised by alerts.test.yml
     const tested = new Set((parseYaml(readFileSync(tests, 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[] })
       .tests.flatMap((t) => t.alert_rule_test).filter((t) => t.exp_alerts.length > 0).map((t) => t.alertname));
@@ -620,7 +620,8 @@ describe('examples/grafana/dnssec-stubd.json', () => {
       'cache_stale_served_total', 'cache_prefetches_total', 'rfc8198_synthesized_total', 'upstream_query_results_total', 'upstream_rtt_seconds', 'upstream_dnssec_state',
       'upstream_probes_total', 'upstream_strikes_total', 'bogus_reasks_total', 'insecure_fallback_answers_total', 'rfc5011_key_state', 'selftest_passed', 'crypto_backend_info',
       'upstream_last_rtt_seconds', 'upstream_probe_results_total', 'upstream_bogus_reasks_total', 'signature_verifications_total', 'signature_memo_lookups_total',
-      'validation_budget_exhausted_total', 'rfc5011_refreshes_total']) {
+      'validation_budget_exhausted_total', 'rfc5011_refreshes_total', 'clock_looks_wrong', 'admission_refused_total', 'admission_resolutions', 'server_dropped_total',
+      'server_udp_receive_buffer_bytes', 'mail_prefetch_started_total', 'mail_prefetch_hits_total', 'server_tcp_evicted_total']) {
       assert.ok(used.has(P + n), `${n} on the dashboard`);
     }
   });
