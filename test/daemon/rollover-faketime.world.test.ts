@@ -1,7 +1,7 @@
 /**
  * The root KSK roll with the real RFC 5011 hold-downs (30 days) under libfaketime, across daemon restarts (issue 11):
  * `dnssec-stubd serve` runs as a child process with libfaketime preloaded (FAKETIME="+Nd": Node's Date.now() and
- * timers run N days ahead), against the private tree of test/support/rollover-world.ts on 127.56.2.0/24 (servers in
+ * timers run N days ahead), against the private tree of test/support/rollover-world.ts on rolloverAddr(2, *) (servers in
  * real time; signatures valid from now - 1 day to now + 100 days). Each run starts the daemon on the state directory
  * of the run before, waits for its start-up refresh of the root (read with `dnssec-stubd anchors --json`), asks
  * www.example. A (SECURE) and stops it:
@@ -21,12 +21,12 @@ import { after, before, describe, it } from 'node:test';
 import type { ManagedKeyView } from '../../src/anchors/manager.js';
 import { ChildServer } from '../support/child-server.js';
 import { dig } from '../support/dig.js';
-import { libfaketime, startRolloverWorld, type RolloverWorld } from '../support/rollover-world.js';
+import { libfaketime, rolloverAddr, startRolloverWorld, type RolloverWorld } from '../support/rollover-world.js';
 
 const execFileP = promisify(execFile);
 const BIN = new URL('../../../bin/dnssec-stubd.js', import.meta.url).pathname;
 const DAY = 86_400_000;
-const LISTEN = '127.56.2.4';
+const LISTEN = rolloverAddr(2, 4);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface ZoneReport { zone: string; trusted: number; keys: ManagedKeyView[]; lastRefresh?: { at: number; result: string } }

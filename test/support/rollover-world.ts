@@ -4,9 +4,11 @@
  * recursive, non-validating Unbound (`module-config: "iterator"`, root hints naming only this root) as the
  * daemon's upstream. Nothing of the shared test world (test/world) is changed; its process helpers are reused.
  *
- *   127.56.N.1:53  NSD      the root `.` (`a.root-servers.rollover.`), one zone file per stage, `nsd-control reload`
- *   127.56.N.2:53  named    `example.` (signed, ECDSA P-256, DS in the root) and `unsigned.` (no DS: insecure)
- *   127.56.N.3:53  Unbound  upstream: iterator only, passes RRSIG/NSEC through for DO, works with CD
+ *   D.(200+N).1:53  NSD      the root `.` (`a.root-servers.rollover.`), one zone file per stage, `nsd-control reload`
+ *   D.(200+N).2:53  named    `example.` (signed, ECDSA P-256, DS in the root) and `unsigned.` (no DS: insecure)
+ *   D.(200+N).3:53  Unbound  upstream: iterator only, passes RRSIG/NSEC through for DO, works with CD
+ * where D is the daemons' block of STUBD_WORLD_NET (127.55 by default; test/world/net.ts), so that two checkouts
+ * on two blocks can run the rollover tests at once. `www.example.` and `www.unsigned.` point into D.200.0/24.
  *
  * The root's stages (RFC 5011 §6.1 with the old key revoked, as the real root did in 2017-2019):
  *   1  KSK1 only
@@ -21,6 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { daemonAddr } from '../world/net.js';
 import { run, runOk } from '../world/proc.js';
 import { dnskeyWire, dsFromDnskey, dsText, keyTag } from '../world/rr.js';
 import { startProcesses, stopProcessesSync, type ProcRecord, type ProcSpec } from '../world/servers.js';
@@ -200,15 +203,20 @@ async function servedSerial(host: string, zone: string): Promise<number | undefi
   return Number.isInteger(serial) ? serial : undefined;
 }
 
+/** Address `d` of rollover tree `net` (1, 2, ...), in the daemons' block of the test world's STUBD_WORLD_NET. */
+export function rolloverAddr(net: number, d: number): string {
+  return daemonAddr(200 + net, d);
+}
+
 /**
- * Make the keys, sign the zones (every root stage up front), start NSD, named and Unbound on 127.56.`net`.1-3.
+ * Make the keys, sign the zones (every root stage up front), start NSD, named and Unbound on rolloverAddr(`net`, 1-3).
  * Every process is stopped again on failure, and when this process exits.
  */
 export async function startRolloverWorld(net: number): Promise<RolloverWorld> {
-  const prefix = `127.56.${net}`;
-  const root = { host: `${prefix}.1`, port: 53 };
-  const children = { host: `${prefix}.2`, port: 53 };
-  const upstream = { host: `${prefix}.3`, port: 53 };
+  if (!Number.isInteger(net) || net < 1 || net > 54) throw new Error(`rollover tree ${net}: 1-54`);
+  const root = { host: rolloverAddr(net, 1), port: 53 };
+  const children = { host: rolloverAddr(net, 2), port: 53 };
+  const upstream = { host: rolloverAddr(net, 3), port: 53 };
   const dir = mkdtempSync(join(tmpdir(), `stubd-rollover-${net}-`));
   const now = Math.floor(Date.now() / 1000);
   const sub = (...p: string[]): string => {
@@ -247,11 +255,11 @@ export async function startRolloverWorld(net: number): Promise<RolloverWorld> {
     ...extra,
   ];
   const exUnsigned = join(exKeys, 'example.unsigned');
-  writeFileSync(exUnsigned, [...child('example.', '127.56.100.1', []), exKsk.text, exZsk.text, ''].join('\n'));
+  writeFileSync(exUnsigned, [...child('example.', daemonAddr(200, 1), []), exKsk.text, exZsk.text, ''].join('\n'));
   const exFile = join(namedDir, 'example.zone');
   await signzone(exKeys, 'example.', exUnsigned, exFile, now);
   const unsignedFile = join(namedDir, 'unsigned.zone');
-  writeFileSync(unsignedFile, [...child('unsigned.', '127.56.100.2', []), ''].join('\n'));
+  writeFileSync(unsignedFile, [...child('unsigned.', daemonAddr(200, 2), []), ''].join('\n'));
 
   // --- the root, one signed file per stage
   const rootNs = 'a.root-servers.rollover.';

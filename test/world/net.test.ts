@@ -25,8 +25,8 @@ describe('STUBD_WORLD_NET', () => {
     assert.deepEqual(parseWorldNet('127.54'), { ok: true, net: { octet: 54, isDefault: true } });
   });
 
-  it('127.X with X even, 2-254, not 56 or 58, is a block of its own with its own directory', () => {
-    for (const [v, x] of [['127.64', 64], ['127.2', 2], ['127.254', 254], [' 127.100 ', 100]] as const) {
+  it('127.X with X even, 2-254, not 58, is a block of its own with its own directory', () => {
+    for (const [v, x] of [['127.64', 64], ['127.2', 2], ['127.254', 254], [' 127.100 ', 100], ['127.56', 56]] as const) {
       const r = parseWorldNet(v);
       assert.deepEqual(r, { ok: true, net: { octet: x, isDefault: false } }, v);
     }
@@ -37,11 +37,11 @@ describe('STUBD_WORLD_NET', () => {
   });
 
   it('anything else is refused with an error naming the variable, the rule and an example', () => {
-    for (const v of ['127.65', '127.56', '127.58', '127.0', '127.256', '127.1', '128.64', '127.64.0.0/16', '64', '127.64.1', 'x', '127.0x40', '127.-2']) {
+    for (const v of ['127.65', '127.58', '127.0', '127.256', '127.1', '128.64', '127.64.0.0/16', '64', '127.64.1', 'x', '127.0x40', '127.-2']) {
       const r = parseWorldNet(v);
       assert.equal(r.ok, false, v);
       if (r.ok) continue;
-      assert.ok(r.error.startsWith(`STUBD_WORLD_NET=${JSON.stringify(v)} is not a test world block: give 127.X with X even, 2-254, not 56 or 58`), r.error);
+      assert.ok(r.error.startsWith(`STUBD_WORLD_NET=${JSON.stringify(v)} is not a test world block: give 127.X with X even, 2-254, not 58`), r.error);
       assert.match(r.error, /e\.g\. STUBD_WORLD_NET=127\.64; unset means 127\.54$/);
     }
   });
@@ -63,6 +63,9 @@ describe('STUBD_WORLD_NET', () => {
     assert.deepEqual(freeWorldNet(new Set(), { octet: 60, isDefault: false }), { octet: 62, isDefault: false });
     const all = new Set([...Array(256).keys()]);
     assert.equal(freeWorldNet(all, own), undefined);
+    const but = (x: number): Set<number> => new Set([...all].filter((o) => o !== x && o !== x + 1));
+    assert.equal(freeWorldNet(but(58), own), undefined, '127.58 is bench/mta\'s');
+    assert.deepEqual(freeWorldNet(but(56), own), { octet: 56, isDefault: false }, '127.56 is free to take (the rollover trees moved into the daemons\' block)');
     all.delete(2); all.delete(3);
     assert.deepEqual(freeWorldNet(all, own), { octet: 2, isDefault: false }, 'wraps around below the default');
   });

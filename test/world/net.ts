@@ -2,21 +2,22 @@
  * The test world's address block (issue 14): every loopback address of the world and of the tests' own listeners
  * comes from here, so that two checkouts can run their tests at once on two blocks.
  *
- *   STUBD_WORLD_NET=127.X   (X even, 2-254, not 56 or 58; default 127.54)
+ *   STUBD_WORLD_NET=127.X   (X even, 2-254, not 58; default 127.54)
  *     127.X.0.0/16      the world: its DNS servers (X.0.1-4, X.1.1-2), the addresses in its zone data (X.100.N) and
  *                       its mail hosts (X.102.N, port 25)
- *     127.(X+1).0.0/16  the daemons, proxies and fixtures that tests start (daemonAddr)
+ *     127.(X+1).0.0/16  the daemons, proxies and fixtures that tests start (daemonAddr), the RFC 5011 rollover
+ *                       tests' private trees included (127.(X+1).200-202.0/24, test/support/rollover-world.ts)
  *
  * X even keeps any two blocks either equal or apart; 127.0 is left to 127.0.0.1 (tests' daemons on free ports, the
- * host's resolver); 127.56 and 127.58 hold hierarchies of their own at fixed addresses (test/support/rollover-world.ts,
- * bench/mta-world.ts). Pure functions plus one /proc read (usedLoopbackOctets); no world code, so unit tests may use it.
+ * host's resolver); 127.58 holds bench/mta's hierarchy at fixed addresses (bench/mta-world.ts: a bench, never run by
+ * the test command). Pure functions plus one /proc read (usedLoopbackOctets); no world code, so unit tests may use it.
  */
 import { readFileSync } from 'node:fs';
 
 export const WORLD_NET_VAR = 'STUBD_WORLD_NET';
 export const DEFAULT_WORLD_OCTET = 54;
-/** Second octets that are not the world's to take: the rollover tests' tree and bench/mta's (see above). */
-const RESERVED = new Set([56, 58]);
+/** Second octets that are not the world's to take: bench/mta's (see above). */
+const RESERVED = new Set([58]);
 
 export interface WorldNet {
   /** X of 127.X: the world's second octet; the daemons under test use X + 1 */
@@ -35,9 +36,8 @@ export function parseWorldNet(value: string | undefined): WorldNetParse {
   if (!m || x < 2 || x > 254 || x % 2 !== 0 || RESERVED.has(x)) {
     return {
       ok: false,
-      error: `${WORLD_NET_VAR}=${JSON.stringify(value)} is not a test world block: give 127.X with X even, 2-254, not 56 or 58 ` +
-        `(the world takes 127.X.0.0/16, the daemons under test 127.(X+1).0.0/16; 127.56 and 127.58 are the rollover tests' ` +
-        `and bench/mta's), e.g. ${WORLD_NET_VAR}=127.64; unset means 127.${DEFAULT_WORLD_OCTET}`,
+      error: `${WORLD_NET_VAR}=${JSON.stringify(value)} is not a test world block: give 127.X with X even, 2-254, not 58 ` +
+        `(the world takes 127.X.0.0/16, the daemons under test 127.(X+1).0.0/16; 127.58 is bench/mta's), e.g. ${WORLD_NET_VAR}=127.64; unset means 127.${DEFAULT_WORLD_OCTET}`,
     };
   }
   return { ok: true, net: { octet: x, isDefault: x === DEFAULT_WORLD_OCTET } };
