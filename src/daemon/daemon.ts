@@ -32,7 +32,7 @@ import { openAnchorManager } from './anchors.js';
 import { resolveUpstreams } from './upstreams.js';
 import { InFlight, type DrainResult } from './inflight.js';
 import { reportValidationCapability } from './notices.js';
-import { checkListenAddresses, listenFailure } from './preflight.js';
+import { checkListenAddresses, ephemeralRange, listenFailure, portsAtRisk } from './preflight.js';
 import { reloadConfig, type ReloadOutcome } from './reload.js';
 
 /** The package version (package.json), for the status API. */
@@ -119,6 +119,15 @@ export class Daemon {
     const cfg = this.config;
     // A port another process holds fails now, not after the probes and the self-test (preflight.ts).
     await checkListenAddresses(cfg.listen, cfg.http.listen);
+    const atRisk = portsAtRisk(cfg.listen, cfg.http.listen);
+    if (atRisk.length > 0) {
+      const range = ephemeralRange()!;
+      this.log.warn({ ports: atRisk, ephemeralRange: range },
+        `listen port${atRisk.length > 1 ? 's' : ''} ${atRisk.join(', ')} ${atRisk.length > 1 ? 'are' : 'is'} in the kernel's range for source ports ` +
+        `(net.ipv4.ip_local_port_range ${range[0]}-${range[1]}): an outgoing connection, this daemon's own upstream queries included, can take ` +
+        `${atRisk.length > 1 ? 'one' : 'it'} before the listeners bind or while the daemon restarts; pick a port below ${range[0]}, or reserve it ` +
+        `(sysctl -w net.ipv4.ip_local_reserved_ports=${atRisk.join(',')})`);
+    }
     const probed = this.stack.start();
     if (cfg.anchorManagement.rfc5011) {
       this.manager = await openAnchorManager(cfg, this.stack, this.clock, this.log);

@@ -7,5 +7,5 @@ export { buildRouter, negativeTrustAnchors, probeZone, resolveUpstreams } from '
 export { currentAnchors, describeAnchorStates, openAnchorManager, type AnchorZoneReport } from './anchors.js';
 export { InFlight, SHUTTING_DOWN_TEXT, type DrainResult } from './inflight.js';
 export { reportValidationCapability, validationNotices, type ValidationNotice } from './notices.js';
-export { ListenError, checkListenAddresses, portOwner, portOwnerPid } from './preflight.js';
+export { ListenError, checkListenAddresses, ephemeralRange, portOwner, portOwnerPid, portsAtRisk } from './preflight.js';
 export { reloadConfig, type ReloadOutcome, type ReloadTarget } from './reload.js';

@@ -37,8 +37,14 @@ export function listenFailure(purpose: ListenPurpose, address: string, port: num
   switch (code) {
     case 'EADDRINUSE': {
       const owner = portOwner(address, port, transport);
+      const range = ephemeralRange();
+      // Not a server: the source port of an outgoing connection or socket, which the kernel picks from its range.
+      const outgoing = owner === undefined && range !== undefined && inRange(port, range)
+        ? `; port ${port} is in the kernel's range for source ports (net.ipv4.ip_local_port_range ${range[0]}-${range[1]}), ` +
+          `where any outgoing connection can take it: pick a port outside it, or reserve it (net.ipv4.ip_local_reserved_ports=${port})`
+        : '';
       why = `the address is already in use by ${owner ?? 'another process'} (another dnssec-stubd, or a resolver such as ` +
-        `systemd-resolved, dnsmasq or unbound; \`ss -lntup 'sport = :${port}'\` shows it): stop it, or pick another port with ${flag}`;
+        `systemd-resolved, dnsmasq or unbound; \`ss -lntup 'sport = :${port}'\` shows it): stop it, or pick another port with ${flag}${outgoing}`;
       break;
     }
     case 'EACCES':
@@ -51,6 +57,43 @@ export function listenFailure(purpose: ListenPurpose, address: string, port: num
       why = `${err.message}`;
   }
   return new ListenError(purpose, address, port, transport, code, `cannot listen on ${at}: ${why}`);
+}
+
+/** The kernel's range of source ports for outgoing connections (Linux: ip_local_port_range), or undefined. */
+export function ephemeralRange(file = '/proc/sys/net/ipv4/ip_local_port_range'): [number, number] | undefined {
+  try {
+    const [lo, hi] = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+    return Number.isInteger(lo) && Number.isInteger(hi) && lo! > 0 && hi! >= lo! ? [lo!, hi!] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Ports the kernel reserves from that range (ip_local_reserved_ports: "1000,2000-2010"). */
+function reservedPorts(file = '/proc/sys/net/ipv4/ip_local_reserved_ports'): (port: number) => boolean {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    // not Linux
+  }
+  const spans = text === '' ? [] : text.split(',').map((p) => p.split('-').map(Number) as [number, number?]);
+  return (port) => spans.some(([a, b]) => port >= a && port <= (b ?? a));
+}
+
+const inRange = (port: number, [lo, hi]: [number, number]): boolean => port >= lo && port <= hi;
+
+/**
+ * The fixed listen ports (DNS and HTTP) inside the kernel's source-port range and not reserved from it: an
+ * outgoing connection or socket on this host (the daemon's own upstream queries included) can take one between
+ * the daemon's start-up check and its bind, or while it restarts. For a warning at start.
+ */
+export function portsAtRisk(
+  dns: readonly ListenAddress[], http: readonly ListenAddress[], range: [number, number] | null = ephemeralRange() ?? null, reserved = reservedPorts(),
+): number[] {
+  if (!range) return [];
+  const ports = new Set([...dns, ...http].map((la) => la.port).filter((p) => p !== 0 && inRange(p, range) && !reserved(p)));
+  return [...ports].sort((a, b) => a - b);
 }
 
 function tryTcp(address: string, port: number, ipv6Only: boolean): Promise<NodeJS.ErrnoException | undefined> {
