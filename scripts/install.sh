@@ -8,7 +8,8 @@
 #      a place every user can read, so the service user never needs this checkout (a home with mode 700 is fine);
 #   3. writes /etc/dnssec-stubd/config.yaml if absent, and checks it with the new code (dnssec-stubd check-config):
 #      an error stops here (exit 2), with the running daemon and /opt/dnssec-stubd untouched;
-#   4. puts the staged package in place as /opt/dnssec-stubd and dnssec-stubdctl in /usr/local/sbin;
+#   4. puts the staged package in place as /opt/dnssec-stubd and dnssec-stubdctl in /usr/local/sbin, and raises
+#      net.core.rmem_max to the configuration's UDP receive buffer (scripts/raise-rmem.sh);
 #   5. starts or restarts it: a systemd unit where systemd runs (examples/systemd/dnssec-stubd.service, dynamic
 #      user), otherwise a background process run as the system user dnssec-stubd (created here) with only
 #      CAP_NET_BIND_SERVICE, its pid file in /run/dnssec-stubd, its log in /var/log/dnssec-stubd.log rotated by
@@ -58,11 +59,12 @@ if [ ! -f "$config" ]; then
   cp examples/config.yaml "$config"
   echo "wrote $config"
 fi
-if ! node "$stage/bin/dnssec-stubd.js" check-config --config "$config"; then
+if ! checked=$(node "$stage/bin/dnssec-stubd.js" check-config --config "$config"); then
   rm -rf "$stage"
   echo "install.sh: $config has an error (above). Nothing was installed and a running dnssec-stubd was left alone: fix the file and run install.sh again" >&2
   exit 2
 fi
+printf '%s\n' "$checked"
 
 # 4. In place.
 rm -rf "$prefix.old"
@@ -73,18 +75,9 @@ mkdir -p "$sbin"
 install -m 0755 "$prefix/scripts/dnssec-stubdctl" "$sbin/dnssec-stubdctl"
 ctl="$sbin/dnssec-stubdctl"
 
-# The UDP receive buffer the daemon asks for (server.udpReceiveBuffer, 4 MiB) holds a burst of 10,000 queries; the
-# kernel caps it at net.core.rmem_max, 208 KiB by default (256 queries; bench/RESULTS.md "bench/burst").
-want_rmem=4194304
-if [ "$(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo 0)" -lt "$want_rmem" ]; then
-  mkdir -p /etc/sysctl.d
-  echo "net.core.rmem_max = $want_rmem" > /etc/sysctl.d/60-dnssec-stubd.conf
-  if sysctl -q -w net.core.rmem_max=$want_rmem 2>/dev/null; then
-    echo "raised net.core.rmem_max to $want_rmem (/etc/sysctl.d/60-dnssec-stubd.conf) for the UDP receive buffer"
-  else
-    echo "note: net.core.rmem_max cannot be raised here (a container?): the UDP receive buffer stays capped, a warning at start says so" >&2
-  fi
-fi
+# The kernel's cap on socket receive buffers, up to what the configuration asks for (scripts/raise-rmem.sh).
+want_rmem=$(printf '%s\n' "$checked" | sed -n 's/^ *UDP receive buffer: \([0-9][0-9]*\) bytes.*/\1/p')
+bash scripts/raise-rmem.sh "${want_rmem:-4194304}"
 
 # 5. The service, and 6. its readiness (dnssec-stubdctl waits and says what is wrong).
 if [ "$mode" = systemd ]; then

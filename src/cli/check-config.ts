@@ -26,6 +26,8 @@ function describeConfig(cfg: Config, upstreams: readonly { address: string; port
     `allow:        ${cfg.allow.join(', ')}`,
     `trust anchors: ${anchors.map((a) => `${a.zone} (${a.ds} DS, ${a.dnskeys} DNSKEY)`).join(', ')}${cfg.anchorManagement.rfc5011 ? `, RFC 5011 state in ${cfg.stateDir}` : ' (static)'}`,
     `HTTP API:     ${cfg.http.listen.length ? cfg.http.listen.map(at).join(', ') : 'off'}`,
+    // install.sh reads this line to raise net.core.rmem_max to it (scripts/raise-rmem.sh).
+    `UDP receive buffer: ${cfg.server.udpReceiveBuffer} bytes (server.udpReceiveBuffer${cfg.server.udpReceiveBuffer === 0 ? ': the kernel\'s default' : ''})`,
   );
   if (cfg.negativeTrustAnchors.length) out.push(`negative trust anchors: ${cfg.negativeTrustAnchors.join(', ')}`);
   if (cfg.upstream.insecureFallback.enabled) out.push('insecure fallback: on (no DNSSEC-capable upstream: answers INSECURE, no AD)');

@@ -67,6 +67,7 @@ describe('check-config', () => {
     assert.match(r.stdout, /upstreams: +192\.0\.2\.53:53 priority 1\n/);
     assert.match(r.stdout, /trust anchors: \. \(2 DS, 2 DNSKEY\)/);
     assert.match(r.stdout, /negative trust anchors: corp\.example\./);
+    assert.match(r.stdout, /\n  UDP receive buffer: 4194304 bytes \(server\.udpReceiveBuffer\)\n/);
     // Flags override the file as serve's do.
     const o = await cli(['check-config', '--config', f, '--listen', '127.0.0.1:5301']);
     assert.match(o.stdout, /listen: +127\.0\.0\.1:5301/);
