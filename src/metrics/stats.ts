@@ -108,6 +108,15 @@ export const STAT_METRICS: readonly StatDef[] = [
   counter('server_tcp_evicted_total', 'TCP connections closed at the connection cap to make room for a new one (an idle one of the address holding the most).', [], (s, emit) => {
     if (s.server) emit({}, s.server.tcp.evicted);
   }),
+  counter('server_tcp_unread_closed_total', 'TCP connections closed because the reply octets not yet taken by the kernel, over all connections, passed the bound (server_tcp_unsent_max_bytes) and this one held the most (a client that asks and does not read).', [], (s, emit) => {
+    if (s.server) emit({}, s.server.tcp.unreadClosed);
+  }),
+  gauge('server_tcp_unsent_bytes', 'Reply octets written to TCP connections and not yet taken by the kernel, over all connections (outside the V8 heap).', [], (s, emit) => {
+    if (s.server) emit({}, s.server.tcpUnsent.bytes);
+  }),
+  gauge('server_tcp_unsent_max_bytes', 'The bound on server_tcp_unsent_bytes (16 MiB): past it, the connection holding the most unsent octets is closed.', [], (s, emit) => {
+    if (s.server) emit({}, s.server.tcpUnsent.max);
+  }),
   gauge('server_tcp_open_connections', 'TCP connections open now.', [], (s, emit) => {
     if (s.server) emit({}, s.server.tcp.current);
   }),

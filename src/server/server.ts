@@ -18,6 +18,7 @@ export const SERVER_DEFAULTS = {
   maxUdpQueriesInFlight: 2048,
   refusedRatePerSource: 5,
   refusedRateTotal: 100,
+  tcpMaxUnsentBytes: 16 * 1024 * 1024,
 } as const;
 
 /** The largest UDP payload over IPv4 (65535 - 20 - 8): a larger udpMaxSize is clamped to it. */
@@ -86,6 +87,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const idleTimeoutMs = intOption('tcpIdleTimeoutMs', opts.tcpIdleTimeoutMs, SERVER_DEFAULTS.tcpIdleTimeoutMs, 1, 2 ** 31 - 1);
   const maxConnections = intOption('tcpMaxConnections', opts.tcpMaxConnections, SERVER_DEFAULTS.tcpMaxConnections, 1, 1_000_000);
   const maxInFlight = intOption('maxTcpQueriesInFlight', opts.maxTcpQueriesInFlight, SERVER_DEFAULTS.maxTcpQueriesInFlight, 1, 65535);
+  const maxUnsentBytes = intOption('tcpMaxUnsentBytes', opts.tcpMaxUnsentBytes, SERVER_DEFAULTS.tcpMaxUnsentBytes, 64 * 1024, 2 ** 31 - 1);
   const maxUdp = intOption('maxUdpQueriesInFlight', opts.maxUdpQueriesInFlight, SERVER_DEFAULTS.maxUdpQueriesInFlight, 1, 1_000_000);
   const perSource = intOption('refusedRatePerSource', opts.refusedRatePerSource, SERVER_DEFAULTS.refusedRatePerSource, 0, 1_000_000);
   const total = intOption('refusedRateTotal', opts.refusedRateTotal, SERVER_DEFAULTS.refusedRateTotal, 0, 1_000_000);
@@ -96,7 +98,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const stats = new ServerCounters();
   const ctx: QueryContext = { handler: opts.handler, fastPath: opts.fastPath, acl, refusals, udpMaxSize: Math.min(udpMaxSize, MAX_UDP_PAYLOAD), stats, logger: opts.logger, events: opts.events };
   const slots = new UdpSlots(maxUdp);
-  const registry = new ConnectionRegistry({ idleTimeoutMs, maxConnections, maxInFlight });
+  const registry = new ConnectionRegistry({ idleTimeoutMs, maxConnections, maxInFlight, maxUnsentBytes });
   const listeners: Closable[] = [];
   const closeAll = async (): Promise<void> => {
     const closing = listeners.map((l) => l.close());
@@ -123,6 +125,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     stats: () => ({
       ...stats.snapshot(),
       tcpMaxConnections: maxConnections,
+      tcpUnsent: { bytes: registry.unsent, max: maxUnsentBytes },
       udpReceiveBuffer: { requested: receiveBuffer, granted: granted.map((g) => ({ ...g })) },
     }),
     setAllow: (allow) => acl.replace(allow),

@@ -10,7 +10,7 @@ export class ServerCounters {
   private formerr = 0;
   private refused = 0;
   private handlerErrors = 0;
-  private readonly tcp = { accepted: 0, rejected: 0, evicted: 0, idleClosed: 0, readTimeouts: 0, current: 0 };
+  private readonly tcp = { accepted: 0, rejected: 0, evicted: 0, idleClosed: 0, readTimeouts: 0, unreadClosed: 0, current: 0 };
 
   query(t: Transport): void {
     this.queries[t]++;
@@ -57,6 +57,10 @@ export class ServerCounters {
 
   tcpReadTimeout(): void {
     this.tcp.readTimeouts++;
+  }
+
+  tcpUnreadClosed(): void {
+    this.tcp.unreadClosed++;
   }
 
   tcpClosed(): void {

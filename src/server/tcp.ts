@@ -14,6 +14,10 @@
  * one closed at once. So a flood of connections that send nothing, or send slowly, cannot lock other clients
  * out, and displaces its own connections before anyone else's (a client that has just connected and whose
  * query is not read yet looks idle too: the flooder's address holds more).
+ *
+ * Unsent replies. Reply octets the kernel has not taken yet (its socket buffers full: a client that asks and does
+ * not read) are Buffers outside the V8 heap, up to 32 replies of 64 KiB per connection. Over all connections they
+ * are bounded by `maxUnsentBytes`: past it, the connection holding the most of them is closed at once.
  */
 import * as net from 'node:net';
 import { normalizeAddress } from '../net/address.js';
@@ -26,6 +30,8 @@ export interface TcpLimits {
   idleTimeoutMs: number;
   maxConnections: number;
   maxInFlight: number;
+  /** Reply octets not yet taken by the kernel, over all connections, at most. */
+  maxUnsentBytes: number;
 }
 
 /** Open connections over every TCP listener (the cap is global), and by client address. */
@@ -34,6 +40,8 @@ export class ConnectionRegistry {
   private readonly byAddress = new Map<string, Set<TcpConnection>>();
   /** Progress made by any connection, counted: orders the connections by their last progress (no clock read). */
   private progressCount = 0;
+  /** Reply octets written and not yet taken by the kernel, over all connections. */
+  unsent = 0;
   constructor(readonly limits: TcpLimits) {}
 
   /** The next progress mark (larger is later). */
@@ -70,6 +78,19 @@ export class ConnectionRegistry {
    * the address holding the most connections, so that a flood from one address displaces its own connections
    * first; else the one idle the longest of any address; undefined when every connection is busy.
    */
+  /**
+   * Over the unsent budget: close the connections holding the most unsent octets (those whose socket still
+   * buffers some: octets merely on their way to the kernel do not count) until it holds again.
+   */
+  shedUnsent(): void {
+    while (this.unsent > this.limits.maxUnsentBytes) {
+      let hog: TcpConnection | undefined;
+      for (const c of this.open) if (c.stuck > 0 && (!hog || c.stuck > hog.stuck)) hog = c;
+      if (!hog) return;
+      hog.closeUnread();
+    }
+  }
+
   victim(): TcpConnection | undefined {
     let biggest: Set<TcpConnection> | undefined;
     for (const set of this.byAddress.values()) if (!biggest || set.size > biggest.size) biggest = set;
@@ -97,6 +118,8 @@ class TcpConnection {
   /** Queries read and not yet answered (an answer counts until it is flushed to the kernel). */
   private inFlight = 0;
   private peerEnded = false;
+  /** Octets of replies written and not yet taken by the kernel (counted in the registry's `unsent` while open). */
+  private unsent = 0;
   private closed = false;
   private paused = false;
   private closing = false;
@@ -133,6 +156,7 @@ class TcpConnection {
     });
     socket.on('close', () => {
       this.closed = true;
+      this.releaseUnsent();
       clearTimeout(this.deadline);
       // An evicted connection was counted closed when it left the registry.
       if (registry.remove(this)) ctx.stats.tcpClosed();
@@ -146,6 +170,28 @@ class TcpConnection {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** Unsent octets still buffered in the socket (not on their way to the kernel): what closing it frees. */
+  get stuck(): number {
+    return this.closed ? 0 : this.socket.writableLength;
+  }
+
+  /** Over the unsent budget and holding the most: out of the registry, its octets let go, the socket closed. */
+  closeUnread(): void {
+    if (this.registry.remove(this)) this.ctx.stats.tcpClosed();
+    this.ctx.stats.tcpUnreadClosed();
+    this.ctx.logger?.debug({ client: `${this.client.address}:${this.client.port}`, unsent: this.unsent, budget: this.registry.limits.maxUnsentBytes },
+      'closing a TCP connection: the replies its client does not read took the most of the unsent budget');
+    this.releaseUnsent();
+    this.closing = true;
+    this.socket.destroy();
+  }
+
+  /** Its unsent octets no longer count (the socket closed: its buffers are gone). */
+  private releaseUnsent(): void {
+    this.registry.unsent -= this.unsent;
+    this.unsent = 0;
   }
 
   /** Make room for a new connection at the cap: out of the registry now, the socket closed. */
@@ -230,11 +276,21 @@ class TcpConnection {
           return this.settle();
         }
         this.ctx.stats.response('tcp', out.rcode);
-        this.socket.write(frame(out.bytes), () => {
+        const framed = frame(out.bytes);
+        const n = framed.length;
+        this.unsent += n;
+        this.registry.unsent += n;
+        this.socket.write(framed, () => {
+          // Taken by the kernel (or failed: the socket is closing). Once closed, releaseUnsent has let them go.
+          if (!this.closed && this.unsent >= n) {
+            this.unsent -= n;
+            this.registry.unsent -= n;
+          }
           this.progress();
           this.settle();
         });
         if (trace) emitQueryEvent(this.ctx.events, client, msg, out.rcode);
+        if (this.registry.unsent > this.registry.limits.maxUnsentBytes) this.registry.shedUnsent();
       })
       .catch((err: unknown) => {
         this.ctx.logger?.error({ err }, 'unexpected error answering a TCP query');

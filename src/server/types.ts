@@ -147,6 +147,12 @@ export interface ServerOptions {
    * longest, or is closed at once when every connection has a query in flight.
    */
   tcpMaxConnections?: number;
+  /**
+   * Reply octets written to TCP connections and not yet taken by the kernel, over all connections, at most (default
+   * 16 MiB): past it, the connection holding the most unsent octets is closed (clients that ask and do not read;
+   * the octets are outside the V8 heap).
+   */
+  tcpMaxUnsentBytes?: number;
   /** Queries read from one TCP connection and not yet answered; reading pauses at the cap (default 32). */
   maxTcpQueriesInFlight?: number;
   /** UDP queries being answered at once over all listeners; further ones are dropped (default 2048). */
@@ -208,16 +214,20 @@ export interface ServerStats {
     idleClosed: number;
     /** Closed because a query begun was not complete within the idle timeout (a slow or slowloris client). */
     readTimeouts: number;
+    /** Closed because the unsent reply octets over all connections passed tcpMaxUnsentBytes and it held the most. */
+    unreadClosed: number;
     current: number;
   };
   /** The cap on open TCP connections over all listeners (tcpMaxConnections). */
   tcpMaxConnections: number;
+  /** Reply octets waiting to be taken by the kernel over all TCP connections now, and their bound (tcpMaxUnsentBytes). */
+  tcpUnsent: { bytes: number; max: number };
   /** SO_RCVBUF asked for every UDP socket (0: the kernel's default), and each socket's as the kernel granted it. */
   udpReceiveBuffer: { requested: number; granted: { listen: string; bytes: number }[] };
 }
 
 /** What the listener's counters hold (ServerStats without what is fixed once listening). */
-export type ServerCounts = Omit<ServerStats, 'tcpMaxConnections' | 'udpReceiveBuffer'>;
+export type ServerCounts = Omit<ServerStats, 'tcpMaxConnections' | 'tcpUnsent' | 'udpReceiveBuffer'>;
 
 export interface ServerHandle {
   /** Every bound socket, with the actual port (useful with port 0). */

@@ -59,8 +59,9 @@ function fakeStats(): DaemonStats {
     queries: { udp: 1000, tcp: 20 }, responses: { udp: 990, tcp: 20 },
     rcodes: [{ rcode: 0, count: 900 }, { rcode: 2, count: 80 }, { rcode: 3, count: 30 }, { rcode: 23, count: 1 }],
     dropped: { short: 1, response: 2, overload: 3, closed: 4, ratelimited: 41 }, formerr: 5, refused: 6, handlerErrors: 7,
-    tcp: { accepted: 20, rejected: 1, evicted: 9, idleClosed: 8, readTimeouts: 10, current: 2 },
+    tcp: { accepted: 20, rejected: 1, evicted: 9, idleClosed: 8, readTimeouts: 10, unreadClosed: 11, current: 2 },
     tcpMaxConnections: 256,
+    tcpUnsent: { bytes: 65_538, max: 16_777_216 },
     udpReceiveBuffer: { requested: 4_194_304, granted: [{ listen: '127.0.0.1:53', bytes: 4_194_304 }, { listen: '[::1]:53', bytes: 212_992 }] },
   };
   const a = upstream('192.0.2.1', 1, { kind: 'capable', checkedAt: T0 - 1000, evidence }, { kind: 'up', since: T0 - 5000 }, 12.5);
@@ -240,6 +241,9 @@ describe('metrics: values read from daemon.stats() at scrape time', () => {
     assert.equal(value(x, `${P}server_tcp_read_timeout_closed_total`), 10);
     assert.equal(value(x, `${P}server_tcp_evicted_total`), 9);
     assert.equal(value(x, `${P}server_tcp_max_connections`), 256);
+    assert.equal(value(x, `${P}server_tcp_unread_closed_total`), 11);
+    assert.equal(value(x, `${P}server_tcp_unsent_bytes`), 65_538);
+    assert.equal(value(x, `${P}server_tcp_unsent_max_bytes`), 16_777_216);
     assert.equal(value(x, `${P}server_udp_receive_buffer_bytes`, { listen: '127.0.0.1:53' }), 4_194_304);
     assert.equal(value(x, `${P}server_udp_receive_buffer_bytes`, { listen: '[::1]:53' }), 212_992, 'a buffer the kernel capped');
     assert.equal(value(x, `${P}server_udp_receive_buffer_requested_bytes`), 4_194_304);

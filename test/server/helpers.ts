@@ -32,6 +32,8 @@ export async function fixedHandler(q: Message, client: ClientInfo): Promise<Answ
   switch (first) {
     case 'big': // ~13 kB: truncated over UDP, whole over TCP
       return answer(many(60, 200));
+    case 'huge': // ~60 kB: the most a TCP reply can nearly be
+      return answer(many(280, 200));
     case 'mid': // ~1.1 kB: fits 1232 but not 512
       return answer(many(5, 200));
     case 'large': // ~1.7 kB: over the default udpMaxSize

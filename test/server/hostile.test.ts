@@ -88,6 +88,48 @@ describe('slow and stalled TCP clients', () => {
   });
 });
 
+describe('replies not read, over many connections', () => {
+  it('the unsent reply octets stay within tcpMaxUnsentBytes: the connection holding the most is closed, a reading client is served', async () => {
+    const budget = 2 * 1024 * 1024;
+    const s = await startTest({ tcpMaxUnsentBytes: budget, tcpIdleTimeoutMs: 30_000 });
+    const stalled: net.Socket[] = [];
+    let peak = 0;
+    const sampler = setInterval(() => { peak = Math.max(peak, s.stats().tcpUnsent.bytes); }, 2);
+    try {
+      assert.deepEqual(s.stats().tcpUnsent, { bytes: 0, max: budget });
+      // Six clients ask for ~60 kB answers, 400 each, and never read: the kernel's buffers fill, then each
+      // connection holds up to 32 replies (about 1.9 MB) in the process.
+      const qs = framed(...Array.from({ length: 400 }, (_, i) => queryBytes('huge.example', RRType.TXT, { id: i })));
+      for (let k = 0; k < 6; k++) {
+        const x = await new Promise<net.Socket>((res) => {
+          const sock = net.connect({ port: s.port, host: '127.0.0.1', localAddress: '127.0.0.23' }, () => res(sock));
+          sock.on('error', () => undefined);
+        });
+        x.pause();
+        x.write(qs);
+        stalled.push(x);
+      }
+      const t0 = Date.now();
+      while (s.stats().tcp.unreadClosed < 3 && Date.now() - t0 < 20_000) await sleep(50);
+      // A client that reads is served its ~60 kB answer meanwhile.
+      const c = await TcpTestClient.connect(s.port);
+      await c.write(framed(queryBytes('huge.example', RRType.TXT, { id: 7777 })));
+      assert.deepEqual(ids(await c.waitFor(1, 10_000)), [7777]);
+      c.destroy();
+      const st = s.stats();
+      assert.ok(st.tcp.unreadClosed >= 3, `connections closed for the budget: ${JSON.stringify(st.tcp)}`);
+      assert.ok(peak > budget / 2, `the stalled clients did fill the budget (peak ${peak})`);
+      assert.ok(peak <= budget + 65_537, `unsent octets at most the budget and one reply: peak ${peak}, budget ${budget}`);
+      assert.ok(st.tcpUnsent.bytes <= budget);
+      assert.equal(st.tcp.idleClosed, 0, 'not closed by the idle timeout');
+    } finally {
+      clearInterval(sampler);
+      for (const x of stalled) x.destroy();
+      await s.close();
+    }
+  });
+});
+
 describe('a flood of TCP connections at the cap', () => {
   it('2,000 silent connections against a cap of 50: never more than 50 open, and a client asking is served', async () => {
     const cap = 50;
