@@ -10,6 +10,10 @@
  *
  * Expiry is by `validUntil` against the injected clock (never the LRU's own timers); bogus entries
  * live at most BOGUS_TTL_MS, indeterminate ones at most INDETERMINATE_TTL_MS.
+ *
+ * Bounded twice, least recently used first: by entries, and by the heap they are charged (`nodeCharge`, an
+ * estimate from the keys' RDATA): a zone's DNSKEY RRset can be near 64 KiB, so a count alone does not bound the
+ * memory of names in zones with many large keys.
  */
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
@@ -56,17 +60,46 @@ export function capValidUntil(keys: ZoneKeys, validUntil: number, now: number): 
 
 interface Entry {
   node: ChainNode;
+  /** nodeCharge(node), computed once. */
+  charge: number;
+}
+
+/** The heap charged by default, at most, to the entries of a key cache (about 10,000 names of typical zones). */
+export const DEFAULT_KEY_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** Per entry, per DNSKEY and per trail step: the objects around the octets (measured: 2.9 KiB per typical zone). */
+const NODE_OVERHEAD = 512;
+const KEY_OVERHEAD = 400;
+const TRAIL_STEP_OVERHEAD = 128;
+
+/**
+ * The heap an entry is charged: its name, its trail, and for a zone its DNSKEY records (RDATA and the key
+ * octets decoded from it). An `inside` node shares its zone's keys with the zone's entry: not charged again.
+ */
+export function nodeCharge(node: ChainNode): number {
+  let n = NODE_OVERHEAD + node.name.wireLength + TRAIL_STEP_OVERHEAD * nodeTrail(node).length;
+  if (node.kind === 'zone') for (const k of node.keys.keys) n += KEY_OVERHEAD + k.rdata.length + k.data.publicKey.length;
+  return n;
 }
 
 export class KeyCache {
   private readonly lru: LRUCache<string, Entry>;
 
-  constructor(private readonly clock: Clock, maxEntries: number) {
-    this.lru = new LRUCache<string, Entry>({ max: Math.max(1, Math.floor(maxEntries)) });
+  constructor(private readonly clock: Clock, maxEntries: number, maxBytes: number = DEFAULT_KEY_CACHE_BYTES) {
+    this.lru = new LRUCache<string, Entry>({
+      max: Math.max(1, Math.floor(maxEntries)),
+      maxSize: Math.max(1, Math.floor(maxBytes)),
+      sizeCalculation: (e) => e.charge,
+    });
   }
 
   get size(): number {
     return this.lru.size;
+  }
+
+  /** The heap charged to the entries held now (see nodeCharge). */
+  get bytes(): number {
+    return this.lru.calculatedSize;
   }
 
   /** The live entry for `name` (an expired one is dropped). */
@@ -84,7 +117,8 @@ export class KeyCache {
   set(node: ChainNode): void {
     if (node.kind === 'end' && !node.keys.zone.equals(node.name)) return;
     if (node.validUntil <= this.clock.now()) return;
-    this.lru.set(node.name.key, { node });
+    // An entry larger than the whole bound is not kept (the LRU refuses it; the old one for the name goes).
+    this.lru.set(node.name.key, { node, charge: nodeCharge(node) });
   }
 
   /** Forget the entries `doomed` picks; returns how many. */
