@@ -8,11 +8,11 @@
  * the instance is stopped by whoever started it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probe } from '../test/world/dnsprobe.js';
-import { pidAlive, pool, run, runOk, sleep } from '../test/world/proc.js';
+import { acquireDirLock, pool, run, runOk } from '../test/world/proc.js';
 import { dsFromDnskey, dsText } from '../test/world/rr.js';
 import { killStraysSync, startProcesses, stopProcessesSync, type ProcRecord, type ProcSpec } from '../test/world/servers.js';
 import { childrenOf, mtaWorldDef, type MtaWorldDef, type MtaZone } from './mta-zones.js';
@@ -168,30 +168,6 @@ function unboundConf(d: string, host: string, port: number, hints: string): stri
     'remote-control:', '\tcontrol-enable: yes', `\tcontrol-interface: "${d}/control.sock"`, '\tcontrol-use-cert: no', ''].join('\n');
 }
 
-async function withLock<T>(dir: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
-  const lock = path.join(dir, '.lock');
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(path.join(lock, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = 0;
-      try { owner = Number(readFileSync(path.join(lock, 'pid'), 'utf8')); } catch { /* being written */ }
-      const age = (() => { try { return Date.now() - statSync(lock).mtimeMs; } catch { return 0; } })();
-      if ((owner && !pidAlive(owner)) || (!owner && age > 10_000)) { rmSync(lock, { recursive: true, force: true }); continue; }
-      if (Date.now() > deadline) throw new Error(`bench/mta world ${dir} is in use by pid ${owner}`);
-      await sleep(200);
-    }
-  }
-  return fn().catch((e: unknown) => {
-    rmSync(lock, { recursive: true, force: true });
-    throw e;
-  });
-}
-
 /**
  * Sign (or reuse) and start an instance; `stop()` ends its processes and frees it. Waits up to `waitMs` for
  * another process using the same instance.
@@ -199,8 +175,9 @@ async function withLock<T>(dir: string, waitMs: number, fn: () => Promise<T>): P
 export async function startMtaWorld(instance: 'bench' | 'check', domains: number, opts: { warmup?: number; waitMs?: number; log?: (s: string) => void } = {}): Promise<MtaWorld> {
   const def = mtaWorldDef(instance, domains, opts.warmup ?? 0);
   const base = mtaWorldDir(instance);
-  mkdirSync(base, { recursive: true });
-  return withLock(base, opts.waitMs ?? 600_000, async () => {
+  // Held until stop() (or released at once when the start fails): one user of an instance at a time.
+  const release = await acquireDirLock(base, opts.waitMs ?? 600_000, (owner) => `bench/mta world ${base} is in use by pid ${owner}`);
+  try {
     const strays = killStraysSync(base);
     if (strays.length) opts.log?.(`killed stray bench/mta world processes: ${strays.join(', ')}`);
     const addrs = [...Object.values(def.servers).map((s) => s.host), def.upstream.host];
@@ -233,11 +210,14 @@ export async function startMtaWorld(instance: 'bench' | 'check', domains: number
       if (stopped) return;
       stopped = true;
       stopProcessesSync(recs);
-      rmSync(path.join(base, '.lock'), { recursive: true, force: true });
+      release();
     };
     process.once('exit', stop);
     return { def, dir: base, upstream: def.upstream, control, rootAnchorFile: m.rootAnchorFile, signed: { resigned: signed.resigned, ms: signed.ms }, stop };
-  });
+  } catch (e) {
+    release();
+    throw e;
+  }
 }
 
 /** Queries the upstream Unbound has received so far (its counters are never reset here). */

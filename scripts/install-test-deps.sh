@@ -132,14 +132,9 @@ fi
 
 # The UDP listener asks for a 4 MiB receive buffer (server.udpReceiveBuffer) so a burst of queries waits instead
 # of being dropped; the kernel caps it at net.core.rmem_max (test/server/burst.test.ts checks a 1,000-query burst).
-want_rmem=4194304
-have_rmem=$(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo 0)
-if [ "$have_rmem" -lt "$want_rmem" ]; then
-  if sysctl -q -w net.core.rmem_max=$want_rmem 2>/dev/null; then
-    echo "install-test-deps: raised net.core.rmem_max from $have_rmem to $want_rmem"
-  else
-    echo "install-test-deps: warning: net.core.rmem_max is $have_rmem and cannot be raised to $want_rmem" >&2
-  fi
-fi
+# Raised now only: on a test host the boot-time file goes to a scratch directory.
+rmem_d=$(mktemp -d)
+STUBD_SYSCTL_D="$rmem_d" bash "$(dirname "$0")/raise-rmem.sh" 4194304
+rm -rf "$rmem_d"
 
 echo "install-test-deps: done"

@@ -8,8 +8,8 @@
 #      a place every user can read, so the service user never needs this checkout (a home with mode 700 is fine);
 #   3. writes /etc/dnssec-stubd/config.yaml if absent, and checks it with the new code (dnssec-stubd check-config):
 #      an error stops here (exit 2), with the running daemon and /opt/dnssec-stubd untouched;
-#   4. puts the staged package in place as /opt/dnssec-stubd and dnssec-stubdctl in /usr/local/sbin, and raises
-#      net.core.rmem_max to the configuration's UDP receive buffer (scripts/raise-rmem.sh);
+#      then raises net.core.rmem_max to the configuration's UDP receive buffer (scripts/raise-rmem.sh);
+#   4. puts the staged package in place as /opt/dnssec-stubd and dnssec-stubdctl in /usr/local/sbin;
 #   5. starts or restarts it: a systemd unit where systemd runs (examples/systemd/dnssec-stubd.service, dynamic
 #      user), otherwise a background process run as the system user dnssec-stubd (created here) with only
 #      CAP_NET_BIND_SERVICE, its pid file in /run/dnssec-stubd, its log in /var/log/dnssec-stubd.log rotated by
@@ -66,6 +66,10 @@ if ! checked=$(node "$stage/bin/dnssec-stubd.js" check-config --config "$config"
 fi
 printf '%s\n' "$checked"
 
+# The kernel's cap on socket receive buffers, up to what the configuration asks for (scripts/raise-rmem.sh).
+want_rmem=$(printf '%s\n' "$checked" | sed -n 's/^ *UDP receive buffer: \([0-9][0-9]*\) bytes.*/\1/p')
+bash scripts/raise-rmem.sh "${want_rmem:-4194304}"
+
 # 4. In place.
 rm -rf "$prefix.old"
 if [ -d "$prefix" ]; then mv "$prefix" "$prefix.old"; fi
@@ -74,10 +78,6 @@ rm -rf "$prefix.old"
 mkdir -p "$sbin"
 install -m 0755 "$prefix/scripts/dnssec-stubdctl" "$sbin/dnssec-stubdctl"
 ctl="$sbin/dnssec-stubdctl"
-
-# The kernel's cap on socket receive buffers, up to what the configuration asks for (scripts/raise-rmem.sh).
-want_rmem=$(printf '%s\n' "$checked" | sed -n 's/^ *UDP receive buffer: \([0-9][0-9]*\) bytes.*/\1/p')
-bash scripts/raise-rmem.sh "${want_rmem:-4194304}"
 
 # 5. The service, and 6. its readiness (dnssec-stubdctl waits and says what is wrong).
 if [ "$mode" = systemd ]; then

@@ -154,6 +154,16 @@ export function patchTtls(buf: Uint8Array, start: number, end: number, ttl: numb
   }
 }
 
+/** ANCOUNT, NSCOUNT and ARCOUNT into a message header (octets 6-11). */
+export function writeCounts(buf: Uint8Array, an: number, ns: number, ar: number): void {
+  buf[6] = an >> 8;
+  buf[7] = an & 0xff;
+  buf[8] = ns >> 8;
+  buf[9] = ns & 0xff;
+  buf[10] = ar >> 8;
+  buf[11] = ar & 0xff;
+}
+
 /**
  * The records of an entry as RR objects with `ttl`, for the slow path. `question` is the wire form
  * of the client's question (name, type, class) that the blob's pointers refer to.
@@ -162,12 +172,7 @@ export function decodeEntry(e: CacheEntry, question: Uint8Array, ttl: number): {
   const start = 12 + question.length;
   const buf = Buffer.alloc(start + e.records.length);
   buf[5] = 1;
-  buf[6] = e.an >> 8;
-  buf[7] = e.an & 0xff;
-  buf[8] = e.ns >> 8;
-  buf[9] = e.ns & 0xff;
-  buf[10] = e.ar >> 8;
-  buf[11] = e.ar & 0xff;
+  writeCounts(buf, e.an, e.ns, e.ar);
   buf.set(question, 12);
   buf.write(e.records, start, 'latin1');
   patchTtls(buf, start, buf.length, ttl);

@@ -10,7 +10,7 @@
  * EDEs iff the query had OPT. The normal path compresses more names; the content is the same.
  */
 import { RRType, encodeEde, rdataCodec, type EdeEntry } from '../wire/index.js';
-import type { CacheEntry } from './entry.js';
+import { writeCounts, type CacheEntry } from './entry.js';
 import { packetKey, scanQuestionName } from './key.js';
 import { keepTail, replyBuffer } from './reply-store.js';
 
@@ -229,12 +229,7 @@ export function renderReply(
   if (extra === undefined && typeof kept === 'object' && kept.as === as && kept.udpSize === ourUdpSize && qEnd + kept.octets.length <= limit) {
     const out = replyBuffer(qEnd + kept.octets.length);
     writeHead(out, packet, view, entry);
-    out[6] = kept.an >> 8;
-    out[7] = kept.an & 0xff;
-    out[8] = kept.ns >> 8;
-    out[9] = kept.ns & 0xff;
-    out[10] = kept.ar >> 8;
-    out[11] = kept.ar & 0xff;
+    writeCounts(out, kept.an, kept.ns, kept.ar);
     out.set(kept.octets, qEnd);
     return out;
   }
@@ -304,12 +299,7 @@ export function renderReply(
     ar++;
   }
   if (w > limit) return emptyTruncated(packet, view, entry, options, optLen, ourUdpSize, limit, strip);
-  out[6] = an >> 8;
-  out[7] = an & 0xff;
-  out[8] = ns >> 8;
-  out[9] = ns & 0xff;
-  out[10] = ar >> 8;
-  out[11] = ar & 0xff;
+  writeCounts(out, an, ns, ar);
   if (extra === undefined) keepTail(entry, as, ourUdpSize, out, qEnd, w, an, ns, ar);
   return w === out.length ? out : out.subarray(0, w);
 }
@@ -333,12 +323,7 @@ function emptyTruncated(
   const out = replyBuffer(qEnd + optLen);
   writeHead(out, packet, view, entry);
   out[2] = out[2]! | 0x02;
-  out[6] = 0;
-  out[7] = 0;
-  out[8] = 0;
-  out[9] = 0;
-  out[10] = 0;
-  out[11] = view.edns ? 1 : 0;
+  writeCounts(out, 0, 0, view.edns ? 1 : 0);
   if (view.edns) writeOpt(out, qEnd, view.dnssecOk, ourUdpSize, options);
   return out;
 }

@@ -15,22 +15,25 @@
  * default admission bounds), plus a share per allowed resolution when `server.maxResolutions` is raised.
  * `bin/dnssec-stubd.js` applies the flags (src/cli/relaunch.ts).
  */
-import type { Config } from './schema.js';
+import { defaultConfig, type Config } from './schema.js';
 
 const MiB = 1024 * 1024;
 
 /**
  * Everything but the byte-bounded stores, at the default admission bounds (measured: bench/RESULTS.md, "bench/soak"):
  * code and the idle heap (about 20 MiB with the HTTP API and metrics), the signature memo (8 MiB), the chain of
- * trust's key cache (10,000 zones at about 3 KiB: 29 MiB), 1,024 resolutions in flight (13 MiB), rounded up.
+ * trust's key cache (at most 10,000 names and 32 MiB charged, src/validator/keycache.ts; the world's zones take
+ * about 3 KiB each, 29 MiB at the count bound), 1,024 resolutions in flight (13 MiB), rounded up.
  */
 export const HEAP_FIXED_MIB = 96;
 /** Heap per resolution in flight (measured 12.5 KiB), for `server.maxResolutions` past the default 1,024. */
 export const HEAP_PER_RESOLUTION_KIB = 16;
-const DEFAULT_RESOLUTIONS = 1024;
-/** The listener's own caps on client queries in flight: UDP (src/server/server.ts) and per TCP connection. */
-const UDP_IN_FLIGHT = 2048;
-const TCP_IN_FLIGHT_PER_CONNECTION = 32;
+const DEFAULT_RESOLUTIONS = defaultConfig().server.maxResolutions;
+/**
+ * The listener's own caps on client queries in flight: UDP and per TCP connection (SERVER_DEFAULTS in
+ * src/server/server.ts, which src/config may not import; test/config/heap.test.ts holds them equal).
+ */
+export const LISTENER_IN_FLIGHT = { udp: 2048, tcpPerConnection: 32 } as const;
 /** The young generation's semi-space: 4 MiB keeps scavenge pauses under 0.5 ms (bench/RESULTS.md, bench/qps). */
 export const SEMI_SPACE_MIB = 4;
 /**
@@ -58,7 +61,7 @@ export function heapPlan(cfg: { cache: Pick<Config['cache'], 'maxBytes' | 'aggre
   const storesMiB = (cache + proofs) / MiB;
   // Resolutions in flight: the admission bound (0: none), and in any case no more than the client queries the
   // listeners hold at once.
-  const listeners = UDP_IN_FLIGHT + TCP_IN_FLIGHT_PER_CONNECTION * cfg.server.tcpMaxConnections;
+  const listeners = LISTENER_IN_FLIGHT.udp + LISTENER_IN_FLIGHT.tcpPerConnection * cfg.server.tcpMaxConnections;
   const resolutions = Math.min(cfg.server.maxResolutions || Infinity, listeners);
   const extra = Math.max(0, resolutions - DEFAULT_RESOLUTIONS) * HEAP_PER_RESOLUTION_KIB / 1024;
   const oldSpaceMiB = Math.ceil(2 * storesMiB + HEAP_FIXED_MIB + extra);

@@ -61,7 +61,8 @@ export async function openAnchorManager(cfg: Config, stack: Stack, clock: Clock,
 }
 
 /**
- * The anchors a process that does not manage them should use (`query`): each zone's trusted keys from the
+ * The anchors a process that does not manage them should use (`query` and `daneverify --upstream`, through
+ * src/cli/local-stack.ts, which puts explicit `--trust-anchor` files first): each zone's trusted keys from the
  * state file when there is one (read only, nothing set aside), else the configured anchors.
  */
 export async function currentAnchors(cfg: Config, configured: readonly TrustAnchor[], clock: Clock): Promise<TrustAnchor[]> {

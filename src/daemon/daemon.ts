@@ -32,7 +32,7 @@ import { openAnchorManager } from './anchors.js';
 import { resolveUpstreams } from './upstreams.js';
 import { InFlight, type DrainResult } from './inflight.js';
 import { reportValidationCapability } from './notices.js';
-import { checkListenAddresses, ephemeralRange, listenFailure, portsAtRisk } from './preflight.js';
+import { checkListenAddresses, listenFailure, sourcePortWarning } from './preflight.js';
 import { reloadConfig, type ReloadOutcome } from './reload.js';
 
 /** The package version (package.json), for the status API. */
@@ -119,15 +119,8 @@ export class Daemon {
     const cfg = this.config;
     // A port another process holds fails now, not after the probes and the self-test (preflight.ts).
     await checkListenAddresses(cfg.listen, cfg.http.listen);
-    const atRisk = portsAtRisk(cfg.listen, cfg.http.listen);
-    if (atRisk.length > 0) {
-      const range = ephemeralRange()!;
-      this.log.warn({ ports: atRisk, ephemeralRange: range },
-        `listen port${atRisk.length > 1 ? 's' : ''} ${atRisk.join(', ')} ${atRisk.length > 1 ? 'are' : 'is'} in the kernel's range for source ports ` +
-        `(net.ipv4.ip_local_port_range ${range[0]}-${range[1]}): an outgoing connection, this daemon's own upstream queries included, can take ` +
-        `${atRisk.length > 1 ? 'one' : 'it'} before the listeners bind or while the daemon restarts; pick a port below ${range[0]}, or reserve it ` +
-        `(sysctl -w net.ipv4.ip_local_reserved_ports=${atRisk.join(',')})`);
-    }
+    const risk = sourcePortWarning(cfg.listen, cfg.http.listen);
+    if (risk) this.log.warn({ ports: risk.ports, ephemeralRange: risk.range }, risk.message);
     const probed = this.stack.start();
     if (cfg.anchorManagement.rfc5011) {
       this.manager = await openAnchorManager(cfg, this.stack, this.clock, this.log);
@@ -164,12 +157,7 @@ export class Daemon {
         events: this.events,
       });
     } catch (err) {
-      await this.http?.close();
-      this.http = undefined;
-      this.metrics?.close?.();
-      this.metrics = undefined;
-      this.stack.stop();
-      await this.manager?.close();
+      await this.teardown();
       if (err instanceof ServerConfigError) throw new ConfigError(err.field, err.message.replace(`${err.field}: `, ''));
       const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
       if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
@@ -223,6 +211,12 @@ export class Daemon {
 
   /** Close the listeners and stop the probes. */
   async close(): Promise<void> {
+    await this.teardown();
+    this.log.info({}, 'dnssec-stubd stopped');
+  }
+
+  /** Everything start() opened, closed: the HTTP API, the metrics, the probes, the anchor manager, the listeners. */
+  private async teardown(): Promise<void> {
     await this.http?.close();
     this.http = undefined;
     this.metrics?.close?.();
@@ -230,7 +224,6 @@ export class Daemon {
     this.stack.stop();
     await this.manager?.close();
     if (this.server) await this.server.close();
-    this.log.info({}, 'dnssec-stubd stopped');
   }
 
   /**

@@ -8,6 +8,7 @@ import * as dgram from 'node:dgram';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import type { ListenAddress } from '../config/schema.js';
+import { endpointLabel } from '../net/address.js';
 
 export type ListenPurpose = 'DNS' | 'HTTP API';
 
@@ -26,22 +27,20 @@ export class ListenError extends Error {
   }
 }
 
-const hostPort = (address: string, port: number): string => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
-
 /** The message for a failed bind: what, why, and what to do. */
 export function listenFailure(purpose: ListenPurpose, address: string, port: number, transport: 'udp' | 'tcp', err: NodeJS.ErrnoException): ListenError {
-  const at = `${hostPort(address, port)} (${transport.toUpperCase()}${purpose === 'HTTP API' ? ', the HTTP API' : ''})`;
+  const at = `${endpointLabel({ address, port })} (${transport.toUpperCase()}${purpose === 'HTTP API' ? ', the HTTP API' : ''})`;
   const code = err.code ?? 'EUNKNOWN';
   const flag = purpose === 'DNS' ? '--listen (listen:)' : '--http (http.listen:)';
   let why: string;
   switch (code) {
     case 'EADDRINUSE': {
       const owner = portOwner(address, port, transport);
-      const range = ephemeralRange();
+      const sp = sourcePorts();
       // Not a server: the source port of an outgoing connection or socket, which the kernel picks from its range.
-      const outgoing = owner === undefined && range !== undefined && inRange(port, range)
-        ? `; port ${port} is in the kernel's range for source ports (net.ipv4.ip_local_port_range ${range[0]}-${range[1]}), ` +
-          `where any outgoing connection can take it: pick a port outside it, or reserve it (net.ipv4.ip_local_reserved_ports=${port})`
+      const outgoing = owner === undefined && sp && portsAtRisk([{ address, port }], [], sp.range, sp.reserved).length > 0
+        ? `; port ${port} is ${inSourceRange(sp.range)}, where any outgoing connection can take it: pick a port outside it, or ` +
+          `reserve it (net.ipv4.ip_local_reserved_ports=${port})`
         : '';
       why = `the address is already in use by ${owner ?? 'another process'} (another dnssec-stubd, or a resolver such as ` +
         `systemd-resolved, dnsmasq or unbound; \`ss -lntup 'sport = :${port}'\` shows it): stop it, or pick another port with ${flag}${outgoing}`;
@@ -83,13 +82,36 @@ function reservedPorts(file = '/proc/sys/net/ipv4/ip_local_reserved_ports'): (po
 
 const inRange = (port: number, [lo, hi]: [number, number]): boolean => port >= lo && port <= hi;
 
+/** The kernel's source-port range and the ports reserved from it, read once; undefined where there is none. */
+export function sourcePorts(): { range: [number, number]; reserved: (port: number) => boolean } | undefined {
+  const range = ephemeralRange();
+  return range && { range, reserved: reservedPorts() };
+}
+
+const inSourceRange = ([lo, hi]: [number, number]): string => `in the kernel's range for source ports (net.ipv4.ip_local_port_range ${lo}-${hi})`;
+
+/** The start-up warning for the listen ports an outgoing connection can take (portsAtRisk), or undefined. */
+export function sourcePortWarning(dns: readonly ListenAddress[], http: readonly ListenAddress[]): { ports: number[]; range: [number, number]; message: string } | undefined {
+  const sp = sourcePorts();
+  const ports = sp ? portsAtRisk(dns, http, sp.range, sp.reserved) : [];
+  if (!sp || ports.length === 0) return undefined;
+  const many = ports.length > 1;
+  return {
+    ports,
+    range: sp.range,
+    message: `listen port${many ? 's' : ''} ${ports.join(', ')} ${many ? 'are' : 'is'} ${inSourceRange(sp.range)}: an outgoing connection, ` +
+      `this daemon's own upstream queries included, can take ${many ? 'one' : 'it'} before the listeners bind or while the daemon restarts; ` +
+      `pick a port below ${sp.range[0]}, or reserve it (sysctl -w net.ipv4.ip_local_reserved_ports=${ports.join(',')})`,
+  };
+}
+
 /**
  * The fixed listen ports (DNS and HTTP) inside the kernel's source-port range and not reserved from it: an
  * outgoing connection or socket on this host (the daemon's own upstream queries included) can take one between
  * the daemon's start-up check and its bind, or while it restarts. For a warning at start.
  */
 export function portsAtRisk(
-  dns: readonly ListenAddress[], http: readonly ListenAddress[], range: [number, number] | null = ephemeralRange() ?? null, reserved = reservedPorts(),
+  dns: readonly ListenAddress[], http: readonly ListenAddress[], range: [number, number] | null, reserved: (port: number) => boolean,
 ): number[] {
   if (!range) return [];
   const ports = new Set([...dns, ...http].map((la) => la.port).filter((p) => p !== 0 && inRange(p, range) && !reserved(p)));

@@ -48,7 +48,10 @@ const gauge = (name: string, help: string, labels: readonly string[], read: Stat
 const UPSTREAM = ['upstream', 'zone'] as const;
 
 /** Why the mail prefetch skipped a host or question (src/resolver/mail-prefetch.ts), each with a series from the start. */
-const MAIL_SKIPS = ['hosts', 'inflight', 'load'] as const satisfies readonly (keyof NonNullable<DaemonStats['cache']['mailPrefetch']>['skipped'])[];
+type MailSkip = keyof NonNullable<DaemonStats['cache']['mailPrefetch']>['skipped'];
+const MAIL_SKIPS = ['hosts', 'inflight', 'load'] as const satisfies readonly MailSkip[];
+const _allMailSkips: Exclude<MailSkip, (typeof MAIL_SKIPS)[number]> extends never ? true : never = true;
+void _allMailSkips;
 
 /** Every upstream of every route with its labels and its health-monitor view (when the pool has a monitor). */
 function eachUpstream(s: DaemonStats, f: (u: UpstreamSnapshot, labels: Labels, health: DaemonStats['upstreams'][number]['health'][number] | undefined) => void): void {

@@ -28,7 +28,6 @@ import { Name, RRClass, RRType, Rcode, WireError, type MXData, type Question, ty
 
 /** Why a host or question was not prefetched: past `mailHosts`, the queue of `maxInFlight` full, the resolver busy. */
 export type MailSkip = 'hosts' | 'inflight' | 'load';
-export const MAIL_SKIPS: readonly MailSkip[] = ['hosts', 'inflight', 'load'];
 
 export interface MailPrefetchStats {
   /** MX answers served to clients whose hosts were prefetched. */

@@ -28,6 +28,7 @@ export class AccessList {
     this.list = entries.map((e) => (typeof e === 'string' ? parseCidr(e) : e));
     this.memo.clear();
     this.lastAddress = '';
+    this.lastAllowed = false;
   }
 
   /** Whether a client address (text as reported by node sockets) is allowed. Unparseable addresses are not. */
@@ -40,7 +41,7 @@ export class AccessList {
       if (this.memo.size >= ACL_MEMO_MAX) this.memo.clear();
       this.memo.set(address, ok);
     }
-    // '' never matches a client address: it stands for "none yet".
+    // '' stands for "none yet", with lastAllowed false: the answer for '' itself (a socket without an address).
     this.lastAddress = address;
     this.lastAllowed = ok;
     return ok;

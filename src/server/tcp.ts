@@ -16,8 +16,8 @@
  * query is not read yet looks idle too: the flooder's address holds more).
  *
  * Unsent replies. Reply octets the kernel has not taken yet (its socket buffers full: a client that asks and does
- * not read) are Buffers outside the V8 heap, up to 32 replies of 64 KiB per connection. Over all connections they
- * are bounded by `maxUnsentBytes`: past it, the connection holding the most of them is closed at once.
+ * not read) are Buffers outside the V8 heap, up to `maxInFlight` replies of 64 KiB per connection. Over all
+ * connections they are bounded by `maxUnsentBytes`: past it, the connection holding the most is closed at once.
  */
 import * as net from 'node:net';
 import { normalizeAddress } from '../net/address.js';
@@ -40,8 +40,8 @@ export class ConnectionRegistry {
   private readonly byAddress = new Map<string, Set<TcpConnection>>();
   /** Progress made by any connection, counted: orders the connections by their last progress (no clock read). */
   private progressCount = 0;
-  /** Reply octets written and not yet taken by the kernel, over all connections. */
-  unsent = 0;
+  /** Reply octets written and whose write has not called back yet, over all connections (holdUnsent, releaseUnsent). */
+  private unsentOctets = 0;
   constructor(readonly limits: TcpLimits) {}
 
   /** The next progress mark (larger is later). */
@@ -73,17 +73,26 @@ export class ConnectionRegistry {
     for (const c of this.open) c.destroy();
   }
 
+  get unsent(): number {
+    return this.unsentOctets;
+  }
+
+  /** `n` reply octets written to a connection, counted until released; past maxUnsentBytes, connections are shed. */
+  holdUnsent(n: number): void {
+    this.unsentOctets += n;
+    if (this.unsentOctets > this.limits.maxUnsentBytes) this.shedUnsent();
+  }
+
+  releaseUnsent(n: number): void {
+    this.unsentOctets -= n;
+  }
+
   /**
-   * The connection a new one replaces at the cap: the one idle the longest (nothing in flight, nothing unsent) of
-   * the address holding the most connections, so that a flood from one address displaces its own connections
-   * first; else the one idle the longest of any address; undefined when every connection is busy.
+   * Over the budget: close the connection whose socket buffers the most octets, until the budget holds. A socket
+   * whose buffer is empty is skipped: the kernel took its octets and only their write callbacks are still to run.
    */
-  /**
-   * Over the unsent budget: close the connections holding the most unsent octets (those whose socket still
-   * buffers some: octets merely on their way to the kernel do not count) until it holds again.
-   */
-  shedUnsent(): void {
-    while (this.unsent > this.limits.maxUnsentBytes) {
+  private shedUnsent(): void {
+    while (this.unsentOctets > this.limits.maxUnsentBytes) {
       let hog: TcpConnection | undefined;
       for (const c of this.open) if (c.stuck > 0 && (!hog || c.stuck > hog.stuck)) hog = c;
       if (!hog) return;
@@ -91,6 +100,11 @@ export class ConnectionRegistry {
     }
   }
 
+  /**
+   * The connection a new one replaces at the cap: the one idle the longest (nothing in flight, nothing unsent) of
+   * the address holding the most connections, so that a flood from one address displaces its own connections
+   * first; else the one idle the longest of any address; undefined when every connection is busy.
+   */
   victim(): TcpConnection | undefined {
     let biggest: Set<TcpConnection> | undefined;
     for (const set of this.byAddress.values()) if (!biggest || set.size > biggest.size) biggest = set;
@@ -118,7 +132,7 @@ class TcpConnection {
   /** Queries read and not yet answered (an answer counts until it is flushed to the kernel). */
   private inFlight = 0;
   private peerEnded = false;
-  /** Octets of replies written and not yet taken by the kernel (counted in the registry's `unsent` while open). */
+  /** Octets of replies written whose write has not called back yet (held in the registry's count while open). */
   private unsent = 0;
   private closed = false;
   private paused = false;
@@ -172,7 +186,7 @@ class TcpConnection {
     this.socket.destroy();
   }
 
-  /** Unsent octets still buffered in the socket (not on their way to the kernel): what closing it frees. */
+  /** Octets its socket still buffers (the kernel has not taken them): what closing it frees. */
   get stuck(): number {
     return this.closed ? 0 : this.socket.writableLength;
   }
@@ -190,7 +204,7 @@ class TcpConnection {
 
   /** Its unsent octets no longer count (the socket closed: its buffers are gone). */
   private releaseUnsent(): void {
-    this.registry.unsent -= this.unsent;
+    this.registry.releaseUnsent(this.unsent);
     this.unsent = 0;
   }
 
@@ -279,18 +293,18 @@ class TcpConnection {
         const framed = frame(out.bytes);
         const n = framed.length;
         this.unsent += n;
-        this.registry.unsent += n;
         this.socket.write(framed, () => {
-          // Taken by the kernel (or failed: the socket is closing). Once closed, releaseUnsent has let them go.
-          if (!this.closed && this.unsent >= n) {
+          // Taken by the kernel (or failed: the socket is closing). After releaseUnsent (closed) there is none left.
+          if (this.unsent >= n) {
             this.unsent -= n;
-            this.registry.unsent -= n;
+            this.registry.releaseUnsent(n);
           }
           this.progress();
           this.settle();
         });
         if (trace) emitQueryEvent(this.ctx.events, client, msg, out.rcode);
-        if (this.registry.unsent > this.registry.limits.maxUnsentBytes) this.registry.shedUnsent();
+        // Last: shedding may close this very connection.
+        this.registry.holdUnsent(n);
       })
       .catch((err: unknown) => {
         this.ctx.logger?.error({ err }, 'unexpected error answering a TCP query');

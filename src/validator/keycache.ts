@@ -60,8 +60,6 @@ export function capValidUntil(keys: ZoneKeys, validUntil: number, now: number): 
 
 interface Entry {
   node: ChainNode;
-  /** nodeCharge(node), computed once. */
-  charge: number;
 }
 
 /** The heap charged by default, at most, to the entries of a key cache (about 10,000 names of typical zones). */
@@ -89,7 +87,8 @@ export class KeyCache {
     this.lru = new LRUCache<string, Entry>({
       max: Math.max(1, Math.floor(maxEntries)),
       maxSize: Math.max(1, Math.floor(maxBytes)),
-      sizeCalculation: (e) => e.charge,
+      // Computed once per set: the LRU keeps the size with the entry.
+      sizeCalculation: (e) => nodeCharge(e.node),
     });
   }
 
@@ -118,7 +117,7 @@ export class KeyCache {
     if (node.kind === 'end' && !node.keys.zone.equals(node.name)) return;
     if (node.validUntil <= this.clock.now()) return;
     // An entry larger than the whole bound is not kept (the LRU refuses it; the old one for the name goes).
-    this.lru.set(node.name.key, { node, charge: nodeCharge(node) });
+    this.lru.set(node.name.key, { node });
   }
 
   /** Forget the entries `doomed` picks; returns how many. */

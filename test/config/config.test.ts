@@ -4,9 +4,10 @@ import { isIP } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, defaultConfig, type AddressCheckers } from '../../src/config/schema.js';
+import { defaultConfig, type AddressCheckers } from '../../src/config/schema.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { UpstreamConfigError, loadConfig, parseHostPort, upstreamsFromCli } from '../../src/config/load.js';
+import { expectField } from './expect-field.js';
 
 const checkers: AddressCheckers = {
   isIp: (s) => isIP(s) !== 0,
@@ -15,16 +16,6 @@ const checkers: AddressCheckers = {
     if (!m || !isIP(m[1]!)) throw new Error(`bad CIDR ${JSON.stringify(s)}`);
   },
 };
-
-function expectField(fn: () => unknown, field: string, fragment?: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.equal(err.field, field);
-    assert.ok(err.message.startsWith(`${field}: `), err.message);
-    if (fragment) assert.match(err.message, fragment);
-    return true;
-  });
-}
 
 test('defaults: loopback listener on 5353, loopback-only clients, resolv.conf upstreams', () => {
   const c = validateConfig(undefined, checkers);

@@ -8,7 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig } from '../../src/config/schema.js';
-import { heapFlags, heapPlan } from '../../src/config/heap.js';
+import { LISTENER_IN_FLIGHT, heapFlags, heapPlan } from '../../src/config/heap.js';
+import { SERVER_DEFAULTS } from '../../src/server/index.js';
 import { CHILD_ENV, HEAP_ENV, launchDecision } from '../../src/cli/relaunch.js';
 
 const MiB = 1024 * 1024;
@@ -21,6 +22,10 @@ function cfgWith(cache: Partial<ReturnType<typeof defaultConfig>['cache']>, serv
 }
 
 describe('heap limits follow the configured cache', () => {
+  it('counts the listener\'s own in-flight caps (written twice: src/config may not import src/server)', () => {
+    assert.deepEqual(LISTENER_IN_FLIGHT, { udp: SERVER_DEFAULTS.maxUdpQueriesInFlight, tcpPerConnection: SERVER_DEFAULTS.maxTcpQueriesInFlight });
+  });
+
   it('the default 64 MiB cache: old space 2 x (64 + 8) + 96 = 240 MiB, 4 MiB semi-space, RSS bound 332 MiB', () => {
     const plan = heapPlan(defaultConfig());
     assert.deepEqual(plan, { oldSpaceMiB: 240, semiSpaceMiB: 4, storesMiB: 72, rssBoundMiB: 332 });

@@ -1,19 +1,12 @@
 /** The `prefetch` section (the MTA-aware prefetch): defaults, values, and errors naming the field. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, defaultConfig } from '../../src/config/schema.js';
+import { defaultConfig } from '../../src/config/schema.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { addressCheckers } from '../../src/config/fields.js';
+import { expectField as expectFieldOf } from './expect-field.js';
 
-function expectField(doc: unknown, field: string, fragment?: RegExp): void {
-  assert.throws(() => validateConfig(doc, addressCheckers), (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.equal(err.field, field);
-    assert.ok(err.message.startsWith(`${field}: `), err.message);
-    if (fragment) assert.match(err.message, fragment);
-    return true;
-  });
-}
+const expectField = (doc: unknown, field: string, fragment?: RegExp): void => expectFieldOf(() => validateConfig(doc, addressCheckers), field, fragment);
 
 test('prefetch: on by default (4 hosts, 32 in flight); each key set on its own', () => {
   assert.deepEqual(defaultConfig().prefetch, { mail: true, mailHosts: 4, maxInFlight: 32 });

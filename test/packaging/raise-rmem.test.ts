@@ -12,6 +12,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from './stubdctl.js';
+import { runCli } from '../support/daemon-process.js';
 import { defaultConfig } from '../../src/config/schema.js';
 
 interface Run { code: number | null; stdout: string; stderr: string; conf: string | undefined; sysctlCalls: string[] }
@@ -88,14 +89,18 @@ describe('scripts/raise-rmem.sh', () => {
     }
   });
 
-  it('install.sh runs it with the "UDP receive buffer" line check-config prints for its configuration', () => {
+  it('install.sh runs it with the "UDP receive buffer" line check-config prints for its configuration', async () => {
     const install = readFileSync(join(REPO, 'scripts', 'install.sh'), 'utf8');
     const m = /want_rmem=\$\(printf '%s\\n' "\$checked" \| sed -n '([^']+)'\)\nbash scripts\/raise-rmem\.sh "\$\{want_rmem:-(\d+)\}"/.exec(install);
     assert.ok(m, 'install.sh takes the size from check-config and runs raise-rmem.sh');
     assert.equal(Number(m[2]), defaultConfig().server.udpReceiveBuffer, 'its fallback is the default udpReceiveBuffer');
-    // The sed expression install.sh uses, on what check-config prints (src/cli/check-config.ts).
-    const printed = `configuration OK: /etc/dnssec-stubd/config.yaml\n  listen:       127.0.0.1:5353 (UDP, TCP)\n  UDP receive buffer: 8388608 bytes (server.udpReceiveBuffer)\n  log level:    info\n`;
-    const sed = spawnSync('sed', ['-n', m[1]!], { input: printed, encoding: 'utf8' });
+    // The sed expression install.sh uses, on what check-config prints for a configuration that asks for 8 MiB.
+    const dir = mkdtempSync(join(tmpdir(), 'stubd-rmem-cfg-'));
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, 'upstreams: [{ address: 192.0.2.53 }]\nserver: { udpReceiveBuffer: 8388608 }\n');
+    const checked = await runCli(['check-config', '--config', config]);
+    assert.equal(checked.code, 0, checked.stderr);
+    const sed = spawnSync('sed', ['-n', m[1]!], { input: checked.stdout, encoding: 'utf8' });
     assert.equal(sed.stdout, '8388608\n');
   });
 });

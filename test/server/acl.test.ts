@@ -40,6 +40,15 @@ describe('AccessList', () => {
     assert.ok(mapped.allows('::ffff:192.0.2.77'));
   });
 
+  it('an empty address (a socket without one) is never allowed, before or after the list is replaced', () => {
+    const acl = new AccessList(['0.0.0.0/0']);
+    assert.equal(acl.allows(''), false);
+    assert.ok(acl.allows('192.0.2.1'));
+    acl.replace(['0.0.0.0/0', '::/0']);
+    assert.equal(acl.allows(''), false, 'not the answer remembered for the last address');
+    assert.ok(acl.allows('2001:db8::1'));
+  });
+
   it('fails on the first bad entry', () => {
     assert.throws(() => new AccessList(['127.0.0.0/8', 'nope']), CidrError);
   });

@@ -6,12 +6,13 @@
  */
 import { ChildServer } from '../support/child-server.js';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { ephemeralRange } from '../../src/daemon/preflight.js';
 import { Name, RRType, makeQuery, parseMessage, serializeMessage } from '../../src/wire/index.js';
 
 const execFileP = promisify(execFile);
@@ -48,7 +49,6 @@ export interface UnboundOptions {
   readonly validate?: { readonly anchorFile: string };
 }
 
-/** A free port on `address`, for both UDP and TCP, chosen by the kernel and above 10000. */
 /**
  * A port free for TCP and UDP on `address`, for a server another process binds a moment later. Drawn at random
  * below the kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range): a port from inside it can be taken
@@ -66,14 +66,9 @@ export async function freePort(address: string): Promise<number> {
 
 /** [first, end) of the ports freePort draws from: 10000 up to the start of the ephemeral range. */
 export function portPool(): [number, number] {
-  let ephemeralLow = 32768;
-  try {
-    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    if (Number.isInteger(first) && first > 12000) ephemeralLow = first;
-  } catch {
-    // Not Linux: the IANA dynamic range starts at 49152, Linux's default at 32768; the lower one serves both.
-  }
-  return [10000, ephemeralLow];
+  // Not Linux: the IANA dynamic range starts at 49152, Linux's default at 32768; the lower one serves both.
+  const first = ephemeralRange()?.[0];
+  return [10000, first !== undefined && first > 12000 ? first : 32768];
 }
 
 async function portFree(address: string, port: number): Promise<boolean> {

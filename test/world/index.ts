@@ -18,13 +18,13 @@
  * hash through its content (SERVERS, RESOLVERS and every address in ZONES).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findHolders, worldClashMessage } from './clash.js';
 import { probe } from './dnsprobe.js';
 import { definitionsHash, ensureSigned } from './generate.js';
-import { pidAlive, sleep } from './proc.js';
+import { acquireDirLock, pidAlive } from './proc.js';
 import { MAIL, tlsaText } from './mail.js';
 import { defaultWorldDirName } from './net.js';
 import { killStraysSync, mailPaths, recordAlive, startProcesses, stopProcessesSync, writeConfigs } from './servers.js';
@@ -74,34 +74,11 @@ function log(msg: string): void {
 // ---------------------------------------------------------------------------
 
 async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  mkdirSync(dir, { recursive: true });
-  const lock = path.join(dir, '.lock');
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(path.join(lock, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = 0;
-      try { owner = Number(readFileSync(path.join(lock, 'pid'), 'utf8')); } catch { /* being created */ }
-      if (owner && !pidAlive(owner)) { rmSync(lock, { recursive: true, force: true }); continue; }
-      if (!owner) {
-        // pid file not written yet, or lock left by a process killed between mkdir and write
-        try {
-          const age = Date.now() - statSync(lock).mtimeMs;
-          if (age > 10_000) { rmSync(lock, { recursive: true, force: true }); continue; }
-        } catch { continue; }
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for world lock ${lock} (held by pid ${owner})`);
-      await sleep(100);
-    }
-  }
+  const release = await acquireDirLock(dir, 300_000, (owner, lock) => `timed out waiting for world lock ${lock} (held by pid ${owner})`);
   try {
     return await fn();
   } finally {
-    rmSync(lock, { recursive: true, force: true });
+    release();
   }
 }
 

@@ -1,6 +1,7 @@
 /** Small process helpers shared by the world generator, server manager and tests. */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface RunResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
@@ -92,3 +93,30 @@ export function sleepSync(ms: number): void {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Take the lock directory `dir/.lock` (its pid file names the owner): waits while a live process holds it, takes
+ * over one whose owner died (or that has no pid file after 10 s: its owner died between mkdir and write), and
+ * throws `busy(owner)` after `waitMs`. Returns the release.
+ */
+export async function acquireDirLock(dir: string, waitMs: number, busy: (owner: number, lock: string) => string): Promise<() => void> {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, '.lock');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      return () => rmSync(lock, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let owner = 0;
+      try { owner = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { /* being written */ }
+      let age = 0;
+      try { age = Date.now() - statSync(lock).mtimeMs; } catch { continue; /* just released */ }
+      if ((owner && !pidAlive(owner)) || (!owner && age > 10_000)) { rmSync(lock, { recursive: true, force: true }); continue; }
+      if (Date.now() > deadline) throw new Error(busy(owner, lock));
+      await sleep(100);
+    }
+  }
+}
