@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/upstream/unbound-fixture.js';
@@ -221,4 +221,30 @@ export function floodConnections(port: number, total: number, from: string, wave
     }
   })();
   return { open, counts, done };
+}
+
+/** The bare node:dgram responder (bench/bare-responder.ts), once bound. */
+export interface BareResponder {
+  readonly port: number;
+  readonly proc: ChildProcess;
+  stop(): void;
+}
+
+/**
+ * Start the bare node:dgram responder (bench/bare-responder.ts: sets QR, sends the datagram back) pinned to `cpu`
+ * (-1: not pinned), on a free port of 127.0.0.1; resolves once it is bound. The runtime's own floor: bench/qps's
+ * reference for throughput, bench/soak's for latency.
+ */
+export async function startBareResponder(cpu: number): Promise<BareResponder> {
+  const port = await freePort('127.0.0.1');
+  const argv = [process.execPath, join(ROOT, 'dist', 'bench', 'bare-responder.js'), '--listen', `127.0.0.1:${port}`];
+  const proc = cpus().length > 1 && cpu >= 0 ? spawn('taskset', ['-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    proc.once('exit', (code) => reject(new Error(`bare responder exited (${code})`)));
+  });
+  return { port, proc, stop: () => void proc.kill('SIGTERM') };
 }

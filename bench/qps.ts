@@ -54,6 +54,7 @@ import { freePort } from '../test/upstream/unbound-fixture.js';
 import { dig } from '../test/support/dig.js';
 import { Name, makeQuery, serializeMessage, typeFromText } from '../src/wire/index.js';
 import type { LatencyReport } from './latency.js';
+import { startBareResponder } from './live-daemon.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const execFileP = promisify(execFile);
@@ -281,15 +282,7 @@ async function warm(s: Setup, servers: Server[]): Promise<void> {
 
 /** The bare node:dgram responder (bench/bare-responder.ts) pinned to CPU 1, once it is bound. */
 async function startBare(): Promise<Server> {
-  const port = await freePort('127.0.0.1');
-  const [c, a] = pinned(1, process.execPath, [join(ROOT, 'dist', 'bench', 'bare-responder.js'), '--listen', `127.0.0.1:${port}`]);
-  const proc = spawn(c, a, { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve();
-    });
-    proc.once('exit', (code) => reject(new Error(`bare responder exited (${code})`)));
-  });
+  const { port, proc } = await startBareResponder(1);
   return { label: BARE, port, proc };
 }
 

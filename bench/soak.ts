@@ -44,7 +44,7 @@ import { defaultConfig } from '../src/config/schema.js';
 import { heapPlan } from '../src/config/heap.js';
 import { getWorld, stopWorld } from '../test/world/index.js';
 import { prng } from './fuzz-core.js';
-import { ROOT, UdpClient } from './live-daemon.js';
+import { ROOT, UdpClient, quantile, startBareResponder } from './live-daemon.js';
 import {
   DnsperfProbe, LatencyProbe, RxQueueSampler, cachedNames, dnsperf, perfSummary, procMemKb, schedMs, scrape, startSoakDaemon, streamLines, writeStream,
   type HeapMode, type MetricsReading, type ProbeFigures, type PerfSummary, type SoakDaemon, type Stream,
@@ -91,6 +91,11 @@ interface Interval {
   cached: ProbeFigures;
   /** The same from the C probe (dnsperf -v, pinned to CPU 0). */
   cachedC: ProbeFigures;
+  /**
+   * The machine's floor: the same C probe against the bare node:dgram responder (bench/bare-responder.ts), pinned
+   * as the daemon is, in the same interval. What the daemon cannot go under on this machine at this moment.
+   */
+  control: ProbeFigures;
   /** The listener's UDP receive queue in octets, sampled every 10 ms; busy: the share of samples not empty. */
   rxQueue: { n: number; p50: number; p99: number; max: number; busy: number };
   rcodes: Record<string, number>;
@@ -188,7 +193,9 @@ function delta(now: Record<string, number>, before: Record<string, number>): Rec
 
 interface Prev { rcodes: Record<string, number>; gc: MetricsReading['gc']; sched: { cpu: number; wait: number } }
 
-async function reading(d: SoakDaemon, t: number, probe: LatencyProbe, cprobe: DnsperfProbe, rxq: RxQueueSampler, prev: Prev): Promise<Interval> {
+interface Probes { node: LatencyProbe; c: DnsperfProbe; control: DnsperfProbe }
+
+async function reading(d: SoakDaemon, t: number, probes: Probes, rxq: RxQueueSampler, prev: Prev): Promise<Interval> {
   const m: MetricsReading | undefined = await scrape(d.httpPort);
   const mem = procMemKb(d.pid);
   const launcher = d.launcherPid === d.pid ? 0 : procMemKb(d.launcherPid).rss;
@@ -217,7 +224,7 @@ async function reading(d: SoakDaemon, t: number, probe: LatencyProbe, cprobe: Dn
     rssMiB: mem.rss / 1024, hwmMiB: mem.hwm / 1024, launcherRssMiB: launcher / 1024,
     heapUsedMiB: (m?.heapUsed ?? NaN) / MiB, heapTotalMiB: (m?.heapTotal ?? NaN) / MiB, externalMiB: (m?.external ?? NaN) / MiB,
     cacheMiB: (m?.cacheBytes ?? NaN) / MiB, cacheEntries: m?.cacheEntries ?? NaN, proofMiB: (m?.proofBytes ?? 0) / MiB, chainNames: m?.chainNames ?? NaN,
-    cached: probe.take(), cachedC: cprobe.take(), rxQueue: rxq.take(), rcodes, loopP99Ms: (m?.loopP99 ?? NaN) * 1000, loopMaxMs: (m?.loopMax ?? NaN) * 1000, gcMs, gcOver10ms, gcByKind, cpuMs, waitMs,
+    cached: probes.node.take(), cachedC: probes.c.take(), control: probes.control.take(), rxQueue: rxq.take(), rcodes, loopP99Ms: (m?.loopP99 ?? NaN) * 1000, loopMaxMs: (m?.loopMax ?? NaN) * 1000, gcMs, gcOver10ms, gcByKind, cpuMs, waitMs,
   };
 }
 
@@ -226,6 +233,7 @@ function line(r: Interval): string {
   return `t=${String(r.t).padStart(4)}s rss ${r.rssMiB.toFixed(0)} MiB (hwm ${r.hwmMiB.toFixed(0)}) heap ${r.heapUsedMiB.toFixed(0)}/${r.heapTotalMiB.toFixed(0)} MiB`
     + ` | cached p50 ${ms(r.cached.p50)} p99 ${ms(r.cached.p99)} max ${ms(r.cached.max)} ms (n ${r.cached.n}, lost ${r.cached.lost})`
     + ` C probe p50 ${ms(r.cachedC.p50)} p99 ${ms(r.cachedC.p99)} max ${ms(r.cachedC.max)} ms (n ${r.cachedC.n}, lost ${r.cachedC.lost})`
+    + ` | control (bare responder) p50 ${ms(r.control.p50)} p99 ${ms(r.control.p99)} max ${ms(r.control.max)} ms`
     + ` | rx queue p99 ${(r.rxQueue.p99 / 1024).toFixed(0)} max ${(r.rxQueue.max / 1024).toFixed(0)} KiB, not empty ${(r.rxQueue.busy * 100).toFixed(0)}%`
     + ` | loop p99 ${ms(r.loopP99Ms)} max ${ms(r.loopMaxMs)} ms, gc ${r.gcMs.toFixed(0)} ms (${r.gcOver10ms} > 10 ms), cpu ${r.cpuMs.toFixed(0)} ms, waited ${r.waitMs.toFixed(0)} ms | ${codes || 'no answers'} | cache ${r.cacheMiB.toFixed(1)} MiB ${r.cacheEntries}, 8198 ${r.proofMiB.toFixed(2)} MiB, keys ${r.chainNames} | load ${r.load}${r.alive ? '' : ' | DEAD'}`;
 }
@@ -257,19 +265,25 @@ async function main(): Promise<void> {
   const probeFile = join(dir, 'probe-names.txt');
   writeFileSync(probeFile, names.join('\n') + '\n');
   const rxq = new RxQueueSampler(d.port);
-  const cprobe = new DnsperfProbe('127.0.0.17', d.port, probeFile, Number(args['probe-rate']), SECONDS + 40, 0);
+  const bare = await startBareResponder(args.pin === 'none' ? -1 : 1);
+  const probes: Probes = {
+    node: probe,
+    c: new DnsperfProbe('127.0.0.17', d.port, probeFile, Number(args['probe-rate']), SECONDS + 40, 0),
+    control: new DnsperfProbe('127.0.0.18', bare.port, probeFile, Number(args['probe-rate']), SECONDS + 40, 0),
+  };
   const first = await scrape(d.httpPort);
   const prev: Prev = { rcodes: first?.rcodes ?? {}, gc: first?.gc ?? {}, sched: schedMs(d.pid) };
-  const start0 = await reading(d, 0, probe, cprobe, rxq, prev);
+  const start0 = await reading(d, 0, probes, rxq, prev);
   await probe.start();
-  cprobe.start();
+  probes.c.start();
+  probes.control.start();
   rxq.start();
   const intervals: Interval[] = [];
   const runs = list.map((s) => runStream(d, s).then(perfSummary, (err: Error) => ({ error: err.message })));
   const t0 = performance.now();
   for (let k = 1; k * INTERVAL <= SECONDS; k++) {
     await new Promise((r) => setTimeout(r, t0 + k * INTERVAL * 1000 - performance.now()));
-    const r = await reading(d, k * INTERVAL, probe, cprobe, rxq, prev);
+    const r = await reading(d, k * INTERVAL, probes, rxq, prev);
     intervals.push(r);
     console.log(line(r));
   }
@@ -279,10 +293,12 @@ async function main(): Promise<void> {
     console.log(`dnsperf ${s.name}: ${'error' in p ? p.error : `${p.qps.toFixed(0)} qps of ${s.qps}, sent ${p.sent}, completed ${p.completed}, lost ${p.lost}; ${p.rcodes}`}`);
   }
   await new Promise((r) => setTimeout(r, 30_000));
-  const idle = await reading(d, SECONDS + 30, probe, cprobe, rxq, prev);
+  const idle = await reading(d, SECONDS + 30, probes, rxq, prev);
   console.log(`idle 30 s after the load: ${line(idle)}`);
   probe.stop();
-  cprobe.stop();
+  probes.c.stop();
+  probes.control.stop();
+  bare.stop();
   rxq.stop();
   const alive = d.alive();
   const exit = await d.stop();
@@ -295,6 +311,10 @@ async function main(): Promise<void> {
   console.log(`limit: RSS peak (VmHWM) ${maxRss.toFixed(0)} MiB / bound ${plan.rssBoundMiB} MiB = ${(maxRss / plan.rssBoundMiB).toFixed(2)}; after 30 s idle ${idle.rssMiB.toFixed(0)} MiB; heap used ${idle.heapUsedMiB.toFixed(0)} of ${idle.heapTotalMiB.toFixed(0)} MiB`);
   console.log(`limit: cached p99 worst interval ${ms(worstP99)} ms (limit ${P99_LIMIT_MS} ms; ${over} of ${intervals.length} intervals over)`);
   console.log(`limit: cached p99 worst interval, C probe ${ms(worstP99C)} ms (${intervals.filter((r) => !(r.cachedC.p99 < P99_LIMIT_MS)).length} of ${intervals.length} intervals over)`);
+  const control = intervals.map((r) => r.control.p99);
+  console.log(`control: the bare responder's p99 (the same C probe, pinned as the daemon) ${ms(Math.min(...control))}-${ms(Math.max(...control))} ms, `
+    + `over ${P99_LIMIT_MS} ms in ${control.filter((x) => !(x < P99_LIMIT_MS)).length} of ${intervals.length} intervals; `
+    + `C probe p99 / control p99 per interval, median ${quantile(intervals.map((r) => r.cachedC.p99 / r.control.p99), 0.5).toFixed(2)}x`);
   const pass = { alive, p99: over === 0, rss: maxRss < plan.rssBoundMiB };
   console.log(`PASS criteria: no crash ${pass.alive ? 'PASS' : 'FAIL'}; cached p99 < ${P99_LIMIT_MS} ms every interval ${pass.p99 ? 'PASS' : 'FAIL'}; RSS under ${plan.rssBoundMiB} MiB ${pass.rss ? 'PASS' : 'FAIL'} (exit ${exit})`);
   if (!alive) console.log(d.output().slice(-4000));

@@ -232,6 +232,8 @@ export const STAT_METRICS: readonly StatDef[] = [
 
   // ---- the chain of trust's key cache
   gauge('chain_cached_names', 'Names whose DS/DNSKEY state the chain of trust holds.', [], (s, emit) => emit({}, s.chain.cached)),
+  gauge('chain_cached_bytes', 'Heap charged to the chain of trust\'s key cache (each name: the name, its trail and its DNSKEY octets).', [], (s, emit) => emit({}, s.chain.cachedBytes)),
+  gauge('chain_cached_max_bytes', 'The bound on chain_cached_bytes; past it the least recently used names go.', [], (s, emit) => emit({}, s.chain.maxCachedBytes)),
   counter('chain_lookups_total', 'Chain-of-trust key lookups, by result: hit (from the cache), miss (started a walk), joined (a walk in flight).', ['result'], (s, emit) => {
     emit({ result: 'hit' }, s.chain.hits);
     emit({ result: 'miss' }, s.chain.misses);

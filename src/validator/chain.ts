@@ -74,6 +74,9 @@ export interface ChainOptions {
 export interface ChainStats {
   /** Names in the cache. */
   cached: number;
+  /** The heap charged to them (keycache.ts nodeCharge), and the bound on it. */
+  cachedBytes: number;
+  maxCachedBytes: number;
   /** Lookups answered from the cache alone. */
   hits: number;
   /** Lookups that started a walk. */
@@ -182,7 +185,7 @@ export class ChainOfTrust implements KeySource {
   }
 
   stats(): ChainStats {
-    return { cached: this.cache.size, ...this.counters };
+    return { cached: this.cache.size, cachedBytes: this.cache.bytes, maxCachedBytes: this.cache.maxBytes, ...this.counters };
   }
 
   /** INSECURE for names at or below a negative trust anchor (RFC 7646). */

@@ -83,10 +83,14 @@ export function nodeCharge(node: ChainNode): number {
 export class KeyCache {
   private readonly lru: LRUCache<string, Entry>;
 
+  /** The bound on the heap charged to the entries (see nodeCharge). */
+  readonly maxBytes: number;
+
   constructor(private readonly clock: Clock, maxEntries: number, maxBytes: number = DEFAULT_KEY_CACHE_BYTES) {
+    this.maxBytes = Math.max(1, Math.floor(maxBytes));
     this.lru = new LRUCache<string, Entry>({
       max: Math.max(1, Math.floor(maxEntries)),
-      maxSize: Math.max(1, Math.floor(maxBytes)),
+      maxSize: this.maxBytes,
       // Computed once per set: the LRU keeps the size with the entry.
       sizeCalculation: (e) => nodeCharge(e.node),
     });

@@ -94,7 +94,7 @@ function fakeStats(): DaemonStats {
     },
     cache: { entries: 321, bytes: 654_321, maxBytes: 50_000_000, hits: 4000, fastHits: 3500, misses: 825, coalesced: 9, stale: 3, prefetches: 17, aggressive: { zones: 4, sets: 40, bytes: 9000, maxBytes: 6_250_000 },
       admission: { limits: { maxResolutions: 1024, maxPerClient: 256 }, resolutions: 31, waiting: 44, queued: 5, clients: 3, refused: { client: 12, global: 2 }, prefetchesSkipped: 6 } },
-    chain: { cached: 77, hits: 600, misses: 80, joined: 5, fetches: 190 },
+    chain: { cached: 77, cachedBytes: 223_456, maxCachedBytes: 33_554_432, hits: 600, misses: 80, joined: 5, fetches: 190 },
     upstreams: routes,
     anchors: [{ zone: '.', ds: 0, dnskeys: 1 }, { zone: 'example.', ds: 0, dnskeys: 0 }],
     managedAnchors: managed,
@@ -229,6 +229,8 @@ describe('metrics: values read from daemon.stats() at scrape time', () => {
     assert.equal(value(x, `${P}rfc8198_max_bytes`), 6_250_000);
 
     assert.equal(value(x, `${P}chain_cached_names`), 77);
+    assert.equal(value(x, `${P}chain_cached_bytes`), 223_456);
+    assert.equal(value(x, `${P}chain_cached_max_bytes`), 33_554_432);
     assert.equal(value(x, `${P}chain_lookups_total`, { result: 'hit' }), 600);
     assert.equal(value(x, `${P}chain_lookups_total`, { result: 'joined' }), 5);
     assert.equal(value(x, `${P}chain_fetches_total`), 190);
