@@ -5,7 +5,7 @@
  * callback. The received Buffer is sent as is: Node allocates a new one per datagram, so nothing is reused
  * while a send may still hold it.
  *
- *   node dist/bench/bare-responder.js --listen 127.0.0.1:PORT
+ *   node dist/bench/bare-responder.js --listen 127.0.0.1:PORT [--pad N]
  *
  * Prints "ready PORT" once bound; runs until killed (SIGTERM).
  */
@@ -17,7 +17,13 @@ const lookup = ((address: string, _family: unknown, cb: (err: Error | null, addr
   cb(null, address, 4);
 }) as unknown as NonNullable<SocketOptions['lookup']>;
 
-const { values } = parseArgs({ options: { listen: { type: 'string', default: '127.0.0.1:0' } } });
+const { values } = parseArgs({ options: { listen: { type: 'string', default: '127.0.0.1:0' }, pad: { type: 'string', default: '0' } } });
+/**
+ * `--pad N`: the reply is the query followed by N zero octets (a new Buffer per reply), so that the reference sends
+ * datagrams of an answer's size rather than of a query's: how much of a server's cost is the size of what it sends.
+ */
+const pad = Number(values.pad);
+if (!Number.isInteger(pad) || pad < 0 || pad > 65000) throw new Error(`--pad: expected octets 0-65000, got ${JSON.stringify(values.pad)}`);
 const listen = values.listen!;
 const i = listen.lastIndexOf(':');
 const host = listen.slice(0, i);
@@ -28,7 +34,14 @@ const sock = createSocket({ type: 'udp4', lookup });
 sock.on('message', (msg, rinfo) => {
   if (msg.length < 12) return;
   msg[2] = msg[2]! | 0x80;
-  sock.send(msg, rinfo.port, rinfo.address);
+  if (pad === 0) {
+    sock.send(msg, rinfo.port, rinfo.address);
+    return;
+  }
+  const out = Buffer.allocUnsafe(msg.length + pad);
+  msg.copy(out, 0);
+  out.fill(0, msg.length);
+  sock.send(out, rinfo.port, rinfo.address);
 });
 sock.on('error', () => undefined);
 sock.bind(port, host, () => {

@@ -104,6 +104,26 @@ export function schedMs(pid: number): { cpu: number; wait: number } {
   }
 }
 
+/**
+ * Per CPU, the clock ticks so far in all and those stolen by the hypervisor (/proc/stat's `steal`: the vCPU was
+ * runnable but the host ran something else). Steal is a floor under any latency on a VM: no process in it runs then.
+ */
+export function cpuTicks(): { total: number; steal: number }[] {
+  const out: { total: number; steal: number }[] = [];
+  try {
+    for (const l of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+)\s+(.*)$/.exec(l);
+      if (!m) continue;
+      // user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user already)
+      const f = m[2]!.trim().split(/\s+/).map(Number);
+      out[Number(m[1])] = { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+    }
+  } catch {
+    // not Linux: no figure
+  }
+  return out;
+}
+
 /** The readings of one /metrics scrape that the soak keeps. */
 export interface MetricsReading {
   heapUsed: number; heapTotal: number; external: number; rss: number;

@@ -46,7 +46,7 @@ import { getWorld, stopWorld } from '../test/world/index.js';
 import { prng } from './fuzz-core.js';
 import { ROOT, UdpClient, quantile, startBareResponder } from './live-daemon.js';
 import {
-  DnsperfProbe, LatencyProbe, RxQueueSampler, cachedNames, dnsperf, perfSummary, procMemKb, schedMs, scrape, startSoakDaemon, streamLines, writeStream,
+  DnsperfProbe, LatencyProbe, RxQueueSampler, cachedNames, cpuTicks, dnsperf, perfSummary, procMemKb, schedMs, scrape, startSoakDaemon, streamLines, writeStream,
   type HeapMode, type MetricsReading, type ProbeFigures, type PerfSummary, type SoakDaemon, type Stream,
 } from './soak-load.js';
 
@@ -104,6 +104,8 @@ interface Interval {
   gcByKind: Record<string, { count: number; ms: number; over10ms: number }>;
   /** The daemon's main thread in the interval: CPU time, and time runnable but waiting for its CPU (ms). */
   cpuMs: number; waitMs: number;
+  /** Per CPU, the share of its time the hypervisor stole in the interval (/proc/stat). */
+  steal: number[];
 }
 
 /** The share of the mix's queries that are cached names: the cached stream and three quarters of TCP's. */
@@ -191,7 +193,7 @@ function delta(now: Record<string, number>, before: Record<string, number>): Rec
   return out;
 }
 
-interface Prev { rcodes: Record<string, number>; gc: MetricsReading['gc']; sched: { cpu: number; wait: number } }
+interface Prev { rcodes: Record<string, number>; gc: MetricsReading['gc']; sched: { cpu: number; wait: number }; ticks: ReturnType<typeof cpuTicks> }
 
 interface Probes { node: LatencyProbe; c: DnsperfProbe; control: DnsperfProbe }
 
@@ -204,6 +206,12 @@ async function reading(d: SoakDaemon, t: number, probes: Probes, rxq: RxQueueSam
   const cpuMs = sched.cpu - prev.sched.cpu;
   const waitMs = sched.wait - prev.sched.wait;
   prev.sched = sched;
+  const ticks = cpuTicks();
+  const steal = ticks.map((c, i) => {
+    const p = prev.ticks[i];
+    return p && c.total > p.total ? (c.steal - p.steal) / (c.total - p.total) : NaN;
+  });
+  prev.ticks = ticks;
   let gcMs = NaN;
   let gcOver10ms = NaN;
   const gcByKind: Interval['gcByKind'] = {};
@@ -224,7 +232,7 @@ async function reading(d: SoakDaemon, t: number, probes: Probes, rxq: RxQueueSam
     rssMiB: mem.rss / 1024, hwmMiB: mem.hwm / 1024, launcherRssMiB: launcher / 1024,
     heapUsedMiB: (m?.heapUsed ?? NaN) / MiB, heapTotalMiB: (m?.heapTotal ?? NaN) / MiB, externalMiB: (m?.external ?? NaN) / MiB,
     cacheMiB: (m?.cacheBytes ?? NaN) / MiB, cacheEntries: m?.cacheEntries ?? NaN, proofMiB: (m?.proofBytes ?? 0) / MiB, chainNames: m?.chainNames ?? NaN,
-    cached: probes.node.take(), cachedC: probes.c.take(), control: probes.control.take(), rxQueue: rxq.take(), rcodes, loopP99Ms: (m?.loopP99 ?? NaN) * 1000, loopMaxMs: (m?.loopMax ?? NaN) * 1000, gcMs, gcOver10ms, gcByKind, cpuMs, waitMs,
+    cached: probes.node.take(), cachedC: probes.c.take(), control: probes.control.take(), rxQueue: rxq.take(), rcodes, loopP99Ms: (m?.loopP99 ?? NaN) * 1000, loopMaxMs: (m?.loopMax ?? NaN) * 1000, gcMs, gcOver10ms, gcByKind, cpuMs, waitMs, steal,
   };
 }
 
@@ -235,7 +243,7 @@ function line(r: Interval): string {
     + ` C probe p50 ${ms(r.cachedC.p50)} p99 ${ms(r.cachedC.p99)} max ${ms(r.cachedC.max)} ms (n ${r.cachedC.n}, lost ${r.cachedC.lost})`
     + ` | control (bare responder) p50 ${ms(r.control.p50)} p99 ${ms(r.control.p99)} max ${ms(r.control.max)} ms`
     + ` | rx queue p99 ${(r.rxQueue.p99 / 1024).toFixed(0)} max ${(r.rxQueue.max / 1024).toFixed(0)} KiB, not empty ${(r.rxQueue.busy * 100).toFixed(0)}%`
-    + ` | loop p99 ${ms(r.loopP99Ms)} max ${ms(r.loopMaxMs)} ms, gc ${r.gcMs.toFixed(0)} ms (${r.gcOver10ms} > 10 ms), cpu ${r.cpuMs.toFixed(0)} ms, waited ${r.waitMs.toFixed(0)} ms | ${codes || 'no answers'} | cache ${r.cacheMiB.toFixed(1)} MiB ${r.cacheEntries}, 8198 ${r.proofMiB.toFixed(2)} MiB, keys ${r.chainNames} | load ${r.load}${r.alive ? '' : ' | DEAD'}`;
+    + ` | loop p99 ${ms(r.loopP99Ms)} max ${ms(r.loopMaxMs)} ms, gc ${r.gcMs.toFixed(0)} ms (${r.gcOver10ms} > 10 ms), cpu ${r.cpuMs.toFixed(0)} ms, waited ${r.waitMs.toFixed(0)} ms, steal ${r.steal.map((x) => `${(x * 100).toFixed(1)}%`).join('/')} | ${codes || 'no answers'} | cache ${r.cacheMiB.toFixed(1)} MiB ${r.cacheEntries}, 8198 ${r.proofMiB.toFixed(2)} MiB, keys ${r.chainNames} | load ${r.load}${r.alive ? '' : ' | DEAD'}`;
 }
 
 async function main(): Promise<void> {
@@ -272,7 +280,7 @@ async function main(): Promise<void> {
     control: new DnsperfProbe('127.0.0.18', bare.port, probeFile, Number(args['probe-rate']), SECONDS + 40, 0),
   };
   const first = await scrape(d.httpPort);
-  const prev: Prev = { rcodes: first?.rcodes ?? {}, gc: first?.gc ?? {}, sched: schedMs(d.pid) };
+  const prev: Prev = { rcodes: first?.rcodes ?? {}, gc: first?.gc ?? {}, sched: schedMs(d.pid), ticks: cpuTicks() };
   const start0 = await reading(d, 0, probes, rxq, prev);
   await probe.start();
   probes.c.start();
