@@ -7,7 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
-import { Name, RRType, WireError, type MXData, type NameData, type AData, type RR, type TLSAData } from '../wire/index.js';
+import { mxHosts, tlsaOwners } from '../mail/destination.js';
+import { Name, RRType, type NameData, type AData, type RR, type TLSAData } from '../wire/index.js';
 import type { DaneLookup, LookupResult } from './lookup.js';
 import { noReply } from './lookup.js';
 import {
@@ -94,16 +95,10 @@ function mxFacts(r: LookupResult): { facts: MxFacts; hosts: { host: Name; prefer
     case 'SECURE':
     case 'INSECURE': {
       const status = r.status === 'SECURE' ? 'secure' : 'insecure';
-      const mx = ofType<MXData>(r, RRType.MX).map((x) => ({ host: x.data.exchange, preference: x.data.preference }));
-      if (mx.length === 0) return { facts: { status, kind: 'implicit' }, hosts: [] };
-      // RFC 7505: a single MX record with an empty exchange ("."). Root exchanges among others are skipped.
-      if (mx.length === 1 && mx[0]!.host.isRoot()) return { facts: { status, kind: 'null' }, hosts: [] };
-      const seen = new Set<string>();
-      const hosts = mx
-        .filter((m) => !m.host.isRoot())
-        .sort((a, b) => a.preference - b.preference)
-        .filter((m) => (seen.has(m.host.key) ? false : (seen.add(m.host.key), true)));
-      return { facts: { status, kind: 'hosts' }, hosts };
+      // No MX (the domain is its own host), RFC 7505 null MX, or the hosts by preference (mail/destination.ts).
+      const mx = mxHosts(r.answer);
+      if (mx.kind !== 'hosts') return { facts: { status, kind: mx.kind }, hosts: [] };
+      return { facts: { status, kind: 'hosts' }, hosts: mx.hosts.map((m) => ({ host: m.exchange, preference: m.preference })) };
     }
   }
 }
@@ -210,14 +205,8 @@ async function checkHost(host: Name, mxStatus: 'secure' | 'insecure', c: HostCon
 
   // RFC 7672 §2.2.3: with a (secure) CNAME, the expanded name's TLSA records first, then the original name's.
   let tlsa: { owner: Name; facts: TlsaFacts; records: TlsaRecord[] } | undefined;
-  for (const base of target ? [target, host] : [host]) {
-    let owner: Name;
-    try {
-      owner = Name.fromText(`_${c.o.port}._tcp`, base);
-    } catch (err) {
-      if (err instanceof WireError) continue;
-      throw err;
-    }
+  // (mail/destination.ts: `_<port>._tcp.<base>`, a base too long for the prefix left out.)
+  for (const owner of tlsaOwners(host, target, c.o.port)) {
     const r = await c.ask(owner, RRType.TLSA);
     c.emit({ step: 'lookup', purpose: 'tlsa', host: hostText, result: stripAnswer(r) });
     const records = ofType<TLSAData>(r, RRType.TLSA).map((x) => x.data);

@@ -192,7 +192,7 @@ export const STAT_METRICS: readonly StatDef[] = [
     const a = s.cache.admission;
     if (a) for (const scope of ADMISSION_SCOPES) emit({ scope }, a.refused[scope]);
   }),
-  counter('admission_prefetches_skipped_total', 'Prefetches not started because the resolutions running had reached server.maxResolutions.', [], (s, emit) => {
+  counter('admission_prefetches_skipped_total', 'Prefetches (TTL refreshes and mail prefetch questions) not started because client misses came first: the resolutions running at server.maxResolutions, or misses waiting for their turn.', [], (s, emit) => {
     if (s.cache.admission) emit({}, s.cache.admission.prefetchesSkipped);
   }),
   gauge('admission_resolutions', 'Upstream resolutions running now (client misses and prefetches).', [], (s, emit) => {

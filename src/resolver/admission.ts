@@ -16,7 +16,10 @@
  *   every client waits behind the flood (bench/fairness: cached answers 0.6-3 s behind one client's random
  *   names). With turns the listener keeps reading, the flood's misses wait in its own queue (counted by its
  *   bound, refused past it), and another client's miss starts at the next turn.
- * - Prefetches (no client) count towards the global bound and are skipped when it is reached.
+ * - Background work (no client: the TTL prefetch of cached.ts and the mail prefetch) never takes a client's
+ *   place. One rule for both, `prefetchAllowed()`: a prefetch starts only below the global bound and while no
+ *   client miss waits for its turn; otherwise it is skipped (counted), not queued. Its resolution then counts
+ *   towards the global bound like a client's.
  * - Counts are per address as the listener reports it (IPv4-mapped IPv6 as IPv4); the map holds only
  *   addresses with a query waiting, so its size is bounded by the queries in flight.
  */
@@ -56,7 +59,7 @@ export interface AdmissionStats {
   clients: number;
   /** Misses refused since start, by the bound that refused them. */
   refused: Record<RefusalScope, number>;
-  /** Prefetches skipped because the global bound was reached. */
+  /** Prefetches (TTL and mail) skipped because client misses came first: the global bound reached, or misses queued. */
   prefetchesSkipped: number;
 }
 
@@ -159,14 +162,13 @@ export class AdmissionControl {
     if (this.startedThisTurn > 0) this.scheduleTurn();
   }
 
-  /** Client misses waiting for their turn to start a resolution now (background work waits while there are any). */
-  get queuedMisses(): number {
-    return this.queued;
-  }
-
-  /** Whether a prefetch may start a resolution now (counted as skipped when not). */
+  /**
+   * Whether background work (a TTL prefetch, a mail prefetch question) may start a resolution now: not when the
+   * resolutions running have reached the global bound, nor while a client miss waits for its turn (it would start
+   * ahead of that client). Counted as skipped when not.
+   */
   prefetchAllowed(): boolean {
-    if (this.resolutions < this.limits.maxResolutions) return true;
+    if (this.queued === 0 && this.resolutions < this.limits.maxResolutions) return true;
     this.prefetchesSkipped++;
     return false;
   }

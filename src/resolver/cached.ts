@@ -9,7 +9,8 @@
  *   'answer' nor 'unchecked' counts as an upstream failure) and the key holds validated data that
  *   expired less than `staleWindow` ago, that data is served with TTL `staleTtl` and EDE 3 (RFC 8767),
  *   and for the next `failureTtl` seconds without trying again. BOGUS data is never served stale.
- * - Prefetch: a hit in the last 10% of an entry's TTL starts one background refresh.
+ * - Prefetch: a hit in the last 10% of an entry's TTL starts one background refresh, when admission allows
+ *   background work (below the global bound, no client miss waiting for its turn); else a later hit tries again.
  * - Mail prefetch (mail-prefetch.ts): an MX answer served to a CD=0 client starts the background fetch of what
  *   an MTA asks next (its hosts' A, AAAA and TLSA), through `resolveShared` as a client's miss.
  * - flush(): the whole cache or one subtree, with the chain of trust's key cache.
@@ -345,7 +346,8 @@ export class CachingResolver {
       e.refreshing = true;
       return;
     }
-    // At the global bound a prefetch waits for a later hit (the entry is still fresh).
+    // At the global bound, or while client misses wait for their turn, a prefetch waits for a later hit (the
+    // entry is still fresh): admission's one rule for background work, the mail prefetch's too.
     if (this.admission && !this.admission.prefetchAllowed()) return;
     e.refreshing = true;
     this.counters.prefetches++;
@@ -365,8 +367,8 @@ export class CachingResolver {
         const state = e ? this.cache.state(key, e, this.clock.now()) : 'gone';
         return state === 'fresh' ? { kind: 'fresh', entry: e! } : state === 'stale' ? { kind: 'stale' } : { kind: 'none' };
       },
-      // Below the global bound, and no client miss waiting for its turn to start (admission.ts).
-      allowed: (): boolean => !this.admission || (this.admission.queuedMisses === 0 && this.admission.prefetchAllowed()),
+      // Below the global bound, and no client miss waiting for its turn to start (admission.ts, as the TTL prefetch).
+      allowed: (): boolean => !this.admission || this.admission.prefetchAllowed(),
       start: async (q: Question): Promise<CacheEntry | undefined> => {
         const s = await this.resolveShared(questionKey(q, false), q, false, false, true);
         return s.mode === 'fresh' ? s.entry : undefined;

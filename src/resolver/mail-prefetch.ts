@@ -24,7 +24,8 @@
 import { decodeEntry, questionWire, type CacheEntry } from '../cache/entry.js';
 import type { PrefetchConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { Name, RRClass, RRType, Rcode, WireError, type MXData, type Question, type RR } from '../wire/index.js';
+import { mxHosts, tlsaBaseDomains, tlsaOwner } from '../mail/destination.js';
+import { Name, RRClass, RRType, Rcode, type Question, type RR } from '../wire/index.js';
 
 /** Why a host or question was not prefetched: past `mailHosts`, the queue of `maxInFlight` full, the resolver busy. */
 export type MailSkip = 'hosts' | 'inflight' | 'load';
@@ -63,16 +64,13 @@ export interface MailPrefetchCache {
   start(q: Question): Promise<CacheEntry | undefined>;
 }
 
-/** The MX hosts of an answer, most preferred first, each once; RFC 7505 null MX (exchange ".") yields none. */
+/**
+ * The MX hosts of an answer, most preferred first, each once (`mail/destination.ts`); none for an RFC 7505 null
+ * MX, and none without MX records (the domain as its own host is not prefetched).
+ */
 export function mailHosts(answer: readonly RR[]): Name[] {
-  const mx = answer.filter((r) => r.type === RRType.MX).map((r) => r.data as MXData);
-  const seen = new Set<string>();
-  return mx
-    // A null MX is a single record with exchange "."; a root exchange among others names no host either.
-    .filter((m) => !m.exchange.isRoot())
-    .sort((a, b) => a.preference - b.preference)
-    .filter((m) => (seen.has(m.exchange.key) ? false : (seen.add(m.exchange.key), true)))
-    .map((m) => m.exchange);
+  const mx = mxHosts(answer);
+  return mx.kind === 'hosts' ? mx.hosts.map((m) => m.exchange) : [];
 }
 
 /** The answer records of an entry stored for `name`/`type`. */
@@ -84,16 +82,17 @@ function answerOf(e: CacheEntry, name: Name, type: number): RR[] {
  * The TLSA base domains of an MX host, in the order Postfix looks them up, from its A and AAAA answers.
  * Postfix (`tls_dane_resolve()`, src/tls/tls_dane.c) asks TLSA only for a host whose address records are
  * DNSSEC-validated: first at the CNAME-expanded name (the owner of the address records), then, when nothing is
- * found there and the host is an alias, at the MX host name itself (RFC 7672 §2.2.3, as src/dane/check.ts).
- * It does so whatever the MX RRset's status (`smtp_tls_dane_insecure_mx_policy = dane`, the default since
- * compatibility level 3.6; the mail world's contract says the same). An alias whose target is insecure gets a
- * TLSA lookup at the alias only after a CNAME query of its own proves the alias secure: not prefetched.
+ * found there and the host is an alias, at the MX host name itself (RFC 7672 §2.2.3: `mail/destination.ts`'s rule,
+ * the DANE check's too). It does so whatever the MX RRset's status (`smtp_tls_dane_insecure_mx_policy = dane`, the
+ * default since compatibility level 3.6; the mail world's contract says the same). An alias whose target is
+ * insecure gets a TLSA lookup at the alias only after a CNAME query of its own proves the alias secure: not
+ * prefetched.
  */
 export function tlsaBases(host: Name, answers: readonly { entry: CacheEntry | undefined; type: number }[]): Name[] {
   for (const { entry, type } of answers) {
     if (!entry || entry.status !== 'secure' || entry.rcode !== Rcode.NOERROR) continue;
     const addr = answerOf(entry, host, type).find((r) => r.type === type);
-    if (addr) return addr.name.equals(host) ? [host] : [addr.name, host];
+    if (addr) return tlsaBaseDomains(host, addr.name);
   }
   return [];
 }
@@ -193,13 +192,8 @@ export class MailPrefetch {
   private async host(name: Name): Promise<void> {
     const [a, aaaa] = await Promise.all([this.fetch(name, RRType.A, 'address'), this.fetch(name, RRType.AAAA, 'address')]);
     for (const base of tlsaBases(name, [{ entry: a, type: RRType.A }, { entry: aaaa, type: RRType.AAAA }])) {
-      let owner: Name;
-      try {
-        owner = Name.fromText('_25._tcp', base);
-      } catch (err) {
-        if (err instanceof WireError) continue; // too long a name for the prefix: no TLSA there
-        throw err;
-      }
+      const owner = tlsaOwner(base);
+      if (!owner) continue; // too long a name for the prefix: no TLSA there
       const t = await this.fetch(owner, RRType.TLSA, 'tlsa');
       if (!t || !tlsaNotFound(t, owner)) break;
     }

@@ -2,7 +2,8 @@
  * Fairness bounds on cache misses (src/resolver/admission.ts) through the caching resolver, on a scripted
  * resolver that holds its resolutions until released: a client past its bound gets SERVFAIL with EDE 0 at
  * once while others are still admitted, the global bound refuses new resolutions but not joins, cached answers
- * are never refused, prefetches are skipped at the bound, and every count returns to zero.
+ * are never refused, prefetches are skipped at the bound and while client misses wait for their turn (background
+ * work never competes with client queries), and every count returns to zero.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -11,7 +12,7 @@ import { CachingResolver } from '../../src/resolver/cached.js';
 import type { Resolution } from '../../src/resolver/resolve.js';
 import { isCachedAnswer, type Answer, type ClientInfo } from '../../src/server/types.js';
 import { EdeCode, RRType, Rcode, parseRR } from '../../src/wire/index.js';
-import { ScriptedResolver, answerRes, cacheConfig, clockAt, queryMessage, secure, settle } from '../cache/helpers.js';
+import { ScriptedResolver, answerRes, cacheConfig, clockAt, queryMessage, queryPacket, secure, settle } from '../cache/helpers.js';
 
 const client = (address: string): ClientInfo => ({ address, port: 5353, transport: 'udp' });
 const A = client('127.0.0.2');
@@ -126,6 +127,36 @@ describe('admission: global', () => {
     await settle();
   });
 
+  it('skips prefetches while a client miss waits for its turn, prefetches once none waits', async () => {
+    const e = env({ maxResolutions: 100, maxPerClient: 10, startsPerTurn: 1 });
+    await e.ask('pre.example.', A);
+    await settle(); // a new turn of the loop: nothing started in it yet
+    e.clock.advance(295_000); // the last 10% of the 300 s TTL
+    e.resolver.hold = true;
+    // Two misses in one turn: the first starts its resolution, the second waits for the next turn.
+    const misses = [e.ask('m1.example.', B), e.ask('m2.example.', B)];
+    assert.equal(e.cached.stats().admission!.queued, 1);
+    assert.equal(e.cached.stats().admission!.resolutions, 1, 'far below the global bound');
+    // A hit due for its refresh meanwhile: answered from the cache, no refresh started ahead of the waiting miss.
+    const hit = e.cached.fastPath(queryPacket('pre.example.', RRType.A), A, 1232);
+    assert.ok(hit, 'a fast-path hit');
+    assert.equal(e.cached.stats().admission!.prefetchesSkipped, 1);
+    assert.equal(e.cached.stats().prefetches, 0);
+    assert.deepEqual(e.resolver.calls, ['pre.example. 1', 'm1.example. 1']);
+    // The next turn starts the waiting miss; nothing waits now, so the next hit refreshes the entry.
+    await settle();
+    assert.equal(e.cached.stats().admission!.queued, 0);
+    assert.deepEqual(e.resolver.calls, ['pre.example. 1', 'm1.example. 1', 'm2.example. 1']);
+    assert.equal((await e.ask('pre.example.', A)).rcode, Rcode.NOERROR);
+    assert.equal(e.cached.stats().prefetches, 1);
+    assert.equal(e.cached.stats().admission!.prefetchesSkipped, 1);
+    assert.deepEqual(e.resolver.calls, ['pre.example. 1', 'm1.example. 1', 'm2.example. 1', 'pre.example. 1']);
+    e.resolver.release();
+    for (const a of await Promise.all(misses)) assert.equal(a.rcode, Rcode.NOERROR);
+    await settle();
+    assert.equal(e.cached.stats().admission!.resolutions, 0);
+  });
+
   it('releases its counts when the resolver fails', async () => {
     const clock = clockAt();
     const resolver = { resolve: async (): Promise<Resolution> => { throw new Error('boom (test)'); } };
@@ -163,6 +194,26 @@ describe('AdmissionControl', () => {
     await settle();
     assert.deepEqual(order.slice(4), ['A4', 'B2', 'A5', 'A6']);
     assert.equal(a.stats().queued, 0);
+  });
+
+  it('prefetchAllowed: not at the global bound, not while a client miss waits for its turn; counted when not', async () => {
+    const a = new AdmissionControl({ maxResolutions: 2, maxPerClient: 10, startsPerTurn: 1 });
+    assert.equal(a.prefetchAllowed(), true);
+    const first = a.enter('A', false);
+    const second = a.enter('B', false);
+    assert.ok(first.admitted && !first.turn && second.admitted && second.turn);
+    const end = a.started();
+    assert.equal(a.prefetchAllowed(), false, "B's miss waits for its turn: background work does not go first");
+    await second.turn;
+    const end2 = a.started();
+    assert.equal(a.stats().queued, 0);
+    assert.equal(a.prefetchAllowed(), false, 'the global bound reached');
+    end();
+    assert.equal(a.prefetchAllowed(), true);
+    assert.equal(a.stats().prefetchesSkipped, 2);
+    end2();
+    first.leave();
+    second.leave();
   });
 
   it('leave() and the end of a resolution count once however often they are called', () => {
