@@ -44,7 +44,6 @@ export async function startSoakDaemon(world: WorldInfo, cacheMiB: number, heap: 
     stateDir: join(dir, 'state'),
     http: { listen: [{ address: '127.0.0.1', port: httpPort }] },
     logLevel: 'error',
-    server: { warmupQueries: 0 },
     cache: { maxBytes: cacheMiB * 1024 * 1024 },
   };
   const file = join(dir, 'config.json');
@@ -67,6 +66,13 @@ export async function startSoakDaemon(world: WorldInfo, cacheMiB: number, heap: 
     await new Promise((r) => setTimeout(r, 100));
   }
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  // Ready as an operator's daemon is: the self-test (the default 3,000 queries, which also warms the code that
+  // validates) passed and the listeners open.
+  while ((await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.status, () => 0)) !== 200) {
+    if (exitCode !== undefined) throw new Error(`the daemon exited during startup:\n${out}`);
+    if (Date.now() > until) throw new Error(`not ready after 60 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     port, httpPort, launcherPid: proc.pid!, pid, proc,
     alive: () => exitCode === undefined && existsSync(`/proc/${pid}`),

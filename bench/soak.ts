@@ -7,7 +7,7 @@
  *                           [--capacity-by formula|queue] [--pin cpu1|none] [--daemon-root DIR] [--out bench/out/soak.json]
  *
  * The daemon is `bin/dnssec-stubd.js serve` as an operator starts it (pinned to CPU 1; the world's upstream and
- * anchor; the HTTP API on for /metrics; no self-test), so the launcher's heap flags apply (`--heap none`: as
+ * anchor; the HTTP API on for /metrics; the default self-test, which warms the code, awaited by /readyz), so the launcher's heap flags apply (`--heap none`: as
  * before them, NODE_OPTIONS=--max-semi-space-size=4 and DNSSEC_STUBD_HEAP=off). The cached names (the world's
  * non-bogus query cases) are asked twice first.
  *
