@@ -4,8 +4,9 @@
  * mail domains, providers), and an iterating, non-validating Unbound on top with the bench root as its only
  * hint (the resolvers under test forward to it). The signed output is cached in
  * bench/out/mta-world/<instance>/signed/, keyed by a hash of the definitions and of this code, and signed again
- * when the signatures would expire within 7 days. One process at a time runs an instance (a lock directory);
- * the instance is stopped by whoever started it.
+ * when the signatures would expire within 7 days. One process on the machine at a time runs an instance: its
+ * addresses are fixed (mta-zones.ts), the same for every checkout and every STUBD_WORLD_NET, so the lock
+ * directory is the machine's (mtaWorldLockDir), not the checkout's. The instance is stopped by whoever started it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +48,15 @@ export interface MtaWorld {
 
 export function mtaWorldDir(instance: string): string {
   return path.join(ROOT, 'bench', 'out', 'mta-world', instance);
+}
+
+/**
+ * Where the lock of an instance's addresses lives: outside any checkout, so that two checkouts (the test command's
+ * check in each, or a bench in one) take turns instead of the second failing on the first's servers. /tmp, not
+ * os.tmpdir(): a TMPDIR of one checkout's run must not split the lock.
+ */
+export function mtaWorldLockDir(instance: string): string {
+  return path.join('/tmp', `dnssec-stubd-mta-world-${instance}`);
 }
 
 function definitionsHash(def: MtaWorldDef): string {
@@ -175,8 +185,9 @@ function unboundConf(d: string, host: string, port: number, hints: string): stri
 export async function startMtaWorld(instance: 'bench' | 'check', domains: number, opts: { warmup?: number; waitMs?: number; log?: (s: string) => void } = {}): Promise<MtaWorld> {
   const def = mtaWorldDef(instance, domains, opts.warmup ?? 0);
   const base = mtaWorldDir(instance);
-  // Held until stop() (or released at once when the start fails): one user of an instance at a time.
-  const release = await acquireDirLock(base, opts.waitMs ?? 600_000, (owner) => `bench/mta world ${base} is in use by pid ${owner}`);
+  // Held until stop() (or released at once when the start fails): one user of an instance's addresses at a time.
+  const release = await acquireDirLock(mtaWorldLockDir(instance), opts.waitMs ?? 600_000,
+    (owner, lock) => `bench/mta world "${instance}" (127.58.${def.net}.0/17) is in use by pid ${owner} (lock ${lock})`);
   try {
     const strays = killStraysSync(base);
     if (strays.length) opts.log?.(`killed stray bench/mta world processes: ${strays.join(', ')}`);
