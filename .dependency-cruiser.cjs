@@ -51,10 +51,10 @@ const rules = [
   },
   {
     name: 'unit-test-needs-world',
-    comment: 'a test that starts the signed test world is named *.world.test.ts; the others make up npm run test:unit',
+    comment: 'a test that starts a signed world (the test world, test/world/index.ts, or bench/mta\'s hierarchy, bench/mta-world.ts) is named *.world.test.ts; the others make up npm run test:unit',
     severity: 'error',
     from: { path: '^test/.*\\.test\\.ts$', pathNot: '\\.world\\.test\\.ts$' },
-    to: { path: '^test/world/index\\.ts$', reachable: true },
+    to: { path: '^(test/world/index|bench/mta-world)\\.ts$', reachable: true },
   },
   {
     name: 'no-circular',

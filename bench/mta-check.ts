@@ -1,5 +1,5 @@
 /**
- * The smoke check of bench/mta (`node dist/bench/mta.js --check`, and test/bench/mta-world.test.ts): the
+ * The smoke check of bench/mta (`node dist/bench/mta.js --check`, and test/bench/mta-world.world.test.ts): the
  * `check` instance of the bench hierarchy (10 domains, every provider, one unsigned domain) is signed and
  * served, and the Postfix-like client asks everything through the 2 ms relay of a fresh dnssec-stubd (with the
  * MTA prefetch on when this build has it) and of a fresh validating Unbound; every answer must be what the

@@ -2,10 +2,11 @@
  * bench/mta's own signed hierarchy (mta-zones.ts), made and served with the shared test world's tools: keys
  * by BIND's dnssec-keygen, zones signed by dnssec-signzone, served by NSD (one instance per level: root, TLDs,
  * mail domains, providers), and an iterating, non-validating Unbound on top with the bench root as its only
- * hint (the resolvers under test forward to it). The signed output is cached in
+ * hint (the resolvers under test forward to it), both configured as the test world's (test/world/server-conf.ts). The signed output is cached in
  * bench/out/mta-world/<instance>/signed/, keyed by a hash of the definitions and of this code, and signed again
- * when the signatures would expire within 7 days. One process at a time runs an instance (a lock directory);
- * the instance is stopped by whoever started it.
+ * when the signatures would expire within 7 days. One process on the machine at a time runs an instance: its
+ * addresses are fixed (mta-zones.ts), the same for every checkout and every STUBD_WORLD_NET, so the lock
+ * directory is the machine's (mtaWorldLockDir), not the checkout's. The instance is stopped by whoever started it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { probe } from '../test/world/dnsprobe.js';
 import { acquireDirLock, pool, run, runOk } from '../test/world/proc.js';
 import { dsFromDnskey, dsText } from '../test/world/rr.js';
+import { nsdConf, unboundConf } from '../test/world/server-conf.js';
 import { killStraysSync, startProcesses, stopProcessesSync, type ProcRecord, type ProcSpec } from '../test/world/servers.js';
 import { childrenOf, mtaWorldDef, type MtaWorldDef, type MtaZone } from './mta-zones.js';
 
@@ -47,6 +49,15 @@ export interface MtaWorld {
 
 export function mtaWorldDir(instance: string): string {
   return path.join(ROOT, 'bench', 'out', 'mta-world', instance);
+}
+
+/**
+ * Where the lock of an instance's addresses lives: outside any checkout, so that two checkouts (the test command's
+ * check in each, or a bench in one) take turns instead of the second failing on the first's servers. /tmp, not
+ * os.tmpdir(): a TMPDIR of one checkout's run must not split the lock.
+ */
+export function mtaWorldLockDir(instance: string): string {
+  return path.join('/tmp', `dnssec-stubd-mta-world-${instance}`);
 }
 
 function definitionsHash(def: MtaWorldDef): string {
@@ -148,25 +159,14 @@ async function ensureSigned(def: MtaWorldDef, base: string): Promise<{ manifest:
   return { manifest, resigned: true, ms: Date.now() - t0 };
 }
 
-function nsdConf(d: string, host: string, zones: Array<[string, string]>): string {
-  return ['server:', '\tserver-count: 1', `\tip-address: ${host}@53`, '\tdo-ip4: yes', '\tdo-ip6: no', '\tusername: ""', '\tchroot: ""',
-    `\tzonesdir: "${d}"`, '\tdatabase: ""', `\tzonelistfile: "${d}/zone.list"`, `\txfrdfile: "${d}/xfrd.state"`, `\txfrdir: "${d}/xfr"`,
-    `\tpidfile: "${d}/nsd.pid"`, `\tlogfile: "${d}/nsd.log"`, '\tverbosity: 1', '\thide-version: yes', '\treuseport: no', '\trefuse-any: no',
-    '\tzonefiles-write: 0', 'remote-control:', '\tcontrol-enable: no',
-    ...zones.map(([n, f]) => `zone:\n\tname: "${n}"\n\tzonefile: "${f}"`), ''].join('\n');
-}
-
-/** The upstream: iterating only (no validation), DNSSEC records passed through for DO=1, as the test world's. */
-function unboundConf(d: string, host: string, port: number, hints: string): string {
-  return ['server:', '\tverbosity: 1', '\tusername: ""', '\tchroot: ""', `\tdirectory: "${d}"`, `\tpidfile: "${d}/unbound.pid"`, '\tuse-syslog: no',
-    `\tlogfile: "${d}/unbound.log"`, `\tinterface: ${host}@${port}`, `\toutgoing-interface: ${host}`, `\tport: ${port}`, '\tdo-ip4: yes', '\tdo-ip6: no',
-    '\taccess-control: 0.0.0.0/0 refuse', '\taccess-control: 127.0.0.0/8 allow', '\tdo-not-query-localhost: no', `\troot-hints: "${hints}"`,
-    '\tmodule-config: "iterator"', '\tqname-minimisation: no', '\tnum-threads: 1', '\tso-reuseport: no', '\toutgoing-range: 1024',
-    '\tnum-queries-per-thread: 1024', '\tmsg-cache-size: 16m', '\trrset-cache-size: 32m', '\tinfra-host-ttl: 600', '\tprefetch: no',
-    '\tedns-buffer-size: 1232', '\tharden-glue: yes', '\tharden-below-nxdomain: no', '\tharden-referral-path: no', '\tharden-algo-downgrade: no',
-    '\tharden-dnssec-stripped: no', '\taggressive-nsec: no', '\textended-statistics: yes', '\tstatistics-interval: 0', '\tstatistics-cumulative: no',
-    'remote-control:', '\tcontrol-enable: yes', `\tcontrol-interface: "${d}/control.sock"`, '\tcontrol-use-cert: no', ''].join('\n');
-}
+/**
+ * The upstream: iterating only (no validation), DNSSEC records passed through for DO=1, as the test world's; with
+ * room for the bench's 208 zones and its warm-up held for the whole run, and none of the world's "test." TLD.
+ */
+const UPSTREAM_SETTINGS = {
+  'local-zone': null, 'num-queries-per-thread': 1024, 'msg-cache-size': '16m', 'rrset-cache-size': '32m',
+  'infra-host-ttl': 600, 'infra-keep-probing': null, ede: null,
+} as const;
 
 /**
  * Sign (or reuse) and start an instance; `stop()` ends its processes and frees it. Waits up to `waitMs` for
@@ -175,8 +175,9 @@ function unboundConf(d: string, host: string, port: number, hints: string): stri
 export async function startMtaWorld(instance: 'bench' | 'check', domains: number, opts: { warmup?: number; waitMs?: number; log?: (s: string) => void } = {}): Promise<MtaWorld> {
   const def = mtaWorldDef(instance, domains, opts.warmup ?? 0);
   const base = mtaWorldDir(instance);
-  // Held until stop() (or released at once when the start fails): one user of an instance at a time.
-  const release = await acquireDirLock(base, opts.waitMs ?? 600_000, (owner) => `bench/mta world ${base} is in use by pid ${owner}`);
+  // Held until stop() (or released at once when the start fails): one user of an instance's addresses at a time.
+  const release = await acquireDirLock(mtaWorldLockDir(instance), opts.waitMs ?? 600_000,
+    (owner, lock) => `bench/mta world "${instance}" (127.58.${def.net}.0/17) is in use by pid ${owner} (lock ${lock})`);
   try {
     const strays = killStraysSync(base);
     if (strays.length) opts.log?.(`killed stray bench/mta world processes: ${strays.join(', ')}`);
@@ -191,16 +192,17 @@ export async function startMtaWorld(instance: 'bench' | 'check', domains: number
     for (const [role, s] of Object.entries(def.servers)) {
       const d = path.join(runDir, `nsd-${role}`);
       mkdirSync(path.join(d, 'xfr'), { recursive: true });
-      const zones = def.zones.filter((z) => z.role === role).map((z): [string, string] => [z.name, m.zoneFiles[z.name]!]);
+      const zones = def.zones.filter((z) => z.role === role).map((z) => ({ name: z.name, file: m.zoneFiles[z.name]! }));
       const config = path.join(d, 'nsd.conf');
-      writeFileSync(config, nsdConf(d, s.host, zones));
+      writeFileSync(config, nsdConf({ header: `generated by bench/mta-world.ts - NSD ${role} of the ${instance} instance`, dir: d, host: s.host, port: 53, zones }));
       specs.push({ name: `nsd-${role}`, kind: 'auth', cmd: 'nsd', args: ['-d', '-c', config], runDir: d, config, log: path.join(d, 'nsd.stderr'),
-        host: s.host, port: 53, probe: { qname: zones[0]![0], qtype: 'SOA', rd: false } });
+        host: s.host, port: 53, probe: { qname: zones[0]!.name, qtype: 'SOA', rd: false } });
     }
     const d = path.join(runDir, 'unbound-upstream');
     mkdirSync(d, { recursive: true });
     const config = path.join(d, 'unbound.conf');
-    writeFileSync(config, unboundConf(d, def.upstream.host, def.upstream.port, m.rootHintsFile));
+    writeFileSync(config, unboundConf({ header: `generated by bench/mta-world.ts - the ${instance} instance's upstream (iterator only)`, dir: d,
+      host: def.upstream.host, port: def.upstream.port, rootHints: m.rootHintsFile, settings: UPSTREAM_SETTINGS }));
     const control = ['unbound-control', '-c', config];
     specs.push({ name: 'unbound-upstream', kind: 'resolver', cmd: 'unbound', args: ['-d', '-c', config], runDir: d, config,
       log: path.join(d, 'unbound.stderr'), host: def.upstream.host, port: def.upstream.port, probe: { qname: '.', qtype: 'SOA', rd: true }, control });

@@ -9,7 +9,8 @@
  * Kept apart from the shared test world (test/world, on its own address block): changing that world re-signs
  * and restarts it under other people's tests. Two instances, each on its own addresses in 127.58.0.0/16 (never used
  * elsewhere): `bench` (127.58.0-127.x, 100 domains and 100 warm-up domains) and `check` (127.58.128-255.x, a few domains, the smoke
- * test's), so the test and a bench run never collide.
+ * test's, test/bench/mta-world.world.test.ts in the test command), so the test and a bench run never collide. The
+ * addresses are fixed, the same in every checkout: one process on the machine runs an instance at a time (mta-world.ts).
  */
 
 export type ServerRole = 'root' | 'tld' | 'mail' | 'providers';

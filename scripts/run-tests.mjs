@@ -3,7 +3,8 @@
 // Usage: node scripts/run-tests.mjs [--unit | --world] [filter-substring ...]
 //   --unit   only the tests that do not need the signed test world (every file but *.world.test.*), with the
 //            long RFC 5011 crash loop shortened (STATE_CRASH_KILLS=200 unless set)
-//   --world  only the *.world.test.* files (the world must be running, or they start it)
+//   --world  only the *.world.test.* files (the test world must be running, or they start it; the bench/mta one starts
+//            bench/mta's own hierarchy on 127.58.128.0/17)
 // A compiled file whose TypeScript source is gone (renamed or deleted; tsc does not clean dist/) is skipped.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

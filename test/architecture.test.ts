@@ -29,7 +29,7 @@ describe('architecture', () => {
     assert.equal(r.status, 0, `forbidden imports in src/ (see .dependency-cruiser.cjs and ARCHITECTURE.md):\n${r.stdout}${r.stderr}`);
   });
 
-  it('a test that starts the signed world is named *.world.test.ts (npm run test:unit leaves it out)', () => {
+  it('a test that starts a signed world (the test world, or bench/mta\'s hierarchy) is named *.world.test.ts (npm run test:unit leaves it out)', () => {
     const r = depcruise('test');
     assert.equal(r.error, undefined, `depcruise did not run: ${r.error?.message}`);
     assert.equal(r.status, 0, `test files against the rules (see .dependency-cruiser.cjs):\n${r.stdout}${r.stderr}`);

@@ -24,7 +24,7 @@ import { dig } from '../support/dig.js';
 import { tempStateDir } from '../support/state-dir.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { startTestDaemon, waitFor, type TestDaemon } from '../daemon/failover-support.js';
-import { P, parse, promtool, value } from './exposition.js';
+import { P, parse, promtool, requiredValue } from './exposition.js';
 import { daemonAddr } from '../world/net.js';
 
 /** A client outside the allow list (loopback, outside the world's block). */
@@ -42,12 +42,21 @@ let d: TestDaemon;
 let base = '';
 const run = Math.random().toString(36).slice(2, 8);
 
+/**
+ * One scrape, read by metric name (without the prefix) and labels. A series missing from it fails the test, naming
+ * it: every series read here is always emitted by src/metrics/stats.ts with this daemon's configuration (the
+ * listener's once it started, server_dropped_total for every reason and server_tcp_connections_total for both
+ * results from the start; admission_* because both bounds are set, admission_refused_total for both scopes;
+ * clock_looks_wrong for both directions), so a 0 or an unchanged value read here is the daemon's, never a metric
+ * renamed or no longer exported. (A series that appears only once something was counted, such as
+ * server_response_rcodes_total{rcode}, would need a read that takes absence as 0; none is read here.)
+ */
 async function scrape(url = base): Promise<(name: string, l?: Record<string, string>) => number> {
   const r = await fetch(`${url}/metrics`);
   assert.equal(r.status, 200);
   const text = await r.text();
   const x = parse(text);
-  return (name, l = {}) => value(x, P + name, l) ?? 0;
+  return (name, l = {}) => requiredValue(x, P + name, l);
 }
 
 interface Reply { rcode: number; ede: string[] }

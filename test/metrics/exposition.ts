@@ -40,6 +40,25 @@ export function value(x: Exposition, name: string, labels: Record<string, string
   return found[0]?.value;
 }
 
+/** A series as the exposition writes it: name{label="value",...}. */
+export function seriesText(name: string, labels: Record<string, string> = {}): string {
+  const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+  return l === '' ? name : `${name}{${l}}`;
+}
+
+/**
+ * `value` for a series that must be there: a missing one fails, naming it and the series of that name that are
+ * there (a renamed metric, or a label set that changed, is then a failure and not a silent 0).
+ */
+export function requiredValue(x: Exposition, name: string, labels: Record<string, string> = {}): number {
+  const v = value(x, name, labels);
+  if (v === undefined) {
+    const others = x.samples.filter((s) => s.name === name).map((s) => seriesText(s.name, s.labels));
+    assert.fail(`${seriesText(name, labels)} is missing from the scrape (${others.length > 0 ? `there: ${others.join(', ')}` : 'no series of that name'})`);
+  }
+  return v;
+}
+
 export function promtool(args: string[], input?: string): { status: number | null; out: string } {
   const r = spawnSync('promtool', args, { input, encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
   assert.equal(r.error, undefined, `promtool did not run (${r.error?.message}): install Debian's prometheus package (scripts/install-test-deps.sh)`);

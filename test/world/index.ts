@@ -58,7 +58,7 @@ const usersDir = (dir: string) => path.join(dir, 'users');
 /** Hash deciding whether a running world matches this code (signing + server configs). */
 function worldHash(): string {
   const h = createHash('sha256').update(definitionsHash());
-  for (const f of ['servers.js', 'index.js', 'smtp-server.js', 'mail.js']) {
+  for (const f of ['servers.js', 'server-conf.js', 'index.js', 'smtp-server.js', 'mail.js']) {
     const p = path.join(HERE, f);
     h.update(existsSync(p) ? readFileSync(p) : f);
   }

@@ -9,8 +9,12 @@
  *                       tests' private trees included (127.(X+1).200-202.0/24, test/support/rollover-world.ts)
  *
  * X even keeps any two blocks either equal or apart; 127.0 is left to 127.0.0.1 (tests' daemons on free ports, the
- * host's resolver); 127.58 holds bench/mta's hierarchy at fixed addresses (bench/mta-world.ts: a bench, never run by
- * the test command). Pure functions plus one /proc read (usedLoopbackOctets); no world code, so unit tests may use it.
+ * host's resolver); 127.58 holds bench/mta's own signed hierarchy at fixed addresses (bench/mta-zones.ts,
+ * bench/mta-world.ts): 127.58.0.0/17 the bench's (`node dist/bench/mta.js`), 127.58.128.0/17 its smoke check's, which
+ * the test command runs (test/bench/mta-world.world.test.ts). That block does not move with this variable: two
+ * checkouts running the test command at once both use 127.58.128.0/17 for that test, one after the other (its lock,
+ * /tmp/dnssec-stubd-mta-world-check, is the machine's). Pure functions plus one /proc read (usedLoopbackOctets); no
+ * world code, so unit tests may use it.
  */
 import { readFileSync } from 'node:fs';
 
