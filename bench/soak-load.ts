@@ -30,9 +30,10 @@ export type HeapMode = 'derived' | 'none';
  * Start `serve` pinned to `cpu` (-1: not pinned), with the world's upstream and anchor, `cacheMiB` of answer cache, the HTTP API
  * (for /metrics) on a port of its own. `derived`: the launcher's flags; `none`: as units ran before them
  * (NODE_OPTIONS=--max-semi-space-size=4, DNSSEC_STUBD_HEAP=off). `daemonRoot`: the checkout whose build runs
- * (default this one; another build for an A/B of two versions under the same load).
+ * (default this one; another build for an A/B of two versions under the same load). `nodeFlags`: node and V8 flags
+ * for the daemon (the launcher passes them on to the daemon it starts), e.g. `--trace-gc-nvp` for an A/B of GC settings.
  */
-export async function startSoakDaemon(world: WorldInfo, cacheMiB: number, heap: HeapMode, cpu: number, daemonRoot = ROOT): Promise<SoakDaemon> {
+export async function startSoakDaemon(world: WorldInfo, cacheMiB: number, heap: HeapMode, cpu: number, daemonRoot = ROOT, nodeFlags: readonly string[] = []): Promise<SoakDaemon> {
   const port = await freePort('127.0.0.1');
   const httpPort = await freePort('127.0.0.1');
   const dir = mkdtempSync(join(tmpdir(), 'stubd-soak-'));
@@ -51,7 +52,7 @@ export async function startSoakDaemon(world: WorldInfo, cacheMiB: number, heap: 
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['NODE_OPTIONS'];
   if (heap === 'none') Object.assign(env, { NODE_OPTIONS: '--max-semi-space-size=4', DNSSEC_STUBD_HEAP: 'off' });
-  const argv = [process.execPath, join(daemonRoot, 'bin', 'dnssec-stubd.js'), 'serve', '--config', file, '--pid-file', pidFile];
+  const argv = [process.execPath, ...nodeFlags, join(daemonRoot, 'bin', 'dnssec-stubd.js'), 'serve', '--config', file, '--pid-file', pidFile];
   const proc = cpus().length > 1 && cpu >= 0 ? spawn('taskset', ['-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env })
     : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';

@@ -4,7 +4,8 @@
  *
  *   node dist/bench/soak.js [--minutes 10] [--cache-mib 64] [--heap derived|none] [--profile mix|flood]
  *                           [--fraction 0.8] [--capacity 0] [--flood-qps 4200] [--interval 10] [--probe-rate 100]
- *                           [--capacity-by formula|queue] [--pin cpu1|none] [--daemon-root DIR] [--out bench/out/soak.json]
+ *                           [--capacity-by formula|queue] [--pin cpu1|none] [--daemon-root DIR] [--node-flags '...']
+ *                           [--out bench/out/soak.json]
  *
  * The daemon is `bin/dnssec-stubd.js serve` as an operator starts it (pinned to CPU 1; the world's upstream and
  * anchor; the HTTP API on for /metrics; the default self-test, which warms the code, awaited by /readyz), so the launcher's heap flags apply (`--heap none`: as
@@ -32,7 +33,8 @@
  * of the whole mix answered in full with the listener's receive queue mostly empty); `--fraction` applies to it.
  * `--pin none`: the daemon not pinned (its GC and compiler threads then run beside it, as on a mail server).
  * `--daemon-root DIR`: run the daemon of another checkout's build (an A/B of two versions; the world, the load
- * and the probe stay this checkout's).
+ * and the probe stay this checkout's). `--node-flags`: node/V8 flags for the daemon (an A/B of V8 settings, or
+ * `--trace-gc-nvp` to see where GC time goes); what the daemon printed is written beside `--out` (.daemon.log).
  * Pass: the daemon never died, cached p99 < 5 ms in every interval, RSS under the documented bound
  * (src/config/heap.ts: heapPlan(config).rssBoundMiB).
  */
@@ -63,6 +65,7 @@ const { values: args } = parseArgs({
     'probe-rate': { type: 'string', default: '100' },
     out: { type: 'string', default: join(ROOT, 'bench', 'out', 'soak.json') },
     'daemon-root': { type: 'string' },
+    'node-flags': { type: 'string', default: '' },
     'capacity-by': { type: 'string', default: 'formula' },
     pin: { type: 'string', default: 'cpu1' },
   },
@@ -252,7 +255,7 @@ async function main(): Promise<void> {
   const cfg = defaultConfig();
   cfg.cache.maxBytes = CACHE_MIB * MiB;
   const plan = heapPlan(cfg);
-  const d = await startSoakDaemon(world, CACHE_MIB, HEAP, args.pin === 'none' ? -1 : 1, args['daemon-root'] ?? ROOT);
+  const d = await startSoakDaemon(world, CACHE_MIB, HEAP, args.pin === 'none' ? -1 : 1, args['daemon-root'] ?? ROOT, args['node-flags']!.split(/\s+/).filter(Boolean));
   console.log(`soak: profile ${PROFILE}, ${SECONDS} s, cache ${CACHE_MIB} MiB, heap ${HEAP} (derived: --max-old-space-size=${plan.oldSpaceMiB}, RSS bound ${plan.rssBoundMiB} MiB);`
     + ` daemon pid ${d.pid}${d.pid === d.launcherPid ? '' : ` (launcher ${d.launcherPid})`}; load ${load()}`);
   const names = cachedNames();
@@ -327,6 +330,8 @@ async function main(): Promise<void> {
   console.log(`PASS criteria: no crash ${pass.alive ? 'PASS' : 'FAIL'}; cached p99 < ${P99_LIMIT_MS} ms every interval ${pass.p99 ? 'PASS' : 'FAIL'}; RSS under ${plan.rssBoundMiB} MiB ${pass.rss ? 'PASS' : 'FAIL'} (exit ${exit})`);
   if (!alive) console.log(d.output().slice(-4000));
   mkdirSync(dirname(args.out!), { recursive: true });
+  // What the daemon printed (its log at level error, and whatever `--node-flags` made V8 print).
+  writeFileSync(args.out!.replace(/\.json$/, '') + '.daemon.log', d.output());
   writeFileSync(args.out!, JSON.stringify({
     when: new Date().toISOString(), profile: PROFILE, seconds: SECONDS, cacheMiB: CACHE_MIB, heap: HEAP, plan, capacity: cap, target,
     streams: list.map((s, i) => ({ name: s.name, from: s.from, qps: s.qps, transport: s.transport, result: perf[i] })),
