@@ -1,31 +1,29 @@
 /**
  * bench/mta's own signed hierarchy (mta-zones.ts), made and served with the shared test world's tools: keys
- * by BIND's dnssec-keygen, zones signed by dnssec-signzone, served by NSD (one instance per level: root, TLDs,
- * mail domains, providers), and an iterating, non-validating Unbound on top with the bench root as its only
- * hint (the resolvers under test forward to it), both configured as the test world's (test/world/server-conf.ts). The signed output is cached in
- * bench/out/mta-world/<instance>/signed/, keyed by a hash of the definitions and of this code, and signed again
- * when the signatures would expire within 7 days. One process on the machine at a time runs an instance: its
- * addresses are fixed (mta-zones.ts), the same for every checkout and every STUBD_WORLD_NET, so the lock
- * directory is the machine's (mtaWorldLockDir), not the checkout's. The instance is stopped by whoever started it.
+ * by BIND's dnssec-keygen, zones signed by dnssec-signzone, as the test world's (test/world/signing.ts), served by
+ * NSD (one instance per level: root, TLDs, mail domains, providers), and an iterating, non-validating Unbound on top
+ * with the bench root as its only hint (the resolvers under test forward to it), both configured as the test
+ * world's (test/world/server-conf.ts). The signed output is cached in bench/out/mta-world/<instance>/signed/, keyed
+ * by a hash of the definitions and of the signing code (this file, mta-zones.ts, test/world/signing.ts and rr.ts),
+ * and signed again when the signatures would expire within 7 days. One process on the machine at a time runs an
+ * instance: its addresses are fixed (mta-zones.ts), the same for every checkout and every STUBD_WORLD_NET, so the
+ * lock directory is the machine's (mtaWorldLockDir), not the checkout's. The instance is stopped by whoever started it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probe } from '../test/world/dnsprobe.js';
-import { acquireDirLock, pool, run, runOk } from '../test/world/proc.js';
+import { acquireDirLock, run } from '../test/world/proc.js';
 import { dsFromDnskey, dsText } from '../test/world/rr.js';
 import { nsdConf, unboundConf } from '../test/world/server-conf.js';
+import { buildLeavesFirst, DAY, dnssecKeygen, dnssecSignzone, goodSignatures, isBelow, RESIGN_MARGIN_DAYS, RSA_ALGS, zoneId, type GeneratedKey } from '../test/world/signing.js';
 import { killStraysSync, startProcesses, stopProcessesSync, type ProcRecord, type ProcSpec } from '../test/world/servers.js';
 import { childrenOf, mtaWorldDef, type MtaWorldDef, type MtaZone } from './mta-zones.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** <repo>/dist/bench -> <repo> */
 const ROOT = path.resolve(HERE, '..', '..');
-const DAY = 86_400;
-const VALIDITY_DAYS = 60;
-const RESIGN_MARGIN_DAYS = 7;
-const ALG_NAMES: Record<number, string> = { 8: 'RSASHA256', 13: 'ECDSAP256SHA256', 15: 'ED25519' };
 
 interface Manifest {
   hash: string;
@@ -60,26 +58,18 @@ export function mtaWorldLockDir(instance: string): string {
   return path.join('/tmp', `dnssec-stubd-mta-world-${instance}`);
 }
 
+/** The signing code's files (dist/bench or dist/test/world): a change to any of them signs again. */
+const SIGNING_CODE = ['mta-world.js', 'mta-zones.js', '../test/world/signing.js', '../test/world/rr.js'];
+
 function definitionsHash(def: MtaWorldDef): string {
   const h = createHash('sha256').update(JSON.stringify(def));
-  for (const f of ['mta-world.js', 'mta-zones.js']) h.update(readFileSync(path.join(HERE, f)));
+  for (const f of SIGNING_CODE) h.update(readFileSync(path.join(HERE, f)));
   return h.digest('hex').slice(0, 32);
 }
 
-const ts = (unix: number): string => new Date(unix * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
-const id = (name: string): string => (name === '.' ? 'root' : name.replace(/\.$/, ''));
-const below = (name: string, zone: string): boolean => zone === '.' || name === zone || name.endsWith(`.${zone}`);
-
-async function keygen(keyDir: string, z: MtaZone, ksk: boolean): Promise<{ base: string; rdata: string[]; line: string }> {
-  const args = ['-q', '-K', keyDir, '-a', ALG_NAMES[z.algorithm!]!, '-n', 'ZONE', '-L', '3600'];
-  if (z.algorithm === 8) args.push('-b', ksk ? '2048' : '1024');
-  if (ksk) args.push('-f', 'KSK');
-  args.push(z.name);
-  const base = (await runOk('dnssec-keygen', args, { cwd: keyDir })).stdout.trim();
-  const line = readFileSync(path.join(keyDir, `${base}.key`), 'utf8').split('\n').find((l) => l.trim() !== '' && !l.startsWith(';'))!;
-  const t = line.trim().split(/\s+/);
-  const rdata = t.slice(t.indexOf('DNSKEY') + 1);
-  return { base, rdata, line: `${z.name}\t3600\tIN\tDNSKEY\t${rdata.join(' ')}` };
+/** A key of the zone's algorithm: RSA KSKs of 2048 bits, ZSKs of 1024. */
+function keygen(keyDir: string, z: MtaZone, ksk: boolean): Promise<GeneratedKey> {
+  return dnssecKeygen(keyDir, z.name, z.algorithm!, { ksk, ...(RSA_ALGS.has(z.algorithm!) ? { bits: ksk ? 2048 : 1024 } : {}) });
 }
 
 interface Built { file: string; ds: string[]; ksk: string[] }
@@ -90,7 +80,7 @@ async function buildZone(def: MtaWorldDef, dir: string, z: MtaZone, done: Map<st
   const cuts = children.map((c) => c.name);
   const glue = new Set<string>();
   const addGlue = (nsName: string): void => {
-    if (!cuts.some((c) => below(nsName, c))) return;
+    if (!cuts.some((c) => isBelow(nsName, c))) return;
     const s = Object.values(def.servers).find((x) => x.nsName === nsName)!;
     glue.add(`${nsName}\t3600\tIN\tA\t${s.host}`);
   };
@@ -102,25 +92,22 @@ async function buildZone(def: MtaWorldDef, dir: string, z: MtaZone, done: Map<st
     addGlue(cns);
   }
   lines.push(...glue);
-  const file = path.join(dir, 'zones', `${id(z.name)}.zone`);
+  const file = path.join(dir, 'zones', `${zoneId(z.name)}.zone`);
   if (z.algorithm === undefined) {
     writeFileSync(file, lines.join('\n') + '\n');
     done.set(z.name, { file, ds: [], ksk: [] });
     return;
   }
-  const keyDir = path.join(dir, 'keys', id(z.name));
+  const keyDir = path.join(dir, 'keys', zoneId(z.name));
   mkdirSync(keyDir, { recursive: true });
   const ksk = await keygen(keyDir, z, true);
   const zsk = await keygen(keyDir, z, false);
-  const unsigned = path.join(dir, 'work', `${id(z.name)}.unsigned`);
-  writeFileSync(unsigned, [...lines, ksk.line, zsk.line].join('\n') + '\n');
-  const args = ['-q', '-K', keyDir, '-d', keyDir, '-o', z.name, '-f', file, '-O', 'full', '-N', 'keep',
-    '-s', ts(now - 3600), '-e', ts(now + VALIDITY_DAYS * DAY)];
-  // RFC 9276: no salt, no extra iterations
-  if (z.denial === 'nsec3') args.push('-3', '-', '-H', '0');
-  args.push(unsigned);
-  await runOk('dnssec-signzone', args, { cwd: keyDir, timeoutMs: 120_000 });
-  done.set(z.name, { file, ds: [dsText(z.name, dsFromDnskey(z.name, ksk.rdata, 2))], ksk: [ksk.line] });
+  const unsigned = path.join(dir, 'work', `${zoneId(z.name)}.unsigned`);
+  writeFileSync(unsigned, [...lines, ksk.dnskey, zsk.dnskey].join('\n') + '\n');
+  await dnssecSignzone({ keyDir, zone: z.name, unsigned, out: file, ...goodSignatures(now),
+    // RFC 9276: no salt, no extra iterations
+    ...(z.denial === 'nsec3' ? { nsec3: { salt: '', iterations: 0 } } : {}) });
+  done.set(z.name, { file, ds: [dsText(z.name, dsFromDnskey(z.name, ksk.rdata, 2))], ksk: [ksk.dnskey] });
 }
 
 /** The cached signed zones of `def`, signed again when stale. */
@@ -139,17 +126,13 @@ async function ensureSigned(def: MtaWorldDef, base: string): Promise<{ manifest:
   rmSync(tmp, { recursive: true, force: true });
   for (const d of ['keys', 'work', 'zones']) mkdirSync(path.join(tmp, d), { recursive: true });
   const done = new Map<string, Built>();
-  // leaves first: a parent needs its children's DS
-  const depth = (n: string): number => (n === '.' ? 0 : n.split('.').length - 1);
-  for (const lvl of [...new Set(def.zones.map((z) => depth(z.name)))].sort((a, b) => b - a)) {
-    await pool(def.zones.filter((z) => depth(z.name) === lvl), 4, (z) => buildZone(def, tmp, z, done, now));
-  }
+  await buildLeavesFirst(def.zones, 4, (z) => buildZone(def, tmp, z, done, now));
   const root = done.get('.')!;
   writeFileSync(path.join(tmp, 'root-anchor.zone'), ['; trust anchor of the bench/mta root', ...root.ksk, ...root.ds, ''].join('\n'));
   writeFileSync(path.join(tmp, 'root.hints'), [`.\t3600000\tIN\tNS\t${def.servers.root.nsName}`, `${def.servers.root.nsName}\t3600000\tIN\tA\t${def.servers.root.host}`, ''].join('\n'));
   const fin = (p: string): string => path.join(dir, path.relative(tmp, p));
   const manifest: Manifest = {
-    hash, signedAt: new Date(now * 1000).toISOString(), expiresAt: now + VALIDITY_DAYS * DAY,
+    hash, signedAt: new Date(now * 1000).toISOString(), expiresAt: goodSignatures(now).expiration,
     zoneFiles: Object.fromEntries([...done].map(([n, b]) => [n, fin(b.file)])),
     rootAnchorFile: path.join(dir, 'root-anchor.zone'), rootHintsFile: path.join(dir, 'root.hints'),
   };

@@ -269,9 +269,11 @@ export class UnboundFixture {
     }
   }
 
-  /** Queries received so far (the startup probes included). */
+  /** Queries received so far (the startup probes included); unbound-control always prints the count, so absent throws. */
   async queryCount(): Promise<number> {
-    return (await this.stats()).get('total.num.queries') ?? 0;
+    const v = (await this.stats()).get('total.num.queries');
+    if (v === undefined) throw new Error('no total.num.queries in unbound-control stats_noreset');
+    return v;
   }
 
   /** Stop for good: terminate, wait, remove the temporary directory. */

@@ -2,29 +2,21 @@
  * Turns the declarative zone list (zones.ts) into keys and (mostly) signed
  * zone files, cached under <worldDir>/signed/ and keyed by a hash of the
  * definitions. Signing runs again only when the definitions or this
- * generator change, or when the good signatures would expire within 7 days.
+ * generator change (signing.ts, the dnssec-keygen and dnssec-signzone runs it
+ * shares with bench/mta's hierarchy, included), or when the good signatures
+ * would expire within 7 days.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateMailCerts, type MailCerts } from './mail-certs.js';
-import { pool, runOk } from './proc.js';
+import { runOk } from './proc.js';
 import { dnskeyWire, dsFromDnskey, dsText, formatRR, keyTag, nameToWire, parseSignedZone, sameName, splitB64, type RR } from './rr.js';
+import { buildLeavesFirst, DAY, dnssecKeygen, dnssecSignzone, goodSignatures, isBelow, RESIGN_MARGIN_DAYS, RSA_ALGS, ts, zoneId, type GeneratedKey } from './signing.js';
 import { DATA, SERVERS, ZONES, zonesLeavesFirst, type ServerId, type ZoneCase } from './zones.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const DAY = 86400;
-/** good signatures are valid for this long ... */
-const VALIDITY_DAYS = 60;
-/** ... and the zones are re-signed when fewer than this many days remain */
-const RESIGN_MARGIN_DAYS = 7;
-
-const ALG_NAMES: Record<number, string> = {
-  5: 'RSASHA1', 7: 'NSEC3RSASHA1', 8: 'RSASHA256', 10: 'RSASHA512',
-  13: 'ECDSAP256SHA256', 14: 'ECDSAP384SHA384', 15: 'ED25519', 16: 'ED448',
-};
-const RSA_ALGS = new Set([5, 7, 8, 10]);
 
 export interface SignedZone {
   name: string;
@@ -69,31 +61,17 @@ export function definitionsHash(): string {
   const h = createHash('sha256');
   h.update(JSON.stringify(ZONES));
   h.update(JSON.stringify(SERVERS));
-  for (const f of ['zones.js', 'generate.js', 'rr.js', 'mail.js', 'mail-zones.js', 'mail-certs.js']) {
+  for (const f of ['zones.js', 'generate.js', 'signing.js', 'rr.js', 'mail.js', 'mail-zones.js', 'mail-certs.js']) {
     const p = path.join(HERE, f);
     h.update(existsSync(p) ? readFileSync(p) : f);
   }
   return h.digest('hex').slice(0, 32);
 }
 
-function zoneId(name: string): string {
-  return name === '.' ? 'root' : name.replace(/\.$/, '');
-}
-
 function absName(rel: string, origin: string): string {
   if (rel === '@') return origin;
   if (rel.endsWith('.')) return rel;
   return origin === '.' ? `${rel}.` : `${rel}.${origin}`;
-}
-
-function isBelow(name: string, zone: string): boolean {
-  const n = name.toLowerCase();
-  const z = zone.toLowerCase();
-  return z === '.' || n === z || n.endsWith(`.${z}`);
-}
-
-function ts(unix: number): string {
-  return new Date(unix * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
 export interface EnsureResult { state: SignedState; resigned: boolean; reason: string; ms: number }
@@ -158,14 +136,7 @@ async function buildAll(tmp: string, finalDir: string, hash: string): Promise<Si
   const mail = await generateMailCerts(path.join(tmp, 'mail'), path.join(finalDir, 'mail'));
 
   const ctx: BuildCtx = { tmp, now, serial: now, spkiSha256, mailDigests: mail.digests, done: new Map() };
-  // group by depth: all children of a zone are finished before it is signed
-  const ordered = zonesLeavesFirst();
-  const depth = (n: string) => (n === '.' ? 0 : n.split('.').length - 1);
-  const levels = [...new Set(ordered.map((z) => depth(z.name)))];
-  for (const lvl of levels) {
-    const batch = ordered.filter((z) => depth(z.name) === lvl);
-    await pool(batch, 4, (z) => buildZone(ctx, z));
-  }
+  await buildLeavesFirst(zonesLeavesFirst(), 4, (z) => buildZone(ctx, z));
 
   const root = ctx.done.get('.')!;
   const rootKsk = root.dnskey.filter((r) => /\sDNSKEY\s+257\s/.test(r));
@@ -229,20 +200,10 @@ interface BuildCtx {
   done: Map<string, SignedZone>;
 }
 
-interface KeyFiles { base: string; dnskey: string; rdata: string[]; tag: number; ksk: boolean }
-
-async function keygen(keyDir: string, z: ZoneCase, ksk: boolean, alg = z.algorithm!): Promise<KeyFiles> {
-  const args = ['-q', '-K', keyDir, '-a', ALG_NAMES[alg]!, '-n', 'ZONE', '-L', '3600'];
-  if (RSA_ALGS.has(alg)) args.push('-b', String((ksk ? z.kskBits : undefined) ?? z.keyBits ?? 1024));
-  if (ksk) args.push('-f', 'KSK');
-  args.push(z.name);
-  const base = (await runOk('dnssec-keygen', args, { cwd: keyDir })).stdout.trim();
-  const keyText = readFileSync(path.join(keyDir, `${base}.key`), 'utf8');
-  const line = keyText.split('\n').find((l) => l.trim() !== '' && !l.startsWith(';'))!;
-  const t = line.trim().split(/\s+/);
-  const i = t.indexOf('DNSKEY');
-  const rdata = t.slice(i + 1);
-  return { base, dnskey: `${z.name}\t3600\tIN\tDNSKEY\t${rdata.join(' ')}`, rdata, tag: keyTag(dnskeyWire(rdata)), ksk };
+/** A key of the zone's (or `alg`'s) algorithm; RSA keys of the zone's sizes (kskBits for the KSK, else keyBits, else 1024). */
+function keygen(keyDir: string, z: ZoneCase, ksk: boolean, alg = z.algorithm!): Promise<GeneratedKey> {
+  const bits = RSA_ALGS.has(alg) ? (ksk ? z.kskBits : undefined) ?? z.keyBits ?? 1024 : undefined;
+  return dnssecKeygen(keyDir, z.name, alg, { ksk, ...(bits === undefined ? {} : { bits }) });
 }
 
 function glueFor(nsName: string, zoneName: string, cuts: string[]): string[] {
@@ -296,31 +257,24 @@ async function buildZone(ctx: BuildCtx, z: ZoneCase): Promise<void> {
     const fakes = z.fakeKeys ? collidingKeys(zsk.rdata, z.fakeKeys) : [];
     if (fakes.length > 0 && ksk.tag === zsk.tag) throw new Error(`${z.name}: KSK and ZSK share key tag ${ksk.tag}, generate again`);
     lines.push(...fakes.map((rd) => `${z.name}\t3600\tIN\tDNSKEY\t${rd.join(' ')}`));
-    let start: number;
-    let end: number;
-    if (z.validity === 'expired') { start = ctx.now - 60 * DAY; end = ctx.now - 30 * DAY; }
-    else if (z.validity === 'future') { start = ctx.now + 365 * DAY; end = ctx.now + 425 * DAY; }
-    else { start = ctx.now - 3600; end = ctx.now + VALIDITY_DAYS * DAY; }
+    const { inception: start, expiration: end } =
+      z.validity === 'expired' ? { inception: ctx.now - 60 * DAY, expiration: ctx.now - 30 * DAY }
+      : z.validity === 'future' ? { inception: ctx.now + 365 * DAY, expiration: ctx.now + 425 * DAY }
+      : goodSignatures(ctx.now);
     result.inception = ts(start);
     result.expiration = ts(end);
     const rawFile = path.join(ctx.tmp, 'work', `${id}.signed`);
 
     if (z.signer === 'dnssec-signzone') {
       writeFileSync(unsignedFile, [...lines, ksk.dnskey, zsk.dnskey].join('\n') + '\n');
-      const args = ['-K', keyDir, '-d', keyDir, '-o', z.name, '-f', rawFile, '-O', 'full', '-N', 'keep',
-        '-s', ts(start), '-e', ts(end)];
-      if (z.denial === 'nsec3') {
-        const p = z.nsec3!;
-        args.push('-3', p.salt === '' ? '-' : p.salt, '-H', String(p.iterations));
-        if (p.optOut) args.push('-A');
-      }
+      const flags: string[] = [];
       // post-signing verification checks signature times too: skip it for deliberately bad times
-      if (z.validity !== 'normal') args.push('-P');
+      if (z.validity !== 'normal') flags.push('-P');
       // KeyTrap keys: the DNSKEY RRset is signed by the (unique-tag) KSK only, so a DNSKEY answer has no
       // RRSIG with the colliding ZSK tag (whose position among the RRSIGs would follow the random key tags)
-      if (z.fakeKeys) args.push('-x');
-      args.push(unsignedFile);
-      await runOk('dnssec-signzone', args, { cwd: keyDir, timeoutMs: 120_000 });
+      if (z.fakeKeys) flags.push('-x');
+      await dnssecSignzone({ keyDir, zone: z.name, unsigned: unsignedFile, out: rawFile, inception: start, expiration: end,
+        ...(z.denial === 'nsec3' ? { nsec3: z.nsec3! } : {}), flags });
     } else {
       writeFileSync(unsignedFile, lines.join('\n') + '\n');
       const args = ['-o', z.name, '-f', rawFile, '-i', ts(start), '-e', ts(end)];
