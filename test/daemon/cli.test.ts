@@ -5,10 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startDaemon, resolveUpstreams } from '../../src/daemon/index.js';
+import { resolveUpstreams } from '../../src/daemon/index.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/config/schema.js';
 import { freePort, runCli } from '../support/daemon-process.js';
+import { startTestDaemon } from '../support/daemon.js';
 import { dig } from '../support/dig.js';
 import { tempStateDir } from '../support/state-dir.js';
 
@@ -49,14 +50,14 @@ describe('dnssec-stubd serve', () => {
   });
   it('a listen address in use is a clear startup error, not a configuration error (exit 1, naming the holder)', async () => {
     const port = await freePort('127.0.0.1');
-    const first = await startDaemon({ stateDir: tempStateDir(), http: ['off'], listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'silent' });
+    const first = await startTestDaemon({ cli: { listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'] } });
     try {
       const r = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--state-dir', tempStateDir(), '--http', 'off']);
       assert.equal(r.code, 1);
       assert.doesNotMatch(r.stderr, /configuration error/);
       assert.match(r.stderr, new RegExp(`^dnssec-stubd: cannot listen on 127\\.0\\.0\\.1:${port} \\(TCP\\): the address is already in use by process ${process.pid} \\(`));
     } finally {
-      await first.close();
+      await first.stop();
     }
   });
 

@@ -15,20 +15,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../src/clock.js';
-import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import type { ClockStatus } from '../../src/resolver/clock-sanity.js';
 import { ChildServer } from '../support/child-server.js';
+import { startTestDaemon, worldFlags, type TestDaemon } from '../support/daemon.js';
 import { dig, type DigResult } from '../support/dig.js';
 import { libfaketime } from '../support/rollover-world.js';
-import { tempStateDir } from '../support/state-dir.js';
 import { freePort } from '../upstream/unbound-fixture.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { edeCodes, waitFor } from './failover-support.js';
+import { edeCodes } from './failover-support.js';
+import { waitFor } from '../support/wait.js';
 import { daemonAddr } from '../world/net.js';
 
 const DAY = 86_400_000;
@@ -52,22 +50,8 @@ after(async () => {
 
 interface Logged { level: number; msg: string; [k: string]: unknown }
 
-async function inProcess(clock: Clock): Promise<{ daemon: Daemon; port: number; logs: Logged[] }> {
-  const logs: Logged[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb): void {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Logged);
-      cb();
-    },
-  });
-  const file = join(tmp, `config-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify({ server: { warmupQueries: 0 } }));
-  const daemon = await startDaemon({
-    stateDir: tempStateDir(), http: ['off'], config: file, listen: ['127.0.0.1:0'], trustAnchor: [world.rootAnchorFile],
-    upstream: [`${world.upstream.host}:${world.upstream.port}`],
-  }, { logger: pino({ level: 'info' }, sink), clock });
-  return { daemon, port: daemon.addresses[0]!.port, logs };
-}
+const inProcess = (clock: Clock): Promise<TestDaemon> =>
+  startTestDaemon({ config: { server: { warmupQueries: 0 } }, cli: worldFlags(world), logs: 'info', clock });
 
 const clockLines = (logs: readonly Logged[]): Logged[] => logs.filter((l) => CLOCK_LINE.test(l.msg));
 
@@ -88,7 +72,7 @@ describe('a wrong clock, injected into the daemon in this process', () => {
   for (const c of WRONG_CLOCKS) {
     it(`${c.what}: SERVFAIL (EDE ${c.code}) for every name, one error line naming the clock, the EDE text and stats() say so`, async () => {
       const offset = c.offset();
-      const { daemon, port, logs } = await inProcess({ now: () => Date.now() + offset, monotonic: () => performance.now() });
+      const { daemon, port, logs, stop } = await inProcess({ now: () => Date.now() + offset, monotonic: () => performance.now() });
       try {
         const results: DigResult[] = [];
         for (const name of NAMES) {
@@ -115,14 +99,14 @@ describe('a wrong clock, injected into the daemon in this process', () => {
         assert.ok(off.min <= truth + 60 && truth - 60 <= off.max, `${truth} s within ${off.min}..${off.max}`);
         assert.equal(daemon.stats().resolver.statuses.secure, 0, 'nothing SECURE under a wrong clock');
       } finally {
-        await daemon.close();
+        await stop();
       }
     });
   }
 
   it('the clock is corrected while the daemon runs (a year ahead, then NTP steps it back): SECURE again within seconds', async () => {
     let offset = 365 * DAY;
-    const { daemon, port, logs } = await inProcess({ now: () => Date.now() + offset, monotonic: () => performance.now() });
+    const { daemon, port, logs, stop } = await inProcess({ now: () => Date.now() + offset, monotonic: () => performance.now() });
     try {
       for (const name of NAMES) assertTimeBogus(await dig(port, [name, 'A', '+dnssec']), 7, name);
       assert.equal(daemon.stats().clock.suspect, true);
@@ -145,12 +129,12 @@ describe('a wrong clock, injected into the daemon in this process', () => {
       assert.equal(h.health[0]!.state, 'DNSSEC-CAPABLE');
       assert.ok(h.health[0]!.nextProbeAt < Date.now() + 3_600_000, 'the probe schedule is in the corrected time');
     } finally {
-      await daemon.close();
+      await stop();
     }
   });
 
   it('the control, with the real clock: one zone\'s expired signatures and another\'s future ones are bogus zones, not the clock', async () => {
-    const { daemon, port, logs } = await inProcess(systemClock);
+    const { daemon, port, logs, stop } = await inProcess(systemClock);
     try {
       for (let i = 0; i < 3; i++) {
         assertTimeBogus(await dig(port, [`${['www', 'mail', 'alias'][i]}.bogus-expired.test.`, 'A', '+dnssec']), 7, 'bogus-expired');
@@ -169,7 +153,7 @@ describe('a wrong clock, injected into the daemon in this process', () => {
       assert.equal(st.direction, null);
       assert.ok(st.evidence.zonesWithin >= NAMES.length, JSON.stringify(st.evidence));
     } finally {
-      await daemon.close();
+      await stop();
     }
   });
 });

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { useWorldDaemon } from '../support/daemon.js';
+import { useWorldDaemon } from '../support/world-daemon.js';
 import { tempStateDir } from '../support/state-dir.js';
 import { reAddr, worldAddr } from '../world/net.js';
 

@@ -19,7 +19,9 @@ import { TamperProxy, onQuestion, prepend, rrs } from '../support/tamper-proxy.j
 import { StripProxy } from '../upstream/strip-proxy.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { NSEC3_DEEP_DEPTH, nsec3FloodName } from '../world/zones.js';
-import { startTestDaemon, waitFor, type TestDaemon } from '../daemon/failover-support.js';
+import { startFailoverDaemon } from '../daemon/failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
+import { waitFor } from '../support/wait.js';
 import { P, parse, promtool, value, type Exposition } from './exposition.js';
 import { daemonAddr } from '../world/net.js';
 
@@ -60,7 +62,7 @@ before(async () => {
   silent = createSocket('udp4');
   await new Promise<void>((resolve) => silent.bind(0, daemonAddr(21, 12), resolve));
   const silentPort = silent.address().port;
-  d = await startTestDaemon(world, {
+  d = await startFailoverDaemon(world, {
     upstreams: [
       { address: tamper.address, port: tamper.port, priority: 1 },
       { address: world.upstream.host, port: world.upstream.port, priority: 2 },

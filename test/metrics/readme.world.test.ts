@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { API_ROUTES } from '../../src/http/api.js';
 import { DEFAULT_METRIC_PREFIXES, METRIC_DOCS } from '../../src/metrics/index.js';
-import { useWorldDaemon } from '../support/daemon.js';
+import { useWorldDaemon } from '../support/world-daemon.js';
 import { dig } from '../support/dig.js';
 import { P, ROOT, parse, type Exposition } from './exposition.js';
 
-const w = useWorldDaemon({ http: ['127.0.0.1:0'] });
+const w = useWorldDaemon({ cli: { http: ['127.0.0.1:0'] } });
 
 /** The "## Monitoring" section of README.md (up to the next "## " heading). */
 function section(): string {
