@@ -5,10 +5,8 @@
  * recovery (the zone's file moved away) brings SECURE back.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { initialState } from '../../src/anchors/rfc5011.js';
 import { readAnchorFile } from '../../src/anchors/load.js';
@@ -17,11 +15,10 @@ import { systemClock } from '../../src/clock.js';
 import { DnskeyFlag, Name, makeRR, type DNSKEYData, type RR } from '../../src/wire/index.js';
 import { dig } from '../support/dig.js';
 import { startTestDaemon, worldFlags, type TestDaemon } from '../support/daemon.js';
+import { anchorsJson } from '../support/daemon-process.js';
 import { tempStateDir } from '../support/state-dir.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 
-const execFileP = promisify(execFile);
-const BIN = new URL('../../../bin/dnssec-stubd.js', import.meta.url).pathname;
 let world: WorldInfo;
 
 before(async () => {
@@ -32,13 +29,7 @@ after(() => stopWorld());
 const start = (stateDir: string): Promise<TestDaemon> => startTestDaemon({ cli: { ...worldFlags(world), stateDir } });
 
 /** `dnssec-stubd anchors --json` on a state directory: exit code and zones. */
-async function anchorsCli(stateDir: string): Promise<{ code: number; zones: { zone: string; trusted: number; keys: { state: string; keyTag: number }[] }[] }> {
-  const r = await execFileP(process.execPath, [BIN, 'anchors', '--state-dir', stateDir, '--trust-anchor', world.rootAnchorFile, '--json']).then(
-    (x) => ({ code: 0, stdout: x.stdout }),
-    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
-  );
-  return { code: r.code, zones: (JSON.parse(r.stdout) as { zones: [] }).zones };
-}
+const anchorsCli = (stateDir: string): ReturnType<typeof anchorsJson> => anchorsJson(['--state-dir', stateDir, '--trust-anchor', world.rootAnchorFile]);
 
 describe('RFC 5011 in the daemon', () => {
   it('writes the state at start, confirms the root key at the first refresh, and the anchors command reads it', async () => {

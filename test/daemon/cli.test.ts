@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { resolveUpstreams } from '../../src/daemon/index.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/config/schema.js';
-import { freePort, runCli } from '../support/daemon-process.js';
+import { DaemonProcess, freePort, runCli } from '../support/daemon-process.js';
 import { startTestDaemon } from '../support/daemon.js';
 import { dig } from '../support/dig.js';
 import { tempStateDir } from '../support/state-dir.js';
@@ -65,26 +65,27 @@ describe('dnssec-stubd serve', () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const port = await freePort('127.0.0.1');
       // Upstream on a closed loopback port: queries fail fast with SERVFAIL + EDE, the listener still answers.
-      let kill: (s: NodeJS.Signals) => void = () => undefined;
-      const child = runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--log-level', 'info', '--state-dir', tempStateDir(), '--http', 'off'], {
-        onSpawn: (k) => (kill = k),
-      });
-      // Wait for the listener, query it, then signal.
-      let answered = false;
-      for (let i = 0; i < 50 && !answered; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        const res = await dig(port, ['example.test', 'A', '+time=1']).catch(() => undefined);
-        if (res?.status) {
-          answered = true;
-          assert.equal(res.status, 'SERVFAIL');
-          assert.ok(res.ede.some((l) => /EDE: 2[23] /.test(l)), res.ede.join('\n'));
+      const d = new DaemonProcess(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--log-level', 'info', '--state-dir', tempStateDir(), '--http', 'off']);
+      try {
+        // Wait for the listener, query it, then signal.
+        let answered = false;
+        for (let i = 0; i < 50 && !answered; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          const res = await dig(port, ['example.test', 'A', '+time=1']).catch(() => undefined);
+          if (res?.status) {
+            answered = true;
+            assert.equal(res.status, 'SERVFAIL');
+            assert.ok(res.ede.some((l) => /EDE: 2[23] /.test(l)), res.ede.join('\n'));
+          }
         }
+        assert.ok(answered, 'daemon never answered');
+        d.signal(signal);
+        const r = await d.exitWithin(10_000);
+        assert.equal(r.code, 0, d.stderr);
+        assert.match(d.stdout, /dnssec-stubd stopped/);
+      } finally {
+        await d.kill();
       }
-      assert.ok(answered, 'daemon never answered');
-      kill(signal);
-      const r = await child;
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /dnssec-stubd stopped/);
     }
   });
 });

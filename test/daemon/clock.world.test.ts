@@ -19,7 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../src/clock.js';
 import type { ClockStatus } from '../../src/resolver/clock-sanity.js';
-import { ChildServer } from '../support/child-server.js';
+import { DaemonProcess } from '../support/daemon-process.js';
 import { startTestDaemon, worldFlags, type TestDaemon } from '../support/daemon.js';
 import { dig, type DigResult } from '../support/dig.js';
 import { libfaketime } from '../support/rollover-world.js';
@@ -30,7 +30,6 @@ import { waitFor } from '../support/wait.js';
 import { daemonAddr } from '../world/net.js';
 
 const DAY = 86_400_000;
-const BIN = new URL('../../../bin/dnssec-stubd.js', import.meta.url).pathname;
 const CHILD_ADDRESS = daemonAddr(42, 1);
 /** Names in unrelated zones (NSEC, NSEC3, other algorithms, other servers). */
 const NAMES = ['www.alg8.test.', 'www.alg13.test.', 'mail.alg14.test.', 'www.nsec3-salt.test.', 'www.alg15.test.', 'mail.dane.test.'];
@@ -48,12 +47,10 @@ after(async () => {
   await stopWorld();
 });
 
-interface Logged { level: number; msg: string; [k: string]: unknown }
-
 const inProcess = (clock: Clock): Promise<TestDaemon> =>
   startTestDaemon({ config: { server: { warmupQueries: 0 } }, cli: worldFlags(world), logs: 'info', clock });
 
-const clockLines = (logs: readonly Logged[]): Logged[] => logs.filter((l) => CLOCK_LINE.test(l.msg));
+const clockLines = <L extends { msg?: string }>(logs: readonly L[]): L[] => logs.filter((l) => CLOCK_LINE.test(l.msg ?? ''));
 
 /** SERVFAIL with the EDE of a signature time (7 expired, 8 not yet valid), never data. */
 function assertTimeBogus(r: DigResult, code: 7 | 8, name: string): void {
@@ -159,40 +156,36 @@ describe('a wrong clock, injected into the daemon in this process', () => {
 });
 
 describe('a wrong clock under libfaketime: `dnssec-stubd serve` as a child process', () => {
-  const running = new Set<ChildServer>();
+  const running = new Set<DaemonProcess>();
   const killAll = (): void => {
-    for (const c of running) c.signal('SIGKILL');
+    for (const d of running) if (d.running) d.signal('SIGKILL');
   };
   before(() => {
     process.on('exit', killAll);
   });
   after(async () => {
-    for (const c of running) await c.terminate();
+    for (const d of running) await d.kill(3_000);
     process.off('exit', killAll);
   });
 
   /** `faketime`: FAKETIME's value, or `{ file }`: a FAKETIME_TIMESTAMP_FILE re-read every second, changed while it runs. */
-  async function serve(faketime: string | { file: string } | undefined): Promise<{ child: ChildServer; port: number; http: number }> {
+  async function serve(faketime: string | { file: string } | undefined): Promise<{ child: DaemonProcess; port: number; http: number }> {
     const port = await freePort(CHILD_ADDRESS);
     const http = await freePort(CHILD_ADDRESS);
     const config = join(tmp, `serve-${port}.json`);
     writeFileSync(config, JSON.stringify({
       trustAnchors: [world.rootAnchorFile], upstreams: [{ address: world.upstream.host, port: world.upstream.port }],
     }));
-    const child = new ChildServer(`dnssec-stubd (FAKETIME ${JSON.stringify(faketime) ?? 'none'})`, `${CHILD_ADDRESS}:${port}`);
-    running.add(child);
     // From a file: the monotonic clock left alone, as when NTP steps the wall clock.
-    const env = faketime === undefined ? []
-      : typeof faketime === 'string' ? [`LD_PRELOAD=${libfaketime()}`, `FAKETIME=${faketime}`]
-      : [`LD_PRELOAD=${libfaketime()}`, `FAKETIME_TIMESTAMP_FILE=${faketime.file}`, 'FAKETIME_CACHE_DURATION=1', 'DONT_FAKE_MONOTONIC=1'];
-    await child.start('env', [...env, process.execPath, BIN, 'serve', '--config', config, '--state-dir', mkdtempSync(join(tmp, 'state-')),
-      '--listen', `${CHILD_ADDRESS}:${port}`, '--http', `${CHILD_ADDRESS}:${http}`, '--log-level', 'info'],
-    async () => (await dig(port, ['.', 'SOA', '+cd'], CHILD_ADDRESS).catch(() => undefined))?.status !== undefined, 30_000);
+    const env = faketime === undefined ? {}
+      : typeof faketime === 'string' ? { LD_PRELOAD: `${libfaketime()}`, FAKETIME: faketime }
+      : { LD_PRELOAD: `${libfaketime()}`, FAKETIME_TIMESTAMP_FILE: faketime.file, FAKETIME_CACHE_DURATION: '1', DONT_FAKE_MONOTONIC: '1' };
+    const child = new DaemonProcess(['serve', '--config', config, '--state-dir', mkdtempSync(join(tmp, 'state-')),
+      '--listen', `${CHILD_ADDRESS}:${port}`, '--http', `${CHILD_ADDRESS}:${http}`, '--log-level', 'info'], { ...process.env, ...env });
+    running.add(child);
+    await child.started(30_000);
     return { child, port, http };
   }
-
-  const logsOf = (child: ChildServer): Logged[] =>
-    child.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Logged);
 
   async function status(http: number): Promise<{ clock: ClockStatus; now: string }> {
     const res = await fetch(`http://${CHILD_ADDRESS}:${http}/status`);
@@ -212,18 +205,18 @@ describe('a wrong clock under libfaketime: `dnssec-stubd serve` as a child proce
         const r = await dig(port, ['www.nsec3-nosalt.test.', 'A', '+dnssec'], CHILD_ADDRESS);
         assertTimeBogus(r, c.code, 'www.nsec3-nosalt.test.');
         assert.match(r.ede[0]!, new RegExp(`system clock looks wrong: it says ${c.direction === 'ahead' ? '20\\d\\d' : '1970'}-.* ${c.direction} `));
-        await waitFor('the clock line', () => clockLines(logsOf(child)).length > 0, 5000);
-        const lines = clockLines(logsOf(child));
+        await waitFor('the clock line', () => clockLines(child.lines).length > 0, 5000);
+        const lines = clockLines(child.lines);
         assert.equal(lines.length, 1, lines.map((l) => l.msg).join('\n'));
         assert.equal(lines[0]!.level, 50);
-        assert.match(lines[0]!.msg, new RegExp(`the clock seems between .* ${c.direction}\\. Every DNSSEC answer is SERVFAIL until the clock is corrected`));
+        assert.match(lines[0]!.msg ?? '', new RegExp(`the clock seems between .* ${c.direction}\\. Every DNSSEC answer is SERVFAIL until the clock is corrected`));
         const s = await status(http);
         assert.equal(s.clock.suspect, true);
         assert.equal(s.clock.direction, c.direction);
         assert.ok(s.clock.evidence.zones.some((z) => z.zone === '.'));
         assert.ok(s.clock.suspect && /^system clock looks wrong/.test(s.clock.message));
       } finally {
-        await child.terminate();
+        await child.kill(3_000);
         running.delete(child);
       }
     });
@@ -237,11 +230,11 @@ describe('a wrong clock under libfaketime: `dnssec-stubd serve` as a child proce
       for (const name of NAMES.slice(0, 4)) assertTimeBogus(await dig(port, [name, 'A', '+dnssec'], CHILD_ADDRESS), 7, name);
       assert.equal((await status(http)).clock.suspect, true);
       writeFileSync(file, '+0\n');
-      await waitFor('the step', () => logsOf(child).some((l) => /^system clock stepped back by 365 days/.test(l.msg)), 10_000);
+      await waitFor('the step', () => child.lines.some((l) => /^system clock stepped back by 365 days/.test(l.msg ?? '')), 10_000);
       for (const name of NAMES) assert.ok((await dig(port, [name, 'A', '+dnssec'], CHILD_ADDRESS)).flags.has('ad'), `${name} SECURE again`);
       assert.equal((await status(http)).clock.suspect, false);
     } finally {
-      await child.terminate();
+      await child.kill(3_000);
       running.delete(child);
     }
   });
@@ -254,9 +247,9 @@ describe('a wrong clock under libfaketime: `dnssec-stubd serve` as a child proce
       const s = await status(http);
       assert.equal(s.clock.suspect, false);
       assert.deepEqual(s.clock.evidence.zones.map((z) => z.zone), ['bogus-expired.test.']);
-      assert.deepEqual(clockLines(logsOf(child)), []);
+      assert.deepEqual(clockLines(child.lines), []);
     } finally {
-      await child.terminate();
+      await child.kill(3_000);
       running.delete(child);
     }
   });

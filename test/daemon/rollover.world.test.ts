@@ -12,21 +12,18 @@
  *    never INSECURE) and recovers with a KSK2 anchor file and a fresh state directory.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { ManagedKeyView } from '../../src/anchors/manager.js';
 import { Name, keyTag } from '../../src/wire/index.js';
 import { dig } from '../support/dig.js';
 import { startRolloverWorld, type RolloverWorld } from '../support/rollover-world.js';
 import { startTestDaemon, type LogRecord, type TestDaemon } from '../support/daemon.js';
+import { anchorsJson } from '../support/daemon-process.js';
 import { tempStateDir } from '../support/state-dir.js';
 import { daemonAddr } from '../world/net.js';
 
-const execFileP = promisify(execFile);
-const BIN = new URL('../../../bin/dnssec-stubd.js', import.meta.url).pathname;
 const HOLD_DOWN_S = 2;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -113,13 +110,7 @@ async function signalled(tags: number[]): Promise<void> {
 }
 
 /** `dnssec-stubd anchors --json` (a separate process, read only) on a state directory. */
-async function anchorsCli(stateDir: string, anchorFile: string): Promise<{ code: number; zones: { zone: string; trusted: number; keys: ManagedKeyView[] }[] }> {
-  const r = await execFileP(process.execPath, [BIN, 'anchors', '--state-dir', stateDir, '--trust-anchor', anchorFile, '--json']).then(
-    (x) => ({ code: 0, stdout: x.stdout }),
-    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
-  );
-  return { code: r.code, zones: (JSON.parse(r.stdout) as { zones: [] }).zones };
-}
+const anchorsCli = (stateDir: string, anchorFile: string): ReturnType<typeof anchorsJson> => anchorsJson(['--state-dir', stateDir, '--trust-anchor', anchorFile]);
 
 describe('RFC 5011: the root KSK rolls under one daemon (hold-downs 2 s)', () => {
   let a: Stubd;
