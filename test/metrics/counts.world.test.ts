@@ -22,7 +22,7 @@ import { NSEC3_DEEP_DEPTH, nsec3FloodName } from '../world/zones.js';
 import { startFailoverDaemon } from '../daemon/failover-support.js';
 import type { TestDaemon } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
-import { P, parse, promtool, value, type Exposition } from './exposition.js';
+import { P, promtool, scrapeMetrics, value, type Exposition } from './exposition.js';
 import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
@@ -33,12 +33,7 @@ let d: TestDaemon;
 let base = '';
 const labels: Record<'tamper' | 'world' | 'strip' | 'silent', Record<string, string>> = { tamper: {}, world: {}, strip: {}, silent: {} };
 
-async function scrape(): Promise<{ text: string; x: Exposition }> {
-  const r = await fetch(`${base}/metrics`);
-  assert.equal(r.status, 200);
-  const text = await r.text();
-  return { text, x: parse(text) };
-}
+const scrape = (): Promise<{ text: string; x: Exposition }> => scrapeMetrics(base);
 
 /** The value of one series now (0 when it has no sample yet). */
 async function now(name: string, l: Record<string, string> = {}): Promise<number> {

@@ -21,7 +21,7 @@ import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { startFailoverDaemon } from '../daemon/failover-support.js';
 import { startTestDaemon, worldFlags, type TestDaemon } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
-import { P, parse, promtool, value } from './exposition.js';
+import { P, promtool, scrapeMetrics, value } from './exposition.js';
 import { daemonAddr } from '../world/net.js';
 
 /** A client outside the allow list (loopback, outside the world's block). */
@@ -40,10 +40,7 @@ let base = '';
 const run = Math.random().toString(36).slice(2, 8);
 
 async function scrape(url = base): Promise<(name: string, l?: Record<string, string>) => number> {
-  const r = await fetch(`${url}/metrics`);
-  assert.equal(r.status, 200);
-  const text = await r.text();
-  const x = parse(text);
+  const { x } = await scrapeMetrics(url);
   return (name, l = {}) => value(x, P + name, l) ?? 0;
 }
 
