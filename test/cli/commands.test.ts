@@ -130,7 +130,7 @@ describe('--listen without a port', () => {
     try {
       const notice = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('--listen 127.0.0.2 has no port'));
       assert.equal(notice.level, 40);
-      const started = await d.waitForLog((l) => l.msg === 'dnssec-stubd started');
+      const started = await d.started();
       assert.deepEqual(started.listen, ['udp/127.0.0.2:5353', 'tcp/127.0.0.2:5353']);
     } finally {
       await d.kill();
@@ -145,7 +145,7 @@ describe('a second instance', () => {
     const args = ['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--http', `127.0.0.1:${http}`, '--log-level', 'debug'];
     const first = new DaemonProcess([...args, '--state-dir', tempStateDir()]);
     try {
-      await first.waitForLog((l) => l.msg === 'dnssec-stubd started');
+      await first.started();
       const second = await cli([...args, '--state-dir', tempStateDir()]);
       assert.equal(second.code, 1, second.stderr);
       assert.match(second.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(TCP\\): the address is already in use by process ${first.daemonPid} \\(\\S*node .*dnssec-stubd\\.js serve`));

@@ -5,23 +5,20 @@
  * recovery (the zone's file moved away) brings SECURE back.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { initialState } from '../../src/anchors/rfc5011.js';
 import { readAnchorFile } from '../../src/anchors/load.js';
 import { writeStateFile } from '../../src/anchors/state-file.js';
 import { systemClock } from '../../src/clock.js';
-import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import { DnskeyFlag, Name, makeRR, type DNSKEYData, type RR } from '../../src/wire/index.js';
 import { dig } from '../support/dig.js';
+import { startTestDaemon, worldFlags, type TestDaemon } from '../support/daemon.js';
+import { anchorsJson } from '../support/daemon-process.js';
 import { tempStateDir } from '../support/state-dir.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 
-const execFileP = promisify(execFile);
-const BIN = new URL('../../../bin/dnssec-stubd.js', import.meta.url).pathname;
 let world: WorldInfo;
 
 before(async () => {
@@ -29,47 +26,29 @@ before(async () => {
 });
 after(() => stopWorld());
 
-const start = (stateDir: string): Promise<Daemon> => startDaemon({
-  stateDir, http: ['off'], listen: ['127.0.0.1:0'], upstream: [`${world.upstream.host}:${world.upstream.port}`], trustAnchor: [world.rootAnchorFile], logLevel: 'silent',
-});
-const port = (d: Daemon): number => d.addresses[0]!.port;
+const start = (stateDir: string): Promise<TestDaemon> => startTestDaemon({ cli: { ...worldFlags(world), stateDir } });
 
 /** `dnssec-stubd anchors --json` on a state directory: exit code and zones. */
-async function anchorsCli(stateDir: string): Promise<{ code: number; zones: { zone: string; trusted: number; keys: { state: string; keyTag: number }[] }[] }> {
-  const r = await execFileP(process.execPath, [BIN, 'anchors', '--state-dir', stateDir, '--trust-anchor', world.rootAnchorFile, '--json']).then(
-    (x) => ({ code: 0, stdout: x.stdout }),
-    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
-  );
-  return { code: r.code, zones: (JSON.parse(r.stdout) as { zones: [] }).zones };
-}
-
-/** Until the first refresh of the root is done. */
-async function refreshed(d: Daemon): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (d.stats().managedAnchors?.[0]?.lastRefresh) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the root was not refreshed');
-}
+const anchorsCli = (stateDir: string): ReturnType<typeof anchorsJson> => anchorsJson(['--state-dir', stateDir, '--trust-anchor', world.rootAnchorFile]);
 
 describe('RFC 5011 in the daemon', () => {
   it('writes the state at start, confirms the root key at the first refresh, and the anchors command reads it', async () => {
     const dir = tempStateDir();
     const d = await start(dir);
     try {
-      await refreshed(d);
-      const z = d.stats().managedAnchors![0]!;
+      await d.refreshed();
+      const z = d.daemon.stats().managedAnchors![0]!;
       assert.equal(z.zone, '.');
       assert.equal(z.lastRefresh!.result, 'ok');
       assert.ok(z.keys.some((k) => k.state === 'Valid' && k.lastSeen !== undefined), 'the root KSK seen in a validated RRset');
       assert.match(readFileSync(join(dir, 'root.anchor'), 'utf8'), /;state=Valid/);
-      const r = await dig(port(d), ['www.alg13.test.', 'A', '+dnssec']);
+      const r = await dig(d.port, ['www.alg13.test.', 'A', '+dnssec']);
       assert.ok(r.flags.has('ad'), r.text);
       const cli = await anchorsCli(dir);
       assert.equal(cli.code, 0);
       assert.equal(cli.zones[0]!.trusted, 1);
     } finally {
-      await d.close();
+      await d.stop();
     }
   });
 
@@ -82,14 +61,14 @@ describe('RFC 5011 in the daemon', () => {
 
     let d = await start(dir);
     try {
-      assert.deepEqual(d.stats().anchors, [{ zone: '.', ds: 0, dnskeys: 0 }], 'the state wins over the anchor file');
-      const r = await dig(port(d), ['www.alg13.test.', 'A', '+dnssec']);
+      assert.deepEqual(d.daemon.stats().anchors, [{ zone: '.', ds: 0, dnskeys: 0 }], 'the state wins over the anchor file');
+      const r = await dig(d.port, ['www.alg13.test.', 'A', '+dnssec']);
       assert.equal(r.status, 'SERVFAIL', r.text);
       assert.ok(r.ede.some((l) => /\b9\b/.test(l) && /trust anchor is gone/.test(l)), r.text);
-      const unsigned = await dig(port(d), ['www.unsigned.test.', 'A', '+dnssec']);
+      const unsigned = await dig(d.port, ['www.unsigned.test.', 'A', '+dnssec']);
       assert.equal(unsigned.status, 'SERVFAIL', 'never insecure: an unsigned zone under it cannot be proven unsigned either');
     } finally {
-      await d.close();
+      await d.stop();
     }
     const cli = await anchorsCli(dir);
     assert.equal(cli.code, 1);
@@ -99,11 +78,11 @@ describe('RFC 5011 in the daemon', () => {
     renameSync(join(dir, 'root.anchor'), join(dir, 'root.anchor.lost'));
     d = await start(dir);
     try {
-      const r = await dig(port(d), ['www.alg13.test.', 'A', '+dnssec']);
+      const r = await dig(d.port, ['www.alg13.test.', 'A', '+dnssec']);
       assert.ok(r.flags.has('ad'), r.text);
       assert.ok(existsSync(join(dir, 'root.anchor')));
     } finally {
-      await d.close();
+      await d.stop();
     }
   });
 
@@ -113,7 +92,7 @@ describe('RFC 5011 in the daemon', () => {
     try {
       await assert.rejects(start(dir), /stateDir: .*dnssec-stubd\.lock/);
     } finally {
-      await d.close();
+      await d.stop();
     }
   });
 });

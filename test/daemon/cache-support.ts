@@ -10,12 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
-import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import type { CacheConfig } from '../../src/config/schema.js';
 import { dig, type DigResult } from '../support/dig.js';
 import { freePort } from '../upstream/unbound-fixture.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { tempStateDir } from '../support/state-dir.js';
+import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -94,12 +93,9 @@ export class Forwarder {
   }
 }
 
-export interface CacheDaemon {
-  daemon: Daemon;
-  port: number;
+export interface CacheDaemon extends TestDaemon {
   clock: ManualClock;
   dig(name: string, type: string, ...extra: string[]): Promise<DigResult>;
-  stop(): Promise<void>;
 }
 
 /**
@@ -109,25 +105,10 @@ export interface CacheDaemon {
 export async function cacheDaemon(
   world: WorldInfo, upstreamPort: number, cache: Partial<CacheConfig> = {}, clock = new ManualClock(Date.now()), extra: Record<string, unknown> = {},
 ): Promise<CacheDaemon> {
-  const dir = mkdtempSync(join(tmpdir(), 'stubd-cache-cfg-'));
-  const config = join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({ ...extra, cache }));
-  const daemon = await startDaemon({ stateDir: tempStateDir(), http: ['off'],
-    config,
-    listen: ['127.0.0.1:0'],
-    upstream: [`127.0.0.1:${upstreamPort}`],
-    trustAnchor: [world.rootAnchorFile],
-    logLevel: 'silent',
-  }, { clock });
-  const port = daemon.addresses[0]!.port;
-  return {
-    daemon, port, clock,
-    dig: (name, type, ...extra) => dig(port, [name, type, '+time=5', ...extra]),
-    async stop() {
-      await daemon.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const d = await startTestDaemon({
+    config: { ...extra, cache }, cli: { upstream: [`127.0.0.1:${upstreamPort}`], trustAnchor: [world.rootAnchorFile] }, clock,
+  });
+  return { ...d, clock, dig: (name, type, ...extra) => dig(d.port, [name, type, '+time=5', ...extra]) };
 }
 
 /** TTL of the first answer line (or of the first authority line when there is no answer). */

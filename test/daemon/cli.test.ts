@@ -5,10 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startDaemon, resolveUpstreams } from '../../src/daemon/index.js';
+import { resolveUpstreams } from '../../src/daemon/index.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/config/schema.js';
-import { freePort, runCli } from '../support/daemon-process.js';
+import { DaemonProcess, freePort, runCli } from '../support/daemon-process.js';
+import { startTestDaemon } from '../support/daemon.js';
 import { dig } from '../support/dig.js';
 import { tempStateDir } from '../support/state-dir.js';
 
@@ -49,14 +50,14 @@ describe('dnssec-stubd serve', () => {
   });
   it('a listen address in use is a clear startup error, not a configuration error (exit 1, naming the holder)', async () => {
     const port = await freePort('127.0.0.1');
-    const first = await startDaemon({ stateDir: tempStateDir(), http: ['off'], listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'silent' });
+    const first = await startTestDaemon({ cli: { listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'] } });
     try {
       const r = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--state-dir', tempStateDir(), '--http', 'off']);
       assert.equal(r.code, 1);
       assert.doesNotMatch(r.stderr, /configuration error/);
       assert.match(r.stderr, new RegExp(`^dnssec-stubd: cannot listen on 127\\.0\\.0\\.1:${port} \\(TCP\\): the address is already in use by process ${process.pid} \\(`));
     } finally {
-      await first.close();
+      await first.stop();
     }
   });
 
@@ -64,26 +65,27 @@ describe('dnssec-stubd serve', () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const port = await freePort('127.0.0.1');
       // Upstream on a closed loopback port: queries fail fast with SERVFAIL + EDE, the listener still answers.
-      let kill: (s: NodeJS.Signals) => void = () => undefined;
-      const child = runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--log-level', 'info', '--state-dir', tempStateDir(), '--http', 'off'], {
-        onSpawn: (k) => (kill = k),
-      });
-      // Wait for the listener, query it, then signal.
-      let answered = false;
-      for (let i = 0; i < 50 && !answered; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        const res = await dig(port, ['example.test', 'A', '+time=1']).catch(() => undefined);
-        if (res?.status) {
-          answered = true;
-          assert.equal(res.status, 'SERVFAIL');
-          assert.ok(res.ede.some((l) => /EDE: 2[23] /.test(l)), res.ede.join('\n'));
+      const d = new DaemonProcess(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--log-level', 'info', '--state-dir', tempStateDir(), '--http', 'off']);
+      try {
+        // Wait for the listener, query it, then signal.
+        let answered = false;
+        for (let i = 0; i < 50 && !answered; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          const res = await dig(port, ['example.test', 'A', '+time=1']).catch(() => undefined);
+          if (res?.status) {
+            answered = true;
+            assert.equal(res.status, 'SERVFAIL');
+            assert.ok(res.ede.some((l) => /EDE: 2[23] /.test(l)), res.ede.join('\n'));
+          }
         }
+        assert.ok(answered, 'daemon never answered');
+        d.signal(signal);
+        const r = await d.exitWithin(10_000);
+        assert.equal(r.code, 0, d.stderr);
+        assert.match(d.stdout, /dnssec-stubd stopped/);
+      } finally {
+        await d.kill();
       }
-      assert.ok(answered, 'daemon never answered');
-      kill(signal);
-      const r = await child;
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /dnssec-stubd stopped/);
     }
   });
 });

@@ -15,24 +15,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../src/clock.js';
-import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import type { ClockStatus } from '../../src/resolver/clock-sanity.js';
-import { ChildServer } from '../support/child-server.js';
+import { DaemonProcess } from '../support/daemon-process.js';
+import { startTestDaemon, worldFlags, type TestDaemon } from '../support/daemon.js';
 import { dig, type DigResult } from '../support/dig.js';
 import { libfaketime } from '../support/rollover-world.js';
-import { tempStateDir } from '../support/state-dir.js';
 import { freePort } from '../upstream/unbound-fixture.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { edeCodes, waitFor } from './failover-support.js';
+import { edeCodes } from './failover-support.js';
+import { waitFor } from '../support/wait.js';
 import { daemonAddr } from '../world/net.js';
 
 const DAY = 86_400_000;
-const BIN = new URL('../../../bin/dnssec-stubd.js', import.meta.url).pathname;
 const CHILD_ADDRESS = daemonAddr(42, 1);
 /** Names in unrelated zones (NSEC, NSEC3, other algorithms, other servers). */
 const NAMES = ['www.alg8.test.', 'www.alg13.test.', 'mail.alg14.test.', 'www.nsec3-salt.test.', 'www.alg15.test.', 'mail.dane.test.'];
@@ -50,26 +47,10 @@ after(async () => {
   await stopWorld();
 });
 
-interface Logged { level: number; msg: string; [k: string]: unknown }
+const inProcess = (clock: Clock): Promise<TestDaemon> =>
+  startTestDaemon({ config: { server: { warmupQueries: 0 } }, cli: worldFlags(world), logs: 'info', clock });
 
-async function inProcess(clock: Clock): Promise<{ daemon: Daemon; port: number; logs: Logged[] }> {
-  const logs: Logged[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb): void {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Logged);
-      cb();
-    },
-  });
-  const file = join(tmp, `config-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify({ server: { warmupQueries: 0 } }));
-  const daemon = await startDaemon({
-    stateDir: tempStateDir(), http: ['off'], config: file, listen: ['127.0.0.1:0'], trustAnchor: [world.rootAnchorFile],
-    upstream: [`${world.upstream.host}:${world.upstream.port}`],
-  }, { logger: pino({ level: 'info' }, sink), clock });
-  return { daemon, port: daemon.addresses[0]!.port, logs };
-}
-
-const clockLines = (logs: readonly Logged[]): Logged[] => logs.filter((l) => CLOCK_LINE.test(l.msg));
+const clockLines = <L extends { msg?: string }>(logs: readonly L[]): L[] => logs.filter((l) => CLOCK_LINE.test(l.msg ?? ''));
 
 /** SERVFAIL with the EDE of a signature time (7 expired, 8 not yet valid), never data. */
 function assertTimeBogus(r: DigResult, code: 7 | 8, name: string): void {
@@ -88,7 +69,7 @@ describe('a wrong clock, injected into the daemon in this process', () => {
   for (const c of WRONG_CLOCKS) {
     it(`${c.what}: SERVFAIL (EDE ${c.code}) for every name, one error line naming the clock, the EDE text and stats() say so`, async () => {
       const offset = c.offset();
-      const { daemon, port, logs } = await inProcess({ now: () => Date.now() + offset, monotonic: () => performance.now() });
+      const { daemon, port, logs, stop } = await inProcess({ now: () => Date.now() + offset, monotonic: () => performance.now() });
       try {
         const results: DigResult[] = [];
         for (const name of NAMES) {
@@ -115,14 +96,14 @@ describe('a wrong clock, injected into the daemon in this process', () => {
         assert.ok(off.min <= truth + 60 && truth - 60 <= off.max, `${truth} s within ${off.min}..${off.max}`);
         assert.equal(daemon.stats().resolver.statuses.secure, 0, 'nothing SECURE under a wrong clock');
       } finally {
-        await daemon.close();
+        await stop();
       }
     });
   }
 
   it('the clock is corrected while the daemon runs (a year ahead, then NTP steps it back): SECURE again within seconds', async () => {
     let offset = 365 * DAY;
-    const { daemon, port, logs } = await inProcess({ now: () => Date.now() + offset, monotonic: () => performance.now() });
+    const { daemon, port, logs, stop } = await inProcess({ now: () => Date.now() + offset, monotonic: () => performance.now() });
     try {
       for (const name of NAMES) assertTimeBogus(await dig(port, [name, 'A', '+dnssec']), 7, name);
       assert.equal(daemon.stats().clock.suspect, true);
@@ -145,12 +126,12 @@ describe('a wrong clock, injected into the daemon in this process', () => {
       assert.equal(h.health[0]!.state, 'DNSSEC-CAPABLE');
       assert.ok(h.health[0]!.nextProbeAt < Date.now() + 3_600_000, 'the probe schedule is in the corrected time');
     } finally {
-      await daemon.close();
+      await stop();
     }
   });
 
   it('the control, with the real clock: one zone\'s expired signatures and another\'s future ones are bogus zones, not the clock', async () => {
-    const { daemon, port, logs } = await inProcess(systemClock);
+    const { daemon, port, logs, stop } = await inProcess(systemClock);
     try {
       for (let i = 0; i < 3; i++) {
         assertTimeBogus(await dig(port, [`${['www', 'mail', 'alias'][i]}.bogus-expired.test.`, 'A', '+dnssec']), 7, 'bogus-expired');
@@ -169,46 +150,42 @@ describe('a wrong clock, injected into the daemon in this process', () => {
       assert.equal(st.direction, null);
       assert.ok(st.evidence.zonesWithin >= NAMES.length, JSON.stringify(st.evidence));
     } finally {
-      await daemon.close();
+      await stop();
     }
   });
 });
 
 describe('a wrong clock under libfaketime: `dnssec-stubd serve` as a child process', () => {
-  const running = new Set<ChildServer>();
+  const running = new Set<DaemonProcess>();
   const killAll = (): void => {
-    for (const c of running) c.signal('SIGKILL');
+    for (const d of running) if (d.running) d.signal('SIGKILL');
   };
   before(() => {
     process.on('exit', killAll);
   });
   after(async () => {
-    for (const c of running) await c.terminate();
+    for (const d of running) await d.kill(3_000);
     process.off('exit', killAll);
   });
 
   /** `faketime`: FAKETIME's value, or `{ file }`: a FAKETIME_TIMESTAMP_FILE re-read every second, changed while it runs. */
-  async function serve(faketime: string | { file: string } | undefined): Promise<{ child: ChildServer; port: number; http: number }> {
+  async function serve(faketime: string | { file: string } | undefined): Promise<{ child: DaemonProcess; port: number; http: number }> {
     const port = await freePort(CHILD_ADDRESS);
     const http = await freePort(CHILD_ADDRESS);
     const config = join(tmp, `serve-${port}.json`);
     writeFileSync(config, JSON.stringify({
       trustAnchors: [world.rootAnchorFile], upstreams: [{ address: world.upstream.host, port: world.upstream.port }],
     }));
-    const child = new ChildServer(`dnssec-stubd (FAKETIME ${JSON.stringify(faketime) ?? 'none'})`, `${CHILD_ADDRESS}:${port}`);
-    running.add(child);
     // From a file: the monotonic clock left alone, as when NTP steps the wall clock.
-    const env = faketime === undefined ? []
-      : typeof faketime === 'string' ? [`LD_PRELOAD=${libfaketime()}`, `FAKETIME=${faketime}`]
-      : [`LD_PRELOAD=${libfaketime()}`, `FAKETIME_TIMESTAMP_FILE=${faketime.file}`, 'FAKETIME_CACHE_DURATION=1', 'DONT_FAKE_MONOTONIC=1'];
-    await child.start('env', [...env, process.execPath, BIN, 'serve', '--config', config, '--state-dir', mkdtempSync(join(tmp, 'state-')),
-      '--listen', `${CHILD_ADDRESS}:${port}`, '--http', `${CHILD_ADDRESS}:${http}`, '--log-level', 'info'],
-    async () => (await dig(port, ['.', 'SOA', '+cd'], CHILD_ADDRESS).catch(() => undefined))?.status !== undefined, 30_000);
+    const env = faketime === undefined ? {}
+      : typeof faketime === 'string' ? { LD_PRELOAD: `${libfaketime()}`, FAKETIME: faketime }
+      : { LD_PRELOAD: `${libfaketime()}`, FAKETIME_TIMESTAMP_FILE: faketime.file, FAKETIME_CACHE_DURATION: '1', DONT_FAKE_MONOTONIC: '1' };
+    const child = new DaemonProcess(['serve', '--config', config, '--state-dir', mkdtempSync(join(tmp, 'state-')),
+      '--listen', `${CHILD_ADDRESS}:${port}`, '--http', `${CHILD_ADDRESS}:${http}`, '--log-level', 'info'], { ...process.env, ...env });
+    running.add(child);
+    await child.started(30_000);
     return { child, port, http };
   }
-
-  const logsOf = (child: ChildServer): Logged[] =>
-    child.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Logged);
 
   async function status(http: number): Promise<{ clock: ClockStatus; now: string }> {
     const res = await fetch(`http://${CHILD_ADDRESS}:${http}/status`);
@@ -228,18 +205,18 @@ describe('a wrong clock under libfaketime: `dnssec-stubd serve` as a child proce
         const r = await dig(port, ['www.nsec3-nosalt.test.', 'A', '+dnssec'], CHILD_ADDRESS);
         assertTimeBogus(r, c.code, 'www.nsec3-nosalt.test.');
         assert.match(r.ede[0]!, new RegExp(`system clock looks wrong: it says ${c.direction === 'ahead' ? '20\\d\\d' : '1970'}-.* ${c.direction} `));
-        await waitFor('the clock line', () => clockLines(logsOf(child)).length > 0, 5000);
-        const lines = clockLines(logsOf(child));
+        await waitFor('the clock line', () => clockLines(child.lines).length > 0, 5000);
+        const lines = clockLines(child.lines);
         assert.equal(lines.length, 1, lines.map((l) => l.msg).join('\n'));
         assert.equal(lines[0]!.level, 50);
-        assert.match(lines[0]!.msg, new RegExp(`the clock seems between .* ${c.direction}\\. Every DNSSEC answer is SERVFAIL until the clock is corrected`));
+        assert.match(lines[0]!.msg ?? '', new RegExp(`the clock seems between .* ${c.direction}\\. Every DNSSEC answer is SERVFAIL until the clock is corrected`));
         const s = await status(http);
         assert.equal(s.clock.suspect, true);
         assert.equal(s.clock.direction, c.direction);
         assert.ok(s.clock.evidence.zones.some((z) => z.zone === '.'));
         assert.ok(s.clock.suspect && /^system clock looks wrong/.test(s.clock.message));
       } finally {
-        await child.terminate();
+        await child.kill(3_000);
         running.delete(child);
       }
     });
@@ -253,11 +230,11 @@ describe('a wrong clock under libfaketime: `dnssec-stubd serve` as a child proce
       for (const name of NAMES.slice(0, 4)) assertTimeBogus(await dig(port, [name, 'A', '+dnssec'], CHILD_ADDRESS), 7, name);
       assert.equal((await status(http)).clock.suspect, true);
       writeFileSync(file, '+0\n');
-      await waitFor('the step', () => logsOf(child).some((l) => /^system clock stepped back by 365 days/.test(l.msg)), 10_000);
+      await waitFor('the step', () => child.lines.some((l) => /^system clock stepped back by 365 days/.test(l.msg ?? '')), 10_000);
       for (const name of NAMES) assert.ok((await dig(port, [name, 'A', '+dnssec'], CHILD_ADDRESS)).flags.has('ad'), `${name} SECURE again`);
       assert.equal((await status(http)).clock.suspect, false);
     } finally {
-      await child.terminate();
+      await child.kill(3_000);
       running.delete(child);
     }
   });
@@ -270,9 +247,9 @@ describe('a wrong clock under libfaketime: `dnssec-stubd serve` as a child proce
       const s = await status(http);
       assert.equal(s.clock.suspect, false);
       assert.deepEqual(s.clock.evidence.zones.map((z) => z.zone), ['bogus-expired.test.']);
-      assert.deepEqual(clockLines(logsOf(child)), []);
+      assert.deepEqual(clockLines(child.lines), []);
     } finally {
-      await child.terminate();
+      await child.kill(3_000);
       running.delete(child);
     }
   });

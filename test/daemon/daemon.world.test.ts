@@ -8,9 +8,9 @@ import { describe, it } from 'node:test';
 import type { QueryEvent } from '../../src/server/types.js';
 import { RRType } from '../../src/wire/index.js';
 import { dig } from '../support/dig.js';
-import { useWorldDaemon } from '../support/daemon.js';
+import { useWorldDaemon } from '../support/world-daemon.js';
 
-const w = useWorldDaemon({ logLevel: 'silent' });
+const w = useWorldDaemon();
 
 /** Collect the events of what `f` asks. */
 async function eventsOf(f: () => Promise<unknown>): Promise<QueryEvent[]> {

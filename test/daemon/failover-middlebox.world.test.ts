@@ -10,7 +10,8 @@ import { dig } from '../support/dig.js';
 import { StripProxy } from '../upstream/strip-proxy.js';
 import { UnboundFixture } from '../upstream/unbound-fixture.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { bogusLogs, edeCodes, startTestDaemon, type TestDaemon } from './failover-support.js';
+import { bogusLogs, edeCodes, startFailoverDaemon } from './failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
 import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
@@ -51,7 +52,7 @@ describe('a middlebox stripping the RRSIGs of www A answers', () => {
   let d: TestDaemon;
   before(async () => {
     proxy.strip = (name, type) => name.startsWith('www.') && type === 'A';
-    d = await startTestDaemon(world, config());
+    d = await startFailoverDaemon(world, config());
   });
   after(() => d?.stop());
 
@@ -92,7 +93,7 @@ describe('BOGUS only when both DNSSEC-capable upstreams agree', () => {
   let d: TestDaemon;
   before(async () => {
     proxy.strip = () => false;
-    d = await startTestDaemon(world, config());
+    d = await startFailoverDaemon(world, config());
   });
   after(() => d?.stop());
 
@@ -113,7 +114,7 @@ describe('a middlebox stripping a zone\'s DNSKEY RRSIGs (the chain of trust\'s f
   let d: TestDaemon;
   before(async () => {
     proxy.strip = (name, type) => name === 'alg15.test' && type === 'DNSKEY';
-    d = await startTestDaemon(world, config());
+    d = await startFailoverDaemon(world, config());
   });
   after(() => d?.stop());
 

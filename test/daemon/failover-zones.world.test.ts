@@ -8,7 +8,8 @@ import { dig } from '../support/dig.js';
 import { PdnsRecursorFixture } from '../upstream/pdns-fixture.js';
 import { StripProxy } from '../upstream/strip-proxy.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { edeCodes, startTestDaemon, type TestDaemon } from './failover-support.js';
+import { edeCodes, startFailoverDaemon } from './failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
 import { daemonAddr, reAddr, worldPrefix } from '../world/net.js';
 
 let world: WorldInfo;
@@ -24,7 +25,7 @@ before(async () => {
   // A relay that strips nothing: it counts what the forward zone's pool asks.
   counting = await StripProxy.start({ address: daemonAddr(5, 1), backend: upstream });
   pdns = await PdnsRecursorFixture.start({ address: daemonAddr(5, 2), forwardTo: upstream, hintFile: world.rootHintsFile });
-  d = await startTestDaemon(world, { upstream: { timeoutMs: 400, deadlineMs: 2000 } }, {
+  d = await startFailoverDaemon(world, { upstream: { timeoutMs: 400, deadlineMs: 2000 } }, {
     upstream: [`${world.upstream.host}:${world.upstream.port}`],
     upstreamFor: [`alg13.test=${label(counting)}`, `alg14.test=${label(pdns)}`],
     negativeTrustAnchor: ['bogus-expired.test'],

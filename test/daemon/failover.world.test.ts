@@ -11,7 +11,9 @@ import { dig } from '../support/dig.js';
 import { PdnsRecursorFixture } from '../upstream/pdns-fixture.js';
 import { UnboundFixture } from '../upstream/unbound-fixture.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { bogusLogs, edeCodes, isBogus, startTestDaemon, waitFor, type TestDaemon } from './failover-support.js';
+import { bogusLogs, edeCodes, isBogus, startFailoverDaemon } from './failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
+import { waitFor } from '../support/wait.js';
 import { daemonAddr, reAddr, worldPrefix } from '../world/net.js';
 
 let world: WorldInfo;
@@ -55,7 +57,7 @@ describe('primary DNSSEC-capable, secondary not: the primary dies and comes back
   let d: TestDaemon;
   before(async () => {
     await ensurePrimary();
-    d = await startTestDaemon(world, config('primary-first'));
+    d = await startFailoverDaemon(world, config('primary-first'));
   });
   after(async () => {
     await d?.stop();
@@ -113,7 +115,7 @@ describe('two DNSSEC-capable upstreams: failover to the second, back to the firs
   const world2 = (): string => `${world.upstream.host}:${world.upstream.port}`;
   before(async () => {
     await ensurePrimary();
-    d = await startTestDaemon(world, {
+    d = await startFailoverDaemon(world, {
       upstreams: [
         { address: primary.address, port: primary.port, priority: 1 },
         { address: world.upstream.host, port: world.upstream.port, priority: 2 },
@@ -169,7 +171,7 @@ describe('priorities reversed: the non-DNSSEC resolver first', () => {
   let d: TestDaemon;
   before(async () => {
     await ensurePrimary();
-    d = await startTestDaemon(world, config('pdns-first'));
+    d = await startFailoverDaemon(world, config('pdns-first'));
   });
   after(() => d?.stop());
 
@@ -199,7 +201,7 @@ describe('insecure fallback', () => {
   let d: TestDaemon;
   before(async () => {
     await ensurePrimary();
-    d = await startTestDaemon(world, config('primary-first', { insecureFallback: { enabled: false, domains: ['alg10.test.'] } }));
+    d = await startFailoverDaemon(world, config('primary-first', { insecureFallback: { enabled: false, domains: ['alg10.test.'] } }));
     const warm = await dig(d.port, ['www.alg8.test.', 'A', '+dnssec']);
     assert.ok(warm.flags.has('ad'));
     await primary.kill();
@@ -227,7 +229,7 @@ describe('insecure fallback', () => {
   });
 
   it('enabled globally (--insecure-fallback): every name, INSECURE', async () => {
-    const g = await startTestDaemon(world, config('primary-first'), { insecureFallback: true });
+    const g = await startFailoverDaemon(world, config('primary-first'), { insecureFallback: true });
     try {
       const r = await dig(g.port, ['mail.alg14.test.', 'A', '+dnssec']);
       assert.equal(r.status, 'NOERROR', r.text);

@@ -45,7 +45,7 @@ describe('first run', () => {
     const d = new DaemonProcess(['serve', '--listen', `127.0.0.1:${port}`, '--http', `127.0.0.1:${http}`, '--upstream', `${world.upstream.host}:${world.upstream.port}`,
       '--trust-anchor', world.rootAnchorFile, '--state-dir', tempStateDir()]);
     try {
-      await d.waitForLog((l) => l.msg === 'dnssec-stubd started', 30_000);
+      await d.started(30_000);
       const r = await runCli(['ready', '--listen', `127.0.0.1:${port}`, '--http', `127.0.0.1:${http}`, '--wait', '20'], { timeoutMs: 30_000 });
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /^dnssec-stubd is ready:\n  HTTP API 127\.0\.0\.1:\d+: \/readyz says ready\n  DNS 127\.0\.0\.1:\d+: \. DNSKEY answered with AD \(validated\)\n$/);

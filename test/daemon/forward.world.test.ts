@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import dns2 from 'dns2';
-import { useWorldDaemon } from '../support/daemon.js';
+import { useWorldDaemon } from '../support/world-daemon.js';
 import { dig, type DigResult } from '../support/dig.js';
 import { ZONES } from '../world/index.js';
 import { worldAddr } from '../world/net.js';

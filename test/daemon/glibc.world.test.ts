@@ -20,7 +20,8 @@ import { dig } from '../support/dig.js';
 import { resolvConf, runWithPrivateEtc } from '../support/private-etc.js';
 import { TamperProxy, append, firstOf, onQuestion, prepend, rrs } from '../support/tamper-proxy.js';
 import { DATA, getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { startTestDaemon, type TestDaemon } from './failover-support.js';
+import { startFailoverDaemon } from './failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
 import { daemonAddr } from '../world/net.js';
 
 const execFileP = promisify(execFile);
@@ -86,7 +87,7 @@ before(async () => {
     onQuestion('www.alg13.test.', 'A', prepend('answer', ISSUE)),
     onQuestion('www.alg8.test.', 'A', append('answer', APPENDED)),
   );
-  d = await startTestDaemon(world, { upstreams: [{ address: proxy.address, port: proxy.port }], server: { warmupQueries: 0 } },
+  d = await startFailoverDaemon(world, { upstreams: [{ address: proxy.address, port: proxy.port }], server: { warmupQueries: 0 } },
     { listen: [`${DAEMON_ADDRESS}:53`] });
   await d.probed();
 });

@@ -14,12 +14,6 @@ import { PlainUpstream } from '../support/plain-upstream.js';
 
 const MiB = 1024 * 1024;
 
-async function daemonPid(pidFile: string, d: DaemonProcess): Promise<number> {
-  await d.waitForLog((l) => l.msg === 'dnssec-stubd started');
-  for (let i = 0; i < 50 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
-  return Number(readFileSync(pidFile, 'utf8').trim());
-}
-
 const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 const ppid = (pid: number): number => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 
@@ -60,7 +54,7 @@ describe('serve runs with heap limits derived from its config', () => {
 
   it('the daemon is the launcher\'s child, started with --max-old-space-size from cache.maxBytes; signals pass through', async () => {
     const { d, pidFile } = await start('derived');
-    const pid = await daemonPid(pidFile, d);
+    const pid = await d.pidFromFile(pidFile);
     assert.notEqual(pid, d.pid);
     assert.equal(ppid(pid), d.pid);
     const args = cmdline(pid);
@@ -79,7 +73,7 @@ describe('serve runs with heap limits derived from its config', () => {
 
   it('when the launcher is killed outright, the daemon stops by itself', async () => {
     const { d, pidFile } = await start('orphan');
-    const pid = await daemonPid(pidFile, d);
+    const pid = await d.pidFromFile(pidFile);
     d.signal('SIGKILL');
     await d.exited;
     assert.ok(await gone(pid, 15_000), 'the daemon outlived its launcher');
@@ -88,7 +82,7 @@ describe('serve runs with heap limits derived from its config', () => {
 
   it('DNSSEC_STUBD_HEAP=off: no child, no flags', async () => {
     const { d, pidFile } = await start('off', { ...process.env, DNSSEC_STUBD_HEAP: 'off' });
-    const pid = await daemonPid(pidFile, d);
+    const pid = await d.pidFromFile(pidFile);
     assert.equal(pid, d.pid);
     assert.ok(!cmdline(pid).some((a) => a.startsWith('--max-old-space-size')));
     await d.kill();

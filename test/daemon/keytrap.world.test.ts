@@ -15,20 +15,16 @@
  * Queries are sent with a small UDP client (AD=1, EDNS without DO: small answers that still carry AD
  * and EDE), so the latency measured is the daemon's, not that of a dig process start.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomInt } from 'node:crypto';
-import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import { EdnsOptionCode, Name, Rcode, makeQuery, parseMessage, serializeMessage, typeFromText } from '../../src/wire/index.js';
-import { useWorldDaemon } from '../support/daemon.js';
+import { useTestDaemon, worldFlags, type TestDaemon } from '../support/daemon.js';
+import { useWorldDaemon } from '../support/world-daemon.js';
 import { NSEC3_DEEP_DEPTH, NSEC3_FLOOD_DEPTH, NSEC3_MAX_DEPTH, ZONES, nsec3FloodName, type QueryCase } from '../world/zones.js';
 import { delv, dig as worldDig, rrTypes } from '../world/tools.js';
 import { dnskeyWire, keyTag } from '../world/rr.js';
-import { tempStateDir } from '../support/state-dir.js';
 
 /** A KeyTrap answer must come within this (ms): a verdict, not a hang. */
 const PROMPT_MS = 3000;
@@ -98,13 +94,6 @@ function assertSecure(r: Reply, rcode: string, what: string): void {
   assert.ok(r.ad, `${what}: expected AD: ${show(r)}`);
 }
 
-function writeConfig(dir: string, validation: Record<string, number>): string {
-  const file = path.join(dir, `limits-${Object.keys(validation).join('-')}.yaml`);
-  writeFileSync(file, ['# written by test/daemon/keytrap.test.ts', 'validation:',
-    ...Object.entries(validation).map(([k, v]) => `  ${k}: ${v}`), ''].join('\n'));
-  return file;
-}
-
 const keytrapZones = ['keytrap-keys.test.', 'keytrap-sigs.test.'].map((n) => {
   const z = ZONES[n];
   if (!z) throw new Error(`zone ${n} missing from test/world/zones.ts`);
@@ -125,31 +114,9 @@ const orderDependent = [
 /** The nsec3-flood.test. names: the deep query case, 100 labels, and the longest legal name. */
 const floodNames = [NSEC3_DEEP_DEPTH, NSEC3_FLOOD_DEPTH, NSEC3_MAX_DEPTH].map((d) => ({ depth: d, name: nsec3FloodName(d) }));
 
-let tmp: string;
-before(() => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'stubd-keytrap-'));
-});
-after(() => {
-  rmSync(tmp, { recursive: true, force: true });
-});
-
-/** A second in-process daemon on the world with a config file; started and stopped by the suite's hooks. */
-function useConfiguredDaemon(validation: Record<string, number>): { port: number; daemon?: Daemon } {
-  const ctx: { port: number; daemon?: Daemon } = { port: 0 };
-  before(async () => {
-    ctx.daemon = await startDaemon({ stateDir: tempStateDir(), http: ['off'],
-      listen: ['127.0.0.1:0'],
-      upstream: [`${env.world.upstream.host}:${env.world.upstream.port}`],
-      trustAnchor: [env.world.rootAnchorFile],
-      logLevel: 'silent',
-      config: writeConfig(tmp, validation),
-    });
-    ctx.port = ctx.daemon.addresses[0]!.port;
-  });
-  after(async () => {
-    await ctx.daemon?.close();
-  });
-  return ctx;
+/** A second in-process daemon on the world with validation limits from a config file; started and stopped by the suite's hooks. */
+function useConfiguredDaemon(validation: Record<string, number>): TestDaemon {
+  return useTestDaemon(() => ({ config: { validation }, cli: worldFlags(env.world) }));
 }
 
 // the daemon with the default limits (and the world, started or reused by the hooks)

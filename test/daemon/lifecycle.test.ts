@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,7 +79,7 @@ describe('SIGHUP reloads the configuration file', () => {
     [a, b] = await Promise.all([PlainUpstream.start(), PlainUpstream.start()]);
     writeFileSync(s.file, yaml(s, { upstream: a }));
     d = new DaemonProcess(['serve', '--config', s.file, '--state-dir', join(s.dir, 'state'), '--pid-file', s.pidFile]);
-    await d.waitForLog((l) => l.msg === 'dnssec-stubd started');
+    await d.started();
   });
   after(async () => {
     await d?.kill();
@@ -87,7 +87,7 @@ describe('SIGHUP reloads the configuration file', () => {
   });
 
   it('changes upstreams, forward zones, negative trust anchors and the log level, keeping the cache and the listeners', async () => {
-    assert.equal(readFileSync(s.pidFile, 'utf8').trim(), String(d.daemonPid));
+    assert.equal(await d.pidFromFile(s.pidFile), d.daemonPid);
     // Cached before the reload: an answer under the negative trust anchor (INSECURE, TTL 300, from upstream a).
     const first = await dig(s.port, ['www.nta.example.', 'A']);
     assert.equal(first.status, 'NOERROR', first.text);
@@ -178,7 +178,7 @@ describe('SIGTERM stops cleanly', () => {
     const d = new DaemonProcess(['serve', '--config', s.file, '--state-dir', join(s.dir, 'state'), '--pid-file', s.pidFile]);
     try {
       writeFileSync(s.file, yaml(s, { upstream: slow, ntas: ['example.'] }));
-      await d.waitForLog((l) => l.msg === 'dnssec-stubd started');
+      await d.started();
       // The upstream takes 1.5 s for this one: it is in flight when the signal comes.
       const inFlight = dig(s.port, ['slow.example.', 'A', '+time=5']);
       await new Promise((r) => setTimeout(r, 300));

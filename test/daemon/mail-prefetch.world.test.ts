@@ -7,43 +7,34 @@
  * would get anyway; CNAME'd hosts get TLSA at the target; null MX starts nothing; mailHosts caps; off is off.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { questionKey } from '../../src/cache/key.js';
-import { startDaemon, type Daemon } from '../../src/daemon/index.js';
+import type { Daemon } from '../../src/daemon/index.js';
 import type { MailPrefetchStats } from '../../src/resolver/mail-prefetch.js';
 import { Name, RRClass, typeFromText } from '../../src/wire/index.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { dig, type DigResult } from '../support/dig.js';
-import { tempStateDir } from '../support/state-dir.js';
+import { startTestDaemon, worldFlags, type TestDaemon } from '../support/daemon.js';
 
 let world: WorldInfo;
-let dir: string;
 let on: Daemon;
 let off: Daemon;
+const started: TestDaemon[] = [];
 
 async function daemon(prefetch: Record<string, unknown>): Promise<Daemon> {
-  const config = join(dir, `config-${String(prefetch.mail)}.json`);
-  writeFileSync(config, JSON.stringify({ prefetch }));
-  return startDaemon({
-    config, stateDir: tempStateDir(), http: ['off'], listen: ['127.0.0.1:0'],
-    upstream: [`${world.upstream.host}:${world.upstream.port}`], trustAnchor: [world.rootAnchorFile], logLevel: 'silent',
-  });
+  const d = await startTestDaemon({ config: { prefetch }, cli: worldFlags(world) });
+  started.push(d);
+  return d.daemon;
 }
 
 before(async () => {
   world = await getWorld();
-  dir = mkdtempSync(join(tmpdir(), 'stubd-mailpf-'));
   on = await daemon({ mail: true, mailHosts: 1, maxInFlight: 4 });
   off = await daemon({ mail: false });
 });
 
 after(async () => {
-  await on?.close();
-  await off?.close();
-  rmSync(dir, { recursive: true, force: true });
+  for (const d of started) await d.stop();
   await stopWorld();
 });
 

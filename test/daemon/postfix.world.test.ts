@@ -24,7 +24,8 @@ import type { QueryEvent } from '../../src/server/types.js';
 import { PostfixInstance, type Delivery, type Sent } from '../support/postfix.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { MAIL, mailHost, type MailDomain } from '../world/mail.js';
-import { startTestDaemon, type TestDaemon } from './failover-support.js';
+import { startFailoverDaemon } from './failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
 import { daemonAddr } from '../world/net.js';
 
 /** The daemon's address (port 53: resolv.conf has no port) and the Postfix client's source address. Not used elsewhere in test/. */
@@ -124,7 +125,7 @@ const events: QueryEvent[] = [];
 
 before(async () => {
   world = await getWorld();
-  d = await startTestDaemon(world, { upstreams: [{ address: world.upstream.host, port: world.upstream.port }], server: { warmupQueries: 0 } },
+  d = await startFailoverDaemon(world, { upstreams: [{ address: world.upstream.host, port: world.upstream.port }], server: { warmupQueries: 0 } },
     { listen: [`${DAEMON_ADDRESS}:53`] });
   d.daemon.onQuery((e) => events.push(e));
   await d.probed();

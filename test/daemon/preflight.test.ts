@@ -11,11 +11,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import { ListenError, checkListenAddresses, ephemeralRange, portsAtRisk, startDaemon } from '../../src/daemon/index.js';
+import { ListenError, checkListenAddresses, ephemeralRange, portsAtRisk } from '../../src/daemon/index.js';
+import { startTestDaemon } from '../support/daemon.js';
 import { freePort } from '../support/daemon-process.js';
-import { tempStateDir } from '../support/state-dir.js';
 
 const la = (port: number): { address: string; port: number } => ({ address: '127.0.0.1', port });
 
@@ -80,9 +78,6 @@ describe('listen ports in the source-port range', () => {
 
   it('the daemon warns once at start for a listen port inside the range; none for one outside it', async () => {
     const range = ephemeralRange()!;
-    const lines: { level: number; msg: string; ports?: number[] }[] = [];
-    const sink = new Writable({ write(chunk: Buffer, _e, cb) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); cb(); } });
-    const logger = pino({ level: 'warn' }, sink);
     let inside = 0;
     for (let i = 0; i < 50 && !inside; i++) {
       const p = range[0] + Math.floor(Math.random() * (range[1] - range[0]));
@@ -96,9 +91,9 @@ describe('listen ports in the source-port range', () => {
     assert.ok(inside, 'found a free port in the range');
     const outside = await freePort('127.0.0.1');
     for (const [port, warned] of [[inside, true], [outside, false]] as const) {
-      lines.length = 0;
-      const d = await startDaemon({ stateDir: tempStateDir(), http: ['off'], listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'warn' }, { logger });
-      await d.close();
+      const d = await startTestDaemon({ cli: { listen: [`127.0.0.1:${port}`], upstream: ['127.0.0.1:9'], logLevel: 'warn' }, logs: 'warn' });
+      await d.stop();
+      const lines = d.logs;
       const w = lines.filter((l) => /in the kernel's range for source ports/.test(l.msg));
       assert.equal(w.length, warned ? 1 : 0, JSON.stringify(lines.map((l) => l.msg)));
       if (warned) {

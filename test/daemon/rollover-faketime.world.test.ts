@@ -19,25 +19,23 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { ManagedKeyView } from '../../src/anchors/manager.js';
-import { ChildServer } from '../support/child-server.js';
+import type { AnchorZoneReport } from '../../src/daemon/index.js';
+import { DaemonProcess, anchorsJson, type LogLine } from '../support/daemon-process.js';
 import { dig } from '../support/dig.js';
 import { libfaketime, rolloverAddr, startRolloverWorld, type RolloverWorld } from '../support/rollover-world.js';
 
 const execFileP = promisify(execFile);
-const BIN = new URL('../../../bin/dnssec-stubd.js', import.meta.url).pathname;
 const DAY = 86_400_000;
 const LISTEN = rolloverAddr(2, 4);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface ZoneReport { zone: string; trusted: number; keys: ManagedKeyView[]; lastRefresh?: { at: number; result: string } }
 
 let w: RolloverWorld;
 let tmp: string;
 let stateDir: string;
 let configFile: string;
-const running = new Set<ChildServer>();
+const running = new Set<DaemonProcess>();
 const killAll = (): void => {
-  for (const c of running) c.signal('SIGKILL');
+  for (const d of running) if (d.running) d.signal('SIGKILL');
 };
 
 before(async () => {
@@ -50,67 +48,61 @@ before(async () => {
   writeFileSync(configFile, JSON.stringify({ trustAnchors: { files: [w.anchorFiles.ksk1] }, server: { warmupQueries: 0 } }));
 });
 after(async () => {
-  for (const c of running) await c.terminate();
+  for (const d of running) await d.kill(3_000);
   process.off('exit', killAll);
   w?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 /** `dnssec-stubd anchors --json` in real time (read only, usable while the daemon runs). */
-async function anchorsCli(): Promise<{ code: number; zone: ZoneReport }> {
-  const r = await execFileP(process.execPath, [BIN, 'anchors', '--state-dir', stateDir, '--config', configFile, '--json']).then(
-    (x) => ({ code: 0, stdout: x.stdout }),
-    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
-  );
-  const zones = (JSON.parse(r.stdout) as { zones: ZoneReport[] }).zones;
-  assert.equal(zones.length, 1, r.stdout);
-  return { code: r.code, zone: zones[0]! };
+async function anchorsCli(): Promise<{ code: number | null; zone: AnchorZoneReport }> {
+  const r = await anchorsJson(['--state-dir', stateDir, '--config', configFile]);
+  assert.equal(r.zones.length, 1, r.stdout);
+  return { code: r.code, zone: r.zones[0]! };
 }
 
 const env = (days: number): string[] => [`LD_PRELOAD=${libfaketime()}`, `FAKETIME=${days >= 0 ? '+' : ''}${days}d`];
 
 interface RunResult {
   /** The root's state after the start-up refresh, as the anchors command reads it. */
-  zone: ZoneReport;
-  code: number;
+  zone: AnchorZoneReport;
+  code: number | null;
   /** The daemon's log lines (pino JSON). */
-  logs: { level: number; msg: string }[];
+  logs: LogLine[];
   /** The state file's text. */
   file: string;
 }
 
 /** Start the daemon `days` ahead, wait for its refresh of the root, check that www.example. A is SECURE, stop it. */
 async function runAt(days: number): Promise<RunResult> {
-  const child = new ChildServer(`dnssec-stubd at +${days} d`, `${LISTEN}:53`);
-  running.add(child);
+  const d = new DaemonProcess(['serve', '--config', configFile, '--state-dir', stateDir, '--http', 'off',
+    '--listen', `${LISTEN}:53`, '--upstream', `${w.upstream.host}:53`, '--log-level', 'info'], { ...process.env, ...Object.fromEntries(env(days).map((v) => v.split('='))) });
+  running.add(d);
   const since = Date.now() + days * DAY;
   try {
-    await child.start('env', [...env(days), process.execPath, BIN, 'serve', '--config', configFile, '--state-dir', stateDir, '--http', 'off',
-      '--listen', `${LISTEN}:53`, '--upstream', `${w.upstream.host}:53`, '--log-level', 'info'],
-    async () => (await dig(53, ['.', 'SOA', '+cd'], LISTEN).catch(() => undefined))?.status !== undefined, 20_000);
+    await d.started(20_000);
     let report = await anchorsCli();
     for (let i = 0; !(report.zone.lastRefresh && report.zone.lastRefresh.at >= since); i++) {
-      if (i > 100) throw new Error(`no refresh of the root after the start at +${days} d:\n${child.output}`);
+      if (i > 100) throw new Error(`no refresh of the root after the start at +${days} d:\n${d.stdout}${d.stderr}`);
       await sleep(100);
       report = await anchorsCli();
     }
-    assert.equal(report.zone.lastRefresh!.result, 'ok', child.output);
+    assert.equal(report.zone.lastRefresh!.result, 'ok', d.stdout + d.stderr);
     const r = await dig(53, ['www.example.', 'A', '+dnssec'], LISTEN);
     assert.equal(r.status, 'NOERROR', r.text);
     assert.ok(r.flags.has('ad'), `www.example. A must be SECURE at +${days} d\n${r.text}`);
-    await child.terminate();
-    assert.ok(!child.running);
-    const logs = child.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
-    return { zone: report.zone, code: report.code, logs, file: readFileSync(join(stateDir, 'root.anchor'), 'utf8') };
+    await d.kill(3_000);
+    assert.ok(!d.running);
+    return { zone: report.zone, code: report.code, logs: d.lines, file: readFileSync(join(stateDir, 'root.anchor'), 'utf8') };
   } finally {
-    await child.terminate();
-    running.delete(child);
+    await d.kill(3_000);
+    running.delete(d);
   }
 }
 
 const keyOf = (r: RunResult, tag: number): ManagedKeyView | undefined => r.zone.keys.find((k) => k.keyTagUnrevoked === tag);
 const line = (r: RunResult, tag: number): string => r.file.split('\n').find((l) => l.includes(` ;tag-unrevoked=${tag} `)) ?? '';
-const said = (r: RunResult, re: RegExp): boolean => r.logs.some((l) => re.test(l.msg));
+const said = (r: RunResult, re: RegExp): boolean => r.logs.some((l) => re.test(l.msg ?? ''));
 
 describe('RFC 5011 with the real 30-day hold-downs under libfaketime, across restarts', () => {
   it('libfaketime moves Node\'s clock', async () => {

@@ -12,34 +12,26 @@
  *    never INSECURE) and recovers with a KSK2 anchor file and a fresh state directory.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import type { ManagedKeyView } from '../../src/anchors/manager.js';
-import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import { Name, keyTag } from '../../src/wire/index.js';
 import { dig } from '../support/dig.js';
 import { startRolloverWorld, type RolloverWorld } from '../support/rollover-world.js';
+import { startTestDaemon, type LogRecord, type TestDaemon } from '../support/daemon.js';
+import { anchorsJson } from '../support/daemon-process.js';
 import { tempStateDir } from '../support/state-dir.js';
 import { daemonAddr } from '../world/net.js';
 
-const execFileP = promisify(execFile);
-const BIN = new URL('../../../bin/dnssec-stubd.js', import.meta.url).pathname;
 const HOLD_DOWN_S = 2;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 let w: RolloverWorld;
-let tmp: string;
 /** The state directory of the daemon that followed the roll (describe A), for the daemons started after it. */
 let stateDirA: string | undefined;
 before(async () => {
   w = await startRolloverWorld(1);
-  tmp = mkdtempSync(join(tmpdir(), 'stubd-rollover-test-'));
 });
 /** State directories made here (test/support/state-dir.ts), removed at the end. */
 const stateDirs: string[] = [];
@@ -49,57 +41,27 @@ const newStateDir = (): string => {
   return d;
 };
 
-interface LogLine { level: number; msg: string; [k: string]: unknown }
-
-interface Stubd {
-  daemon: Daemon;
-  port: number;
+/** A daemon of this file, with its state directory. */
+interface Stubd extends TestDaemon {
   stateDir: string;
-  logs: LogLine[];
-  close(): Promise<void>;
 }
 
 const open = new Set<Stubd>();
 // Daemons still open (a failed test) first, then the servers and the files.
 after(async () => {
-  for (const s of open) await s.close();
+  for (const s of open) await s.stop();
   w?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
   for (const d of stateDirs) rmSync(d, { recursive: true, force: true });
 });
 
 /** A daemon in this process: the rollover world's upstream, a JSON config file, logs kept for the assertions. */
 async function stubd(stateDir: string, config: object, trustAnchor?: string[]): Promise<Stubd> {
-  const file = join(mkdtempSync(join(tmp, 'cfg-')), 'config.json');
-  writeFileSync(file, JSON.stringify({ server: { warmupQueries: 0 }, ...config }));
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb): void {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
-      cb();
-    },
-  });
-  const daemon = await startDaemon({
-    config: file, stateDir, http: ['off'], listen: ['127.0.0.1:0'], upstream: [`${w.upstream.host}:${w.upstream.port}`], ...(trustAnchor ? { trustAnchor } : {}),
-  }, { logger: pino({ level: 'info' }, sink) });
-  const s: Stubd = {
-    daemon, port: daemon.addresses[0]!.port, stateDir, logs,
-    async close() {
-      if (!open.delete(s)) return;
-      await daemon.close();
-    },
-  };
+  const s = { ...await startTestDaemon({
+    config: { server: { warmupQueries: 0 }, ...config }, logs: 'info',
+    cli: { stateDir, upstream: [`${w.upstream.host}:${w.upstream.port}`], ...(trustAnchor ? { trustAnchor } : {}) },
+  }), stateDir };
   open.add(s);
   return s;
-}
-
-/** Until the root's first refresh (started with the daemon) is done. */
-async function firstRefresh(s: Stubd): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (s.daemon.stats().managedAnchors?.[0]?.lastRefresh) return;
-    await sleep(25);
-  }
-  throw new Error('the root was not refreshed at start');
 }
 
 const refresh = (s: Stubd): Promise<void> => s.daemon.anchorManager!.refresh(Name.root);
@@ -114,7 +76,7 @@ const trustedTags = (s: Stubd): number[] => s.daemon.stack.chain.trustAnchors().
 const stateFile = (s: Stubd): string => readFileSync(join(s.stateDir, 'root.anchor'), 'utf8');
 /** The state file's line of the key whose tag without the REVOKE bit is `tag`. */
 const stateLine = (s: Stubd, tag: number): string => stateFile(s).split('\n').find((l) => l.includes(` ;tag-unrevoked=${tag} `)) ?? '';
-const logged = (s: Stubd, re: RegExp): LogLine[] => s.logs.filter((l) => re.test(l.msg));
+const logged = (s: Stubd, re: RegExp): LogRecord[] => s.logs.filter((l) => re.test(l.msg));
 
 /** www.example. A is SECURE (AD) and www.unsigned. A INSECURE, as the cache has them and after a flush (the chain from the root DNSKEY RRset served now). */
 async function assertAnswers(s: Stubd, when: string): Promise<void> {
@@ -148,13 +110,7 @@ async function signalled(tags: number[]): Promise<void> {
 }
 
 /** `dnssec-stubd anchors --json` (a separate process, read only) on a state directory. */
-async function anchorsCli(stateDir: string, anchorFile: string): Promise<{ code: number; zones: { zone: string; trusted: number; keys: ManagedKeyView[] }[] }> {
-  const r = await execFileP(process.execPath, [BIN, 'anchors', '--state-dir', stateDir, '--trust-anchor', anchorFile, '--json']).then(
-    (x) => ({ code: 0, stdout: x.stdout }),
-    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
-  );
-  return { code: r.code, zones: (JSON.parse(r.stdout) as { zones: [] }).zones };
-}
+const anchorsCli = (stateDir: string, anchorFile: string): ReturnType<typeof anchorsJson> => anchorsJson(['--state-dir', stateDir, '--trust-anchor', anchorFile]);
 
 describe('RFC 5011: the root KSK rolls under one daemon (hold-downs 2 s)', () => {
   let a: Stubd;
@@ -163,7 +119,7 @@ describe('RFC 5011: the root KSK rolls under one daemon (hold-downs 2 s)', () =>
     assert.deepEqual(await w.upstreamRootKeys(), { keys: [w.ksk1.tag, w.zsk.tag].sort((x, y) => x - y), sigs: [w.ksk1.tag] });
     stateDirA = newStateDir();
     a = await stubd(stateDirA, { trustAnchors: { files: [w.anchorFiles.ksk1], addHoldDown: HOLD_DOWN_S, removeHoldDown: HOLD_DOWN_S } });
-    await firstRefresh(a);
+    await a.refreshed();
     assert.equal(rootView(a).lastRefresh!.result, 'ok');
     assert.equal(key(a, w.ksk1.tag)?.state, 'Valid');
     assert.ok(key(a, w.ksk1.tag)?.lastSeen !== undefined, 'KSK1 seen in a validated DNSKEY RRset');
@@ -271,7 +227,7 @@ describe('RFC 5011: the root KSK rolls under one daemon (hold-downs 2 s)', () =>
     assert.equal(cli.code, 0);
     assert.deepEqual(cli.zones.map((z) => [z.zone, z.trusted]), [['.', 1]]);
     assert.deepEqual(cli.zones[0]!.keys.map((k) => [k.keyTagUnrevoked, k.state]).sort(), [[w.ksk1.tag, 'Removed'], [w.ksk2.tag, 'Valid']].sort());
-    await a.close();
+    await a.stop();
   });
 });
 
@@ -284,7 +240,7 @@ describe('RFC 5011: daemons started after the roll', () => {
       assert.deepEqual(trustedTags(b), [w.ksk2.tag], 'from the state at start, before any refresh');
       // The note names the key by its tag in the anchor file, and by the revoked form's tag the state holds it under.
       assert.equal(logged(b, new RegExp(`^configured key ${w.ksk1.tag} is Removed in the state file \\(as ${w.ksk1Revoked.tag}, revoked\\): the state wins$`)).length, 1);
-      await firstRefresh(b);
+      await b.refreshed();
       await refresh(b);
       assert.equal(rootView(b).lastRefresh!.result, 'ok');
       assert.equal(key(b, w.ksk2.tag)?.state, 'Valid');
@@ -292,14 +248,14 @@ describe('RFC 5011: daemons started after the roll', () => {
       assert.deepEqual(trustedTags(b), [w.ksk2.tag]);
       await assertAnswers(b, 'restarted after the roll');
     } finally {
-      await b.close();
+      await b.stop();
     }
   });
 
   it('a daemon with no state and only the removed KSK1 as anchor fails closed: SERVFAIL naming the trust anchor, never INSECURE', async () => {
     const b = await stubd(newStateDir(), {}, [w.anchorFiles.ksk1]);
     try {
-      await firstRefresh(b);
+      await b.refreshed();
       assert.match(rootView(b).lastRefresh!.result, /trust anchor is gone/);
       for (const [name, type] of [['www.example.', 'A'], ['www.unsigned.', 'A'], ['example.', 'SOA'], ['.', 'SOA']] as const) {
         const r = await dig(b.port, [name, type, '+dnssec']);
@@ -314,7 +270,7 @@ describe('RFC 5011: daemons started after the roll', () => {
       assert.equal(b.daemon.stats().resolver.statuses.insecure, 0, 'nothing was answered INSECURE');
       assert.equal(b.daemon.stats().resolver.statuses.secure, 0, 'nothing was answered SECURE');
     } finally {
-      await b.close();
+      await b.stop();
     }
   });
 
@@ -323,22 +279,22 @@ describe('RFC 5011: daemons started after the roll', () => {
   it('the stale-anchor case: EDE 9 "trust anchor is gone", an error at every refresh, anchors exit 1', async () => {
     const b = await stubd(newStateDir(), {}, [w.anchorFiles.ksk1]);
     try {
-      await firstRefresh(b);
+      await b.refreshed();
       const r = await dig(b.port, ['www.example.', 'A', '+dnssec']);
       assert.equal(r.status, 'SERVFAIL', r.text);
       assert.ok(r.ede.some((l) => /^; EDE: 9 /.test(l) && /trust anchor is gone/.test(l)), r.text);
       assert.ok(b.logs.some((l) => l.level === 50 && /trust anchor is gone/.test(l.msg)), 'an error logged at the refresh');
-      await b.close();
+      await b.stop();
       assert.equal((await anchorsCli(b.stateDir, w.anchorFiles.ksk1)).code, 1);
     } finally {
-      await b.close();
+      await b.stop();
     }
   });
 
   it('given a KSK2 anchor file and a fresh state directory, a daemon validates again', async () => {
     const b = await stubd(newStateDir(), {}, [w.anchorFiles.ksk2]);
     try {
-      await firstRefresh(b);
+      await b.refreshed();
       assert.equal(rootView(b).lastRefresh!.result, 'ok');
       assert.equal(key(b, w.ksk2.tag)?.state, 'Valid');
       assert.equal(key(b, w.ksk1.tag), undefined, 'KSK1 is not published any more: the new state never knew it');
@@ -346,7 +302,7 @@ describe('RFC 5011: daemons started after the roll', () => {
       await assertAnswers(b, 'recovered');
       assert.ok(existsSync(join(b.stateDir, 'root.anchor')));
     } finally {
-      await b.close();
+      await b.stop();
     }
   });
 });

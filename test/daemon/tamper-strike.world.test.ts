@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { dig } from '../support/dig.js';
 import { TamperProxy, onQuestion, prepend, rrs } from '../support/tamper-proxy.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { startTestDaemon, type TestDaemon } from './failover-support.js';
+import { startFailoverDaemon } from './failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
 import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
@@ -28,7 +29,7 @@ after(async () => {
 
 describe('a tampering upstream', () => {
   it('is asked around: the next DNSSEC-capable upstream answers SECURE, the tampering one gets a strike', async () => {
-    const d: TestDaemon = await startTestDaemon(world, {
+    const d: TestDaemon = await startFailoverDaemon(world, {
       upstreams: [
         { address: proxy.address, port: proxy.port, priority: 1 },
         { address: world.upstream.host, port: world.upstream.port, priority: 2 },
@@ -53,7 +54,7 @@ describe('a tampering upstream', () => {
   });
 
   it('alone, it gets BOGUS with an EDE naming the rule broken', async () => {
-    const d = await startTestDaemon(world, { upstreams: [{ address: proxy.address, port: proxy.port, priority: 1 }], server: { warmupQueries: 0 } });
+    const d = await startFailoverDaemon(world, { upstreams: [{ address: proxy.address, port: proxy.port, priority: 1 }], server: { warmupQueries: 0 } });
     try {
       await d.probed();
       const r = await dig(d.port, ['www.alg13.test.', 'A', '+dnssec']);

@@ -22,7 +22,8 @@ import {
 } from '../support/tamper-proxy.js';
 import { UnboundFixture } from '../upstream/unbound-fixture.js';
 import { DATA, getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { startTestDaemon, type TestDaemon } from './failover-support.js';
+import { startFailoverDaemon } from './failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
 import { daemonAddr, worldAddr } from '../world/net.js';
 
 const PROXY_ADDRESS = daemonAddr(9, 1);
@@ -493,7 +494,7 @@ before(async () => {
   reference = await UnboundFixture.start({
     address: REFERENCE_ADDRESS, forwardAll: { address: proxy.address, port: proxy.port }, validate: { anchorFile: world.rootAnchorFile },
   });
-  d = await startTestDaemon(world, {
+  d = await startFailoverDaemon(world, {
     upstreams: [{ address: proxy.address, port: proxy.port }],
     server: { warmupQueries: 0 },
   });

@@ -16,7 +16,8 @@ import { dig } from '../support/dig.js';
 import { BAD_ADDITIONAL, withBadAdditional, type BadAdditional } from '../support/bad-additional.js';
 import { MangleProxy, withRcode } from '../upstream/mangle-proxy.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { bogusLogs, edeCodes, isBogus, startTestDaemon, type TestDaemon } from './failover-support.js';
+import { bogusLogs, edeCodes, isBogus, startFailoverDaemon } from './failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
 import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
@@ -59,7 +60,7 @@ describe('a malformed additional record in DS and A answers', () => {
   let d: TestDaemon;
   before(async () => {
     proxy.mangle = (asked, answer) => (asked.type === 'DS' || asked.type === 'A' ? withBadAdditional(answer, kindFor(asked.name)) : undefined);
-    d = await startTestDaemon(world, config([proxy]));
+    d = await startFailoverDaemon(world, config([proxy]));
   });
   after(async () => {
     proxy.mangle = undefined;
@@ -98,7 +99,7 @@ describe('a DS answer that says NXDOMAIN but carries the signed DS RRset', () =>
   });
 
   it('from the only upstream: BOGUS (SERVFAIL, EDE 6), never SECURE', async () => {
-    const d = await startTestDaemon(world, config([proxy]));
+    const d = await startFailoverDaemon(world, config([proxy]));
     try {
       const r = await dig(d.port, ['www.alg10.test.', 'A', '+dnssec']);
       assert.equal(r.status, 'SERVFAIL', r.text);
@@ -112,7 +113,7 @@ describe('a DS answer that says NXDOMAIN but carries the signed DS RRset', () =>
   });
 
   it('with a second DNSSEC-capable upstream: the chain step is re-asked there, SECURE, strike on the first', async () => {
-    const d = await startTestDaemon(world, config([proxy, relay]));
+    const d = await startFailoverDaemon(world, config([proxy, relay]));
     try {
       await d.probed();
       await secure(d, 'www.alg10.test.');

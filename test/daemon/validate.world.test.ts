@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { useWorldDaemon } from '../support/daemon.js';
+import { useWorldDaemon } from '../support/world-daemon.js';
 import { dig } from '../support/dig.js';
 import { ZONES, type QueryCase, type Status } from '../world/index.js';
 import { delv, dig as worldDig, validatorVerdict } from '../world/tools.js';

@@ -23,7 +23,8 @@ import { renderText } from '../../src/dane/report.js';
 import { Name } from '../../src/wire/index.js';
 import { systemClock } from '../../src/clock.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { startTestDaemon, type TestDaemon } from '../daemon/failover-support.js';
+import { startFailoverDaemon } from '../daemon/failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
 import { resolvConf, runWithPrivateEtc } from '../support/private-etc.js';
 import { DOMAINS, expected } from './expect.js';
 import { daemonAddr } from '../world/net.js';
@@ -74,7 +75,7 @@ before(async () => {
   writeFileSync(join(dir, 'resolv.conf'), resolvConf([DAEMON_ADDRESS], ['timeout:5', 'attempts:2', 'trust-ad']));
   mkdirSync(join(dir, 'postfix'));
   writeFileSync(join(dir, 'postfix', 'main.cf'), 'compatibility_level = 3.6\nsmtp_dns_support_level = dnssec\n');
-  d = await startTestDaemon(world, { upstreams: [{ address: world.upstream.host, port: world.upstream.port }], server: { warmupQueries: 0 } },
+  d = await startFailoverDaemon(world, { upstreams: [{ address: world.upstream.host, port: world.upstream.port }], server: { warmupQueries: 0 } },
     { listen: [`${DAEMON_ADDRESS}:53`] });
   await d.probed();
 });

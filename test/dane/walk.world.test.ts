@@ -12,7 +12,7 @@ import { MODES, type Mode } from '../../src/dane/policy.js';
 import { renderText } from '../../src/dane/report.js';
 import { Name } from '../../src/wire/index.js';
 import { systemClock } from '../../src/clock.js';
-import { useWorldDaemon } from '../support/daemon.js';
+import { useWorldDaemon } from '../support/world-daemon.js';
 import { mailDomain } from '../world/index.js';
 import { DOMAINS, cells, expected, hostsOf, tlsaHost } from './expect.js';
 import { MANDATORY, OPPORTUNISTIC, rows, tableRow } from './tables.js';

@@ -5,15 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Daemon } from '../../src/daemon/index.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+import type { TestDaemon } from '../support/daemon.js';
 import { get, startApiDaemon } from './support.js';
 import { worldPrefix } from '../world/net.js';
 
 let world: WorldInfo;
 const TOKEN = 'test-token-0123456789abcdef';
 
-const start = (http: object): Promise<Daemon> => startApiDaemon(world, http);
+const start = (http: object): Promise<TestDaemon> => startApiDaemon(world, http);
 
 before(async () => {
   world = await getWorld();
@@ -21,11 +21,11 @@ before(async () => {
 after(() => stopWorld());
 
 describe('the HTTP status API', () => {
-  let d: Daemon;
+  let d: TestDaemon;
   before(async () => {
     d = await start({});
   });
-  after(() => d?.close());
+  after(() => d?.stop());
 
   it('/healthz and /readyz (ready once the upstream is known DNSSEC-capable)', async () => {
     assert.deepEqual((await get(d, '/healthz')).body, { status: 'ok' });
@@ -103,7 +103,7 @@ describe('HTTP API access', () => {
       assert.equal((await get(d, '/status', { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status, 401);
       assert.equal((await get(d, '/status', { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
     } finally {
-      await d.close();
+      await d.stop();
     }
   });
 
@@ -114,7 +114,7 @@ describe('HTTP API access', () => {
       assert.equal(r.status, 403);
       assert.match(String(r.body['message']), /127\.0\.0\.1 is not in http\.allow/);
     } finally {
-      await d.close();
+      await d.stop();
     }
   });
 

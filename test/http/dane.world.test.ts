@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Daemon } from '../../src/daemon/index.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
+import type { TestDaemon } from '../support/daemon.js';
 import { get, startApiDaemon } from './support.js';
 
 let world: WorldInfo;
 const TOKEN = 'dane-test-token-0123456789';
 
-const start = (http: object): Promise<Daemon> => startApiDaemon(world, http);
+const start = (http: object): Promise<TestDaemon> => startApiDaemon(world, http);
 
 before(async () => {
   world = await getWorld();
@@ -20,11 +20,11 @@ before(async () => {
 after(() => stopWorld());
 
 describe('GET /dane/:domain', () => {
-  let d: Daemon;
+  let d: TestDaemon;
   before(async () => {
     d = await start({});
   });
-  after(() => d?.close());
+  after(() => d?.stop());
 
   it('the decision per mode, with the steps and the text', async () => {
     const cases: [string, string, string][] = [
@@ -60,13 +60,13 @@ describe('GET /dane/:domain', () => {
     // for seconds at most, so the next check would miss for a reason this test is not about): until it succeeds.
     let first = await get(d, '/dane/v312.dmx.test?mode=mandatory');
     for (let i = 0; i < 3 && first.body['action'] !== 'success'; i++) {
-      await new Promise((r) => setTimeout(r, (d.config.cache.failureTtl + 1) * 1000)); // the failure's cache time
+      await new Promise((r) => setTimeout(r, (d.daemon.config.cache.failureTtl + 1) * 1000)); // the failure's cache time
       first = await get(d, '/dane/v312.dmx.test?mode=mandatory');
     }
     assert.equal(first.body['action'], 'success', (first.body['text'] as string[]).join('\n'));
-    const before = d.stack.cached.stats();
+    const before = d.daemon.stack.cached.stats();
     const r = await get(d, '/dane/v312.dmx.test?mode=mandatory');
-    const after = d.stack.cached.stats();
+    const after = d.daemon.stack.cached.stats();
     assert.equal(r.body['action'], 'success');
     assert.equal(after.misses - before.misses, 0, 'no miss');
     assert.equal(after.hits - before.hits, 4, 'MX, A, AAAA and TLSA from the cache');
@@ -82,11 +82,11 @@ describe('GET /dane/:domain', () => {
 });
 
 describe('GET /dane/:domain with a token', () => {
-  let d: Daemon;
+  let d: TestDaemon;
   before(async () => {
     d = await start({ token: TOKEN });
   });
-  after(() => d?.close());
+  after(() => d?.stop());
 
   it('401 without it, 200 with it', async () => {
     assert.equal((await get(d, '/dane/ok.dmx.test')).status, 401);

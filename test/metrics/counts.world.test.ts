@@ -19,8 +19,10 @@ import { TamperProxy, onQuestion, prepend, rrs } from '../support/tamper-proxy.j
 import { StripProxy } from '../upstream/strip-proxy.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { NSEC3_DEEP_DEPTH, nsec3FloodName } from '../world/zones.js';
-import { startTestDaemon, waitFor, type TestDaemon } from '../daemon/failover-support.js';
-import { P, parse, promtool, requiredValue, value, type Exposition } from './exposition.js';
+import { startFailoverDaemon } from '../daemon/failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
+import { waitFor } from '../support/wait.js';
+import { P, promtool, requiredValue, scrapeMetrics, value, type Exposition } from './exposition.js';
 import { daemonAddr } from '../world/net.js';
 
 let world: WorldInfo;
@@ -31,12 +33,7 @@ let d: TestDaemon;
 let base = '';
 const labels: Record<'tamper' | 'world' | 'strip' | 'silent', Record<string, string>> = { tamper: {}, world: {}, strip: {}, silent: {} };
 
-async function scrape(): Promise<{ text: string; x: Exposition }> {
-  const r = await fetch(`${base}/metrics`);
-  assert.equal(r.status, 200);
-  const text = await r.text();
-  return { text, x: parse(text) };
-}
+const scrape = (): Promise<{ text: string; x: Exposition }> => scrapeMetrics(base);
 
 /**
  * The metrics read here whose series appear only once something was counted: signature_verifications_total has a
@@ -70,7 +67,7 @@ before(async () => {
   silent = createSocket('udp4');
   await new Promise<void>((resolve) => silent.bind(0, daemonAddr(21, 12), resolve));
   const silentPort = silent.address().port;
-  d = await startTestDaemon(world, {
+  d = await startFailoverDaemon(world, {
     upstreams: [
       { address: tamper.address, port: tamper.port, priority: 1 },
       { address: world.upstream.host, port: world.upstream.port, priority: 2 },

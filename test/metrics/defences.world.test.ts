@@ -12,19 +12,16 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket as TcpSocket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
-import { startDaemon, type Daemon } from '../../src/daemon/index.js';
 import { EdnsOptionCode, Name, RRType, makeQuery, parseMessage, serializeMessage } from '../../src/wire/index.js';
 import { dig } from '../support/dig.js';
-import { tempStateDir } from '../support/state-dir.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
-import { startTestDaemon, waitFor, type TestDaemon } from '../daemon/failover-support.js';
-import { P, parse, promtool, requiredValue } from './exposition.js';
+import { startFailoverDaemon } from '../daemon/failover-support.js';
+import { startTestDaemon, worldFlags, type TestDaemon } from '../support/daemon.js';
+import { waitFor } from '../support/wait.js';
+import { P, promtool, requiredValue, scrapeMetrics } from './exposition.js';
 import { daemonAddr } from '../world/net.js';
 
 /** A client outside the allow list (loopback, outside the world's block). */
@@ -52,10 +49,7 @@ const run = Math.random().toString(36).slice(2, 8);
  * server_response_rcodes_total{rcode}, would need a read that takes absence as 0; none is read here.)
  */
 async function scrape(url = base): Promise<(name: string, l?: Record<string, string>) => number> {
-  const r = await fetch(`${url}/metrics`);
-  assert.equal(r.status, 200);
-  const text = await r.text();
-  const x = parse(text);
+  const { x } = await scrapeMetrics(url);
   return (name, l = {}) => requiredValue(x, P + name, l);
 }
 
@@ -109,7 +103,7 @@ function tcpConnect(): Promise<TcpSocket> {
 
 before(async () => {
   world = await getWorld();
-  d = await startTestDaemon(world, {
+  d = await startFailoverDaemon(world, {
     allow: [`${A}/32`, `${B}/32`],
     server: { warmupQueries: 0, maxResolutions: BOUND, maxResolutionsPerClient: BOUND, tcpIdleTimeoutMs: IDLE_MS, tcpMaxConnections: CAP, refusedRatePerSource: 5, refusedRateTotal: 100 },
     // no RFC 8198 synthesis: every new name is a resolution
@@ -207,23 +201,19 @@ describe('metrics of the defences, moved by real traffic', () => {
 });
 
 describe('clock_looks_wrong with a clock a year ahead', () => {
-  let wrong: Daemon | undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'stubd-metrics-clock-'));
+  let wrong: TestDaemon | undefined;
   after(async () => {
-    await wrong?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await wrong?.stop();
   });
 
   it('is 1 for ahead, 0 for behind, once the signatures of unrelated zones, the root\'s included, look expired', async () => {
     const offset = 365 * 86_400_000;
-    const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({ server: { warmupQueries: 0 } }));
-    wrong = await startDaemon({
-      stateDir: tempStateDir(), config, http: ['127.0.0.1:0'], listen: ['127.0.0.1:0'], trustAnchor: [world.rootAnchorFile],
-      upstream: [`${world.upstream.host}:${world.upstream.port}`], logLevel: 'silent',
-    }, { clock: { now: () => Date.now() + offset, monotonic: () => performance.now() } });
-    const url = `http://127.0.0.1:${wrong.httpAddresses[0]!.port}`;
-    const port = wrong.addresses[0]!.port;
+    wrong = await startTestDaemon({
+      config: { server: { warmupQueries: 0 } }, cli: { ...worldFlags(world), http: ['127.0.0.1:0'] },
+      clock: { now: () => Date.now() + offset, monotonic: () => performance.now() },
+    });
+    const url = `http://127.0.0.1:${wrong.daemon.httpAddresses[0]!.port}`;
+    const port = wrong.port;
     const before = await scrape(url);
     assert.equal(before('clock_looks_wrong', { direction: 'ahead' }), 0);
     for (const name of ['www.alg8.test.', 'www.alg13.test.', 'mail.alg14.test.', 'www.nsec3-salt.test.', 'www.alg15.test.']) {

@@ -9,6 +9,14 @@ export const P = 'dnssec_stubd_';
 export interface Sample { name: string; labels: Record<string, string>; value: number }
 export interface Exposition { types: Map<string, string>; help: Map<string, string>; samples: Sample[] }
 
+/** GET `base`/metrics of a running daemon (status 200): the text and its parse. */
+export async function scrapeMetrics(base: string): Promise<{ text: string; x: Exposition }> {
+  const r = await fetch(`${base}/metrics`);
+  assert.equal(r.status, 200);
+  const text = await r.text();
+  return { text, x: parse(text) };
+}
+
 /** Unescape a HELP text as the exposition format writes it (backslash and newline escaped). */
 function unescapeHelp(s: string): string {
   return s.replace(/\\(\\|n)/g, (_m, c: string) => (c === 'n' ? '\n' : '\\'));

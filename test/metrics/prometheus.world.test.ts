@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createMetrics, type MetricsSource } from '../../src/metrics/index.js';
-import { useWorldDaemon } from '../support/daemon.js';
+import { useWorldDaemon } from '../support/world-daemon.js';
 import { dig } from '../support/dig.js';
 import { freePort } from '../upstream/unbound-fixture.js';
 import { seriesText } from './exposition.js';
 
-const w = useWorldDaemon({ logLevel: 'silent' });
+const w = useWorldDaemon();
 
 const SECURE = 'www.alg13.test.';
 const BOGUS = 'www.bogus-expired.test.';

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { API_ROUTES } from '../../src/http/api.js';
 import { DEFAULT_METRIC_PREFIXES, METRIC_DOCS } from '../../src/metrics/index.js';
-import { useWorldDaemon } from '../support/daemon.js';
+import { useWorldDaemon } from '../support/world-daemon.js';
 import { dig } from '../support/dig.js';
-import { P, ROOT, parse, type Exposition } from './exposition.js';
+import { P, ROOT, scrapeMetrics, type Exposition } from './exposition.js';
 
-const w = useWorldDaemon({ http: ['127.0.0.1:0'] });
+const w = useWorldDaemon({ cli: { http: ['127.0.0.1:0'] } });
 
 /** The "## Monitoring" section of README.md (up to the next "## " heading). */
 function section(): string {
@@ -47,8 +47,7 @@ describe('README "Monitoring"', () => {
     // traffic, so that the families fed by query events and upstream exchanges have samples
     assert.ok((await dig(w.port, ['www.alg13.test.', 'A', '+dnssec'])).flags.has('ad'));
     assert.equal((await dig(w.port, ['www.bogus-expired.test.', 'A', '+dnssec'])).status, 'SERVFAIL');
-    const res = await fetch(`http://127.0.0.1:${w.daemon.httpAddresses[0]!.port}/metrics`);
-    const x = parse(await res.text());
+    const { x } = await scrapeMetrics(`http://127.0.0.1:${w.daemon.httpAddresses[0]!.port}`);
 
     // what the declarations say agrees with the output
     const own = [...x.types.keys()].filter((n) => !DEFAULT_METRIC_PREFIXES.some((p) => n.startsWith(P + p)));

@@ -9,18 +9,16 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { ManualClock, systemClock } from '../../src/clock.js';
-import { runSelfTest, startDaemon } from '../../src/daemon/index.js';
+import { runSelfTest } from '../../src/daemon/index.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { SelfTestTree } from '../../src/selftest/tree.js';
 import { askProbes, questions, serveTree } from '../../src/selftest/checks.js';
 import { Name, RRType } from '../../src/wire/index.js';
 import { run } from '../world/proc.js';
 import { parseDelv } from '../world/tools.js';
-import { tempStateDir } from '../support/state-dir.js';
+import { startTestDaemon } from '../support/daemon.js';
 
 describe('the self-test tree, checked by delv', () => {
   const tree = new SelfTestTree(Date.now());
@@ -129,27 +127,19 @@ describe('runSelfTest', () => {
 
 describe('the daemon runs the self-test before it listens', () => {
   it('logs the outcome, and server.warmupQueries 0 skips it', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
-    const logger = pino({ level: 'info' }, sink);
-    const dir = mkdtempSync(join(tmpdir(), 'stubd-selftest-cfg-'));
-    try {
-      for (const warmupQueries of [200, 0]) {
-        lines.length = 0;
-        const config = join(dir, 'config.json');
-        writeFileSync(config, JSON.stringify({ server: { warmupQueries } }));
-        // No upstream needed: the self-test has its own. Port 9 on loopback: nothing listens there.
-        const d = await startDaemon({ stateDir: tempStateDir(), http: ['off'], config, listen: ['127.0.0.1:0'], upstream: ['127.0.0.1:9'], logLevel: 'info' }, { logger, clock: new ManualClock(Date.now()) });
-        await d.close();
-        const passed = lines.filter((l) => l.includes('self-test passed'));
-        if (warmupQueries > 0) {
-          assert.equal(passed.length, 1, lines.join(''));
-          const order = lines.findIndex((l) => l.includes('self-test passed')) < lines.findIndex((l) => l.includes('dnssec-stubd started'));
-          assert.ok(order, 'the self-test ends before the daemon says it started');
-        } else assert.equal(lines.filter((l) => l.includes('self-test')).length, 0);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    for (const warmupQueries of [200, 0]) {
+      // No upstream needed: the self-test has its own. Port 9 on loopback: nothing listens there.
+      const d = await startTestDaemon({
+        config: { server: { warmupQueries } }, cli: { upstream: ['127.0.0.1:9'], logLevel: 'info' }, logs: 'info', clock: new ManualClock(Date.now()),
+      });
+      await d.stop();
+      const lines = d.logs.map((l) => JSON.stringify(l));
+      const passed = lines.filter((l) => l.includes('self-test passed'));
+      if (warmupQueries > 0) {
+        assert.equal(passed.length, 1, lines.join('\n'));
+        const order = lines.findIndex((l) => l.includes('self-test passed')) < lines.findIndex((l) => l.includes('dnssec-stubd started'));
+        assert.ok(order, 'the self-test ends before the daemon says it started');
+      } else assert.equal(lines.filter((l) => l.includes('self-test')).length, 0);
     }
   });
 });

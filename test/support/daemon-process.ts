@@ -1,10 +1,13 @@
 /**
- * `bin/dnssec-stubd.js` as a child process, as an operator runs it: its JSON log lines (stdout) parsed as they
- * come, stderr kept, signals sent by pid, and its exit awaited. Tests stop what they start (`kill`).
+ * `bin/dnssec-stubd.js` as a child process, as an operator runs it, the one way the tests run it: `serve` as a
+ * `DaemonProcess` (its JSON log lines (stdout) parsed as they come, stderr kept, signals sent by pid, its exit
+ * awaited; tests stop what they start, `kill`), any command to its exit with `runCli`. The daemon in this
+ * process is daemon.ts's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { AnchorZoneReport } from '../../src/daemon/index.js';
 
 export const BIN = fileURLToPath(new URL('../../../bin/dnssec-stubd.js', import.meta.url));
 
@@ -18,6 +21,7 @@ export class DaemonProcess {
   private readonly child: ChildProcess;
   private waiters: (() => void)[] = [];
 
+  /** `env`: the child's whole environment (e.g. process.env with libfaketime preloaded). */
   constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
     this.child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let partial = '';
@@ -74,15 +78,18 @@ export class DaemonProcess {
     process.kill(this.pid, s);
   }
 
-  /** The first log line (from `from` on) that `pred` accepts; rejects after `timeoutMs` or when the process exits. */
+  /**
+   * The first log line (from `from` on) that `pred` accepts; rejects after `timeoutMs` or when the process exits,
+   * naming the predicate and with what the process printed.
+   */
   async waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 15_000, from = 0): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.lines.slice(from).find(pred);
       if (hit) return hit;
-      if (!this.running) throw new Error(`the daemon exited before the log line came:\n${this.stdout}\n${this.stderr}`);
+      if (!this.running) throw new Error(`the daemon exited before a log line such that ${String(pred)}:\n${this.stdout}\n${this.stderr}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no such log line within ${timeoutMs} ms:\n${this.stdout.slice(-4000)}\n${this.stderr}`);
+      if (left <= 0) throw new Error(`no log line such that ${String(pred)} within ${timeoutMs} ms:\n${this.stdout.slice(-4000)}\n${this.stderr}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 200));
         this.waiters.push(() => {
@@ -90,6 +97,44 @@ export class DaemonProcess {
           resolve();
         });
       });
+    }
+  }
+
+  /** The line `dnssec-stubd started` (the listeners are open). */
+  started(timeoutMs = 15_000): Promise<LogLine> {
+    return this.waitForLog((l) => l.msg === 'dnssec-stubd started', timeoutMs);
+  }
+
+  /** Once it has started: the pid `--pid-file` names (written once the daemon answers), within `timeoutMs`. */
+  async pidFromFile(path: string, timeoutMs = 5_000): Promise<number> {
+    await this.started();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let text: string | undefined;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch {
+        // not written yet
+      }
+      if (text !== undefined && /^\d+\n$/.test(text)) return Number(text);
+      if (Date.now() >= deadline) throw new Error(`no pid in ${path} within ${timeoutMs} ms of the start (${text === undefined ? 'no file' : JSON.stringify(text)}):\n${this.stdout.slice(-4000)}\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Its exit (after a signal the test sent); past `timeoutMs` it is killed (SIGKILL) and the promise rejects with what it printed. */
+  async exitWithin(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        if (this.running) this.signal('SIGKILL');
+        reject(new Error(`the daemon did not exit within ${timeoutMs} ms:\n${this.stdout.slice(-4000)}\n${this.stderr}`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -113,19 +158,18 @@ export interface CliRun {
 }
 
 /**
- * Run `dnssec-stubd ARGS` to its exit (a command, or serve stopped by a signal `onSpawn`'s kill sends). Past
- * `timeoutMs` (default 10 s) it is killed and the promise rejects with what it printed.
+ * Run `dnssec-stubd ARGS` to its exit. Past `timeoutMs` (default 10 s) it is killed and the promise rejects with
+ * what it printed.
  */
-export function runCli(args: string[], opts: { timeoutMs?: number; onSpawn?: (kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<CliRun> {
+export function runCli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    opts.onSpawn?.((s) => child.kill(s));
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`dnssec-stubd ${args.join(' ')} did not finish: ${stdout}${stderr}`));
+      reject(new Error(`dnssec-stubd ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 10_000} ms: ${stdout}${stderr}`));
     }, opts.timeoutMs ?? 10_000);
     child.stdout!.on('data', (d) => (stdout += d));
     child.stderr!.on('data', (d) => (stderr += d));
@@ -134,6 +178,18 @@ export function runCli(args: string[], opts: { timeoutMs?: number; onSpawn?: (ki
       resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
     });
   });
+}
+
+/** `dnssec-stubd anchors FLAGS --json` (read only, usable while a daemon runs): its exit code and the zones it reports. */
+export async function anchorsJson(flags: string[], timeoutMs = 30_000): Promise<{ code: number | null; zones: AnchorZoneReport[]; stdout: string }> {
+  const r = await runCli(['anchors', ...flags, '--json'], { timeoutMs });
+  let report: { zones: AnchorZoneReport[] };
+  try {
+    report = JSON.parse(r.stdout) as { zones: AnchorZoneReport[] };
+  } catch {
+    throw new Error(`dnssec-stubd anchors ${flags.join(' ')} --json printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  }
+  return { code: r.code, zones: report.zones, stdout: r.stdout };
 }
 
 /** A free loopback port for both UDP and TCP (bound once and let go). */

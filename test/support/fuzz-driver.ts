@@ -19,11 +19,9 @@
  *   - the two replies are compared: they agree when both fail (SERVFAIL), or both give the same RCODE
  *     (NOERROR/NXDOMAIN), the same AD bit and the same answer RRsets (RRSIGs and TTLs aside).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { startDaemon, type Daemon } from '../../src/daemon/index.js';
+import type { Daemon } from '../../src/daemon/index.js';
 import {
   EdnsOptionCode, Name, RRClass, RRType, Rcode, parseZoneText, rcodeToText, rrToText, typeFromText, typeToText,
   type Message, type Question, type RR,
@@ -37,7 +35,7 @@ import {
 } from './mutate.js';
 import { FINDING_KINDS, Oracle, rdataKey, violationsText, type Violation } from './oracle.js';
 import { TamperProxy, ask, type Rewrite } from './tamper-proxy.js';
-import { tempStateDir } from './state-dir.js';
+import { startTestDaemon, type TestDaemon } from './daemon.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Questions
@@ -239,16 +237,19 @@ export class FuzzHarness {
   private readonly replayByZone: Map<string, RR[][]>;
   private readonly replayOthers: RR[][];
 
+  readonly daemon: Daemon;
+  readonly daemonPort: number;
+
   private constructor(
     readonly world: WorldInfo,
     readonly proxy: TamperProxy,
     readonly unbound: UnboundFixture,
-    readonly daemon: Daemon,
-    readonly daemonPort: number,
+    private readonly stubd: TestDaemon,
     readonly oracle: Oracle,
-    private readonly dir: string,
     private readonly clientTimeoutMs: number,
   ) {
+    this.daemon = stubd.daemon;
+    this.daemonPort = stubd.port;
     this.replayByZone = signedRRsets(world);
     // Every 8th signed RRset of the whole world: replays across zones.
     this.replayOthers = [...this.replayByZone.values()].flat().filter((_, i) => i % 8 === 0);
@@ -263,22 +264,16 @@ export class FuzzHarness {
         address, forwardAll: { address: proxy.address, port: proxy.port }, validate: { anchorFile: world.rootAnchorFile },
       });
       cleanup.push(() => unbound.stop());
-      const dir = mkdtempSync(join(tmpdir(), 'stubd-tamper-fuzz-'));
-      cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
-      const config = join(dir, 'config.json');
-      writeFileSync(config, JSON.stringify({
-        server: { warmupQueries: 0 },
-        upstream: { timeoutMs: opts.upstreamTimeoutMs ?? 600, deadlineMs: opts.upstreamDeadlineMs ?? 2500 },
-      }));
-      const daemon = await startDaemon({ stateDir: tempStateDir(), http: ['off'],
-        config, listen: [`${address}:0`], upstream: [proxy.label], trustAnchor: [world.rootAnchorFile], logLevel: 'silent',
+      const stubd = await startTestDaemon({
+        config: { server: { warmupQueries: 0 }, upstream: { timeoutMs: opts.upstreamTimeoutMs ?? 600, deadlineMs: opts.upstreamDeadlineMs ?? 2500 } },
+        cli: { listen: [`${address}:0`], upstream: [proxy.label], trustAnchor: [world.rootAnchorFile] },
       });
-      cleanup.push(() => daemon.close());
+      cleanup.push(() => stubd.stop());
       const oracle = new Oracle({
         zoneFiles: world.zoneFiles,
         ask: (name, type) => ask({ address: world.upstream.host, port: world.upstream.port }, name.toText(), typeToText(type), { timeoutMs: 3000 }),
       });
-      const h = new FuzzHarness(world, proxy, unbound, daemon, daemon.addresses[0]!.port, oracle, dir, opts.clientTimeoutMs ?? 6000);
+      const h = new FuzzHarness(world, proxy, unbound, stubd, oracle, opts.clientTimeoutMs ?? 6000);
       await h.waitCapable(10_000);
       return h;
     } catch (err) {
@@ -290,10 +285,9 @@ export class FuzzHarness {
   /** Stop the daemon, the Unbound fixture and the proxy: each of them even when another fails. */
   async stop(): Promise<void> {
     await settleAll([
-      () => this.daemon.close(),
+      () => this.stubd.stop(),
       () => this.unbound.stop(),
       () => this.proxy.stop(),
-      async () => rmSync(this.dir, { recursive: true, force: true }),
     ], true);
   }
 

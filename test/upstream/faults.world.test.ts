@@ -19,7 +19,9 @@ import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { dig, type DigResult } from '../support/dig.js';
 import { FaultRelay, faultLabel, type Fault } from '../support/fault-relay.js';
-import { bogusLogs, edeCodes, startTestDaemon, waitFor, type TestDaemon } from '../daemon/failover-support.js';
+import { bogusLogs, edeCodes, startFailoverDaemon } from '../daemon/failover-support.js';
+import type { TestDaemon } from '../support/daemon.js';
+import { waitFor } from '../support/wait.js';
 import { getWorld, stopWorld, type WorldInfo } from '../world/index.js';
 import { daemonAddr } from '../world/net.js';
 
@@ -138,7 +140,7 @@ before(async () => {
     cache: { aggressiveNsec: false },
     server: { warmupQueries: 0 },
   });
-  [solo, pair] = await Promise.all([startTestDaemon(world, config([faulty])), startTestDaemon(world, config([faulty, healthy]))]);
+  [solo, pair] = await Promise.all([startFailoverDaemon(world, config([faulty])), startFailoverDaemon(world, config([faulty, healthy]))]);
   await Promise.all([solo.probed(), pair.probed()]);
   const v = world.validatingUnbound;
   for (const [name, type] of QUESTIONS) {
