@@ -37,7 +37,10 @@ describe('parallel walk', () => {
     assert.ok(rec.maxInFlight > 1, `max in flight ${rec.maxInFlight}`);
     assert.equal(rec.maxInFlight, 4, 'DNSKEY ., DS test., DS alg8.test., DNSKEY alg8.test. go out together');
     assert.ok(rec.rounds() <= 2, `rounds ${rec.rounds()}: ${JSON.stringify(rec.log)}`);
-    assert.deepEqual(chain.stats(), { cached: 3, hits: 0, misses: 1, joined: 0, fetches: 5 });
+    const { cachedBytes, maxCachedBytes, ...counts } = chain.stats();
+    assert.deepEqual(counts, { cached: 3, hits: 0, misses: 1, joined: 0, fetches: 5 });
+    // Three names charged (name, trail, DNSKEY octets each: keycache.ts nodeCharge), under the default bound.
+    assert.ok(cachedBytes > 3 * 200 && cachedBytes < maxCachedBytes, `${cachedBytes} of ${maxCachedBytes}`);
   });
 
   it('a deep name: every DS on the path at once; no more questions than a serial walk asks', async () => {
@@ -149,6 +152,7 @@ describe('cache', () => {
     assert.deepEqual(rec.questions(), ['alg14.test. DNSKEY', 'alg14.test. DS'], 'test. and . are still known');
     chain.flush();
     assert.equal(chain.stats().cached, 0);
+    assert.equal(chain.stats().cachedBytes, 0, 'the bytes charged go with the names');
     rec.reset();
     await chain.keysForZone(n('alg14.test.'), context());
     assert.equal(rec.log.length, 5);
