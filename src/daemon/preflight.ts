@@ -38,7 +38,7 @@ export function listenFailure(purpose: ListenPurpose, address: string, port: num
       const owner = portOwner(address, port, transport);
       const sp = sourcePorts();
       // Not a server: the source port of an outgoing connection or socket, which the kernel picks from its range.
-      const outgoing = owner === undefined && sp && portsAtRisk([{ address, port }], [], sp.range, sp.reserved).length > 0
+      const outgoing = owner === undefined && sp && takeable(port, sp.range, sp.reserved)
         ? `; port ${port} is ${inSourceRange(sp.range)}, where any outgoing connection can take it: pick a port outside it, or ` +
           `reserve it (net.ipv4.ip_local_reserved_ports=${port})`
         : '';
@@ -82,6 +82,10 @@ function reservedPorts(file = '/proc/sys/net/ipv4/ip_local_reserved_ports'): (po
 
 const inRange = (port: number, [lo, hi]: [number, number]): boolean => port >= lo && port <= hi;
 
+/** A fixed port an outgoing connection can take: inside the source-port range and not reserved from it. */
+const takeable = (port: number, range: [number, number], reserved: (port: number) => boolean): boolean =>
+  port !== 0 && inRange(port, range) && !reserved(port);
+
 /** The kernel's source-port range and the ports reserved from it, read once; undefined where there is none. */
 export function sourcePorts(): { range: [number, number]; reserved: (port: number) => boolean } | undefined {
   const range = ephemeralRange();
@@ -114,7 +118,7 @@ export function portsAtRisk(
   dns: readonly ListenAddress[], http: readonly ListenAddress[], range: [number, number] | null, reserved: (port: number) => boolean,
 ): number[] {
   if (!range) return [];
-  const ports = new Set([...dns, ...http].map((la) => la.port).filter((p) => p !== 0 && inRange(p, range) && !reserved(p)));
+  const ports = new Set([...dns, ...http].map((la) => la.port).filter((p) => takeable(p, range, reserved)));
   return [...ports].sort((a, b) => a - b);
 }
 

@@ -63,8 +63,6 @@ export interface ChainOptions {
   logger?: Logger;
   /** Names remembered (zones, non-cuts, ends of trust). Default 10000. */
   maxCacheEntries?: number;
-  /** The heap charged to the key cache's entries, at most (default DEFAULT_KEY_CACHE_BYTES, 32 MiB; keycache.ts). */
-  maxCacheBytes?: number;
   /** DNSSEC-capable upstreams that must agree before a DS/DNSKEY step is bogus (default 1: no re-check). */
   confirmations?: number;
   /** Names at or below these are INSECURE (RFC 7646), without any fetch. */
@@ -107,7 +105,7 @@ export class ChainOfTrust implements KeySource {
     this.anchors = [...anchors];
     this.clock = opts.clock;
     this.logger = opts.logger;
-    this.cache = new KeyCache(opts.clock, opts.maxCacheEntries ?? 10_000, opts.maxCacheBytes);
+    this.cache = new KeyCache(opts.clock, opts.maxCacheEntries ?? 10_000);
     this.confirmations = Math.max(1, opts.confirmations ?? 1);
     this.ntas = opts.negativeTrustAnchors;
   }
